@@ -1,0 +1,41 @@
+"""Bilingual text: the course is taught in Chinese, so every string a student
+reads exists in zh and en, and the language is picked only at output time."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+LANGS = ("zh", "en")
+
+
+@dataclass(frozen=True)
+class Text:
+    zh: str
+    en: str
+
+    def get(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+    def __add__(self, other: "Text") -> "Text":
+        return Text(self.zh + other.zh, self.en + other.en)
+
+    def to_dict(self) -> dict[str, str]:
+        return {"zh": self.zh, "en": self.en}
+
+
+EMPTY = Text("", "")
+
+
+def join(parts: list[Text], zh_sep: str = "；", en_sep: str = "; ") -> Text:
+    return Text(zh_sep.join(p.zh for p in parts), en_sep.join(p.en for p in parts))
+
+
+def default_lang(environ: dict[str, str] | None = None) -> str:
+    """The language a student's shell asks for: zh for any zh_* locale,
+    en otherwise (LC_ALL beats LC_MESSAGES beats LANG, as in gettext)."""
+    env = os.environ if environ is None else environ
+    for var in ("LABGRADE_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(var, "")
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
