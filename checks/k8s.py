@@ -1,0 +1,270 @@
+"""Facts about Kubernetes objects that several checks share.
+
+These read the API's JSON shape (what ``kubectl get -o json`` prints) and
+follow the links the controllers themselves follow: ownerReferences by uid,
+EndpointSlice ``targetRef``s, the pod Ready condition.  Names and labels are
+only ever used to *find* candidates, never as proof.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from grader.view import ClusterView, Obj
+
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"
+SLICE_CONTROLLER = "endpointslice-controller.k8s.io"
+MIRROR_CONTROLLER = "endpointslicemirroring-controller.k8s.io"
+
+
+def meta(obj: Obj) -> dict[str, Any]:
+    return obj.get("metadata") or {}
+
+
+def name(obj: Obj) -> str:
+    return meta(obj).get("name", "")
+
+
+def uid(obj: Obj) -> str:
+    return meta(obj).get("uid", "")
+
+
+def labels(obj: Obj) -> dict[str, str]:
+    return meta(obj).get("labels") or {}
+
+
+def spec(obj: Obj) -> dict[str, Any]:
+    return obj.get("spec") or {}
+
+
+def status(obj: Obj) -> dict[str, Any]:
+    return obj.get("status") or {}
+
+
+def is_terminating(obj: Obj) -> bool:
+    return bool(meta(obj).get("deletionTimestamp"))
+
+
+def controller_ref(obj: Obj) -> dict[str, Any] | None:
+    """The ownerReference with ``controller: true``: the one owner that
+    manages this object (a ReplicaSet for a Deployment's pod)."""
+    for ref in meta(obj).get("ownerReferences") or []:
+        if isinstance(ref, dict) and ref.get("controller"):
+            return ref
+    return None
+
+
+def owner(view: ClusterView, obj: Obj, kind: str) -> Obj | None:
+    """The controlling owner of ``obj`` if it is a ``kind`` that exists in
+    the view with the referenced uid (a same-named re-created owner has
+    another uid and does not count)."""
+    ref = controller_ref(obj)
+    if not ref or ref.get("kind") != kind:
+        return None
+    found = view.by_uid(ref.get("uid"))
+    if found is not None and found.get("kind") == kind:
+        return found
+    return None
+
+
+def owning_deployment(view: ClusterView, pod: Obj) -> Obj | None:
+    rs = owner(view, pod, "ReplicaSet")
+    return owner(view, rs, "Deployment") if rs is not None else None
+
+
+def pods_of(view: ClusterView, deployment: Obj) -> list[Obj]:
+    """Every pod whose owner chain leads, by uid, to ``deployment``
+    (including pods of older ReplicaSets during a rollout)."""
+    ns = meta(deployment).get("namespace")
+    dep_uid = uid(deployment)
+    rs_uids = {
+        uid(rs)
+        for rs in view.objects("ReplicaSet", ns)
+        if (ref := controller_ref(rs)) and ref.get("kind") == "Deployment" and ref.get("uid") == dep_uid
+    }
+    return [
+        p for p in view.objects("Pod", ns)
+        if (ref := controller_ref(p)) and ref.get("kind") == "ReplicaSet" and ref.get("uid") in rs_uids
+    ]
+
+
+def pod_condition(pod: Obj, cond: str) -> bool:
+    for c in status(pod).get("conditions") or []:
+        if isinstance(c, dict) and c.get("type") == cond:
+            return c.get("status") == "True"
+    return False
+
+
+def pod_ready(pod: Obj) -> bool:
+    """Running, Ready and not on its way out: the pods a Service would route to."""
+    return status(pod).get("phase") == "Running" and pod_condition(pod, "Ready") and not is_terminating(pod)
+
+
+def pod_ip(pod: Obj) -> str | None:
+    st = status(pod)
+    return st.get("podIP") or next((i.get("ip") for i in st.get("podIPs") or [] if isinstance(i, dict)), None)
+
+
+def pod_ips(pod: Obj) -> set[str]:
+    st = status(pod)
+    ips = {i.get("ip") for i in st.get("podIPs") or [] if isinstance(i, dict) and i.get("ip")}
+    if st.get("podIP"):
+        ips.add(st["podIP"])
+    return ips
+
+
+def containers(pod_spec: dict[str, Any]) -> list[dict[str, Any]]:
+    return [c for c in pod_spec.get("containers") or [] if isinstance(c, dict)]
+
+
+# -- images -------------------------------------------------------------------
+
+_DIGEST = re.compile(r"@[A-Za-z0-9_+.-]+:[0-9a-fA-F]{32,}$")
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    registry: str | None
+    path: str  # e.g. "library/httpd"
+    tag: str | None
+    digest: str | None
+
+    @property
+    def repository(self) -> str:
+        """The image's own name: the last path component (``httpd`` for
+        ``docker.io/library/httpd:2.4`` or a mirror's ``.../library/httpd``)."""
+        return self.path.rsplit("/", 1)[-1]
+
+
+def parse_image(ref: str) -> ImageRef:
+    """Split an image reference the way the container runtime does: an
+    optional registry host (has a dot or a port, or is localhost), a path,
+    a tag after the last colon of the last component, an optional digest."""
+    s = ref.strip()
+    digest = None
+    m = _DIGEST.search(s)
+    if m:
+        digest = m.group(0)[1:]
+        s = s[: m.start()]
+    registry = None
+    first, sep, rest = s.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        registry, s = first, rest
+    tag = None
+    last = s.rsplit("/", 1)[-1]
+    if ":" in last:
+        s, tag = s.rsplit(":", 1)
+    return ImageRef(registry, s, tag, digest)
+
+
+# -- selectors ----------------------------------------------------------------
+
+def selector_matches(selector: dict[str, str], obj_labels: dict[str, str]) -> bool:
+    """A Service selector (a plain map): every key equal. An empty selector
+    selects nothing for a Service (it means "endpoints are managed by hand")."""
+    return bool(selector) and all(obj_labels.get(k) == v for k, v in selector.items())
+
+
+# -- service backends ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class Backend:
+    """One address a Service routes (or would route) to."""
+
+    ip: str
+    ready: bool
+    pod: Obj | None  # the Pod the address really belongs to, if any
+    target_ref: bool  # the endpoint carried a targetRef (controller-made ones do)
+    mirrored: bool  # came from hand-written Endpoints via the mirroring controller
+    source: str  # "EndpointSlice" | "Endpoints"
+
+    @property
+    def label(self) -> str:
+        return name(self.pod) if self.pod is not None else self.ip
+
+
+def service_backends(view: ClusterView, service: Obj) -> tuple[list[Backend], str]:
+    """The Service's endpoints as the data plane sees them.
+
+    EndpointSlices are what kube-proxy and CoreDNS read, so they win; a dump
+    without any slices falls back to the legacy Endpoints object.  The same
+    pod listed twice (dual-stack slices, split slices) counts once. Returns
+    the backends and the kind they were read from.
+    """
+    ns = meta(service).get("namespace")
+    svc_name = name(service)
+    if view.has("EndpointSlice"):
+        slices = [
+            s for s in view.objects("EndpointSlice", ns)
+            if labels(s).get(SERVICE_NAME_LABEL) == svc_name and s.get("addressType") in ("IPv4", "IPv6")
+        ]
+        return _dedupe(_from_slices(view, ns, slices)), "EndpointSlice"
+    ep = view.get("Endpoints", ns, svc_name)
+    return _dedupe(_from_endpoints(view, ns, ep)), "Endpoints"
+
+
+def _from_slices(view: ClusterView, ns: str | None, slices: list[Obj]) -> list[Backend]:
+    out = []
+    for s in slices:
+        mirrored = labels(s).get(MANAGED_BY_LABEL) == MIRROR_CONTROLLER
+        for ep in s.get("endpoints") or []:
+            if not isinstance(ep, dict):
+                continue
+            cond = ep.get("conditions") or {}
+            # The API says a nil `ready` is to be read as ready; terminating ones never are.
+            ready = cond.get("ready") is not False and not cond.get("terminating")
+            ref = ep.get("targetRef") if isinstance(ep.get("targetRef"), dict) else None
+            for ip in ep.get("addresses") or []:
+                out.append(Backend(ip, ready, _resolve_pod(view, ns, ref, ip), ref is not None, mirrored, "EndpointSlice"))
+    return out
+
+
+def _from_endpoints(view: ClusterView, ns: str | None, ep: Obj | None) -> list[Backend]:
+    if ep is None:
+        return []
+    out = []
+    for subset in ep.get("subsets") or []:
+        if not isinstance(subset, dict):
+            continue
+        for key, ready in (("addresses", True), ("notReadyAddresses", False)):
+            for addr in subset.get(key) or []:
+                if not isinstance(addr, dict) or not addr.get("ip"):
+                    continue
+                ref = addr.get("targetRef") if isinstance(addr.get("targetRef"), dict) else None
+                out.append(Backend(addr["ip"], ready, _resolve_pod(view, ns, ref, addr["ip"]), ref is not None, False, "Endpoints"))
+    return out
+
+
+def _resolve_pod(view: ClusterView, ns: str | None, ref: dict[str, Any] | None, ip: str) -> Obj | None:
+    """The pod behind an address: by targetRef uid when there is one (and
+    only if that pod really has the address), else by IP among live pods."""
+    if ref is not None and ref.get("kind") == "Pod":
+        pod = view.by_uid(ref.get("uid"))
+        if pod is None and ref.get("name"):
+            pod = view.get("Pod", ref.get("namespace") or ns, ref["name"])
+        if pod is not None and ip in pod_ips(pod):
+            return pod
+        return None
+    if not view.has("Pod"):
+        return None
+    matches = [p for p in view.objects("Pod", ns) if ip in pod_ips(p) and not is_terminating(p)]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _dedupe(backends: list[Backend]) -> list[Backend]:
+    seen: dict[str, Backend] = {}
+    for b in backends:
+        key = uid(b.pod) if b.pod is not None else "ip:" + b.ip
+        prev = seen.get(key)
+        if prev is None or (b.ready and not prev.ready):
+            seen[key] = b
+    return sorted(seen.values(), key=lambda b: (b.label, b.ip))
+
+
+def names_list(items: list[str], limit: int = 8) -> str:
+    """``a, b, c`` cut to ``limit`` names so evidence stays one readable line."""
+    if len(items) <= limit:
+        return ", ".join(items) if items else "-"
+    return ", ".join(items[:limit]) + f", … (+{len(items) - limit})"

@@ -1,0 +1,219 @@
+"""Checks on Services and what they route to (lab steps 3 and 4)."""
+from __future__ import annotations
+
+from typing import Literal
+
+from checks import k8s
+from checks.registry import CheckContext, check
+from grader.i18n import Text as T
+from grader.outcome import Outcome, failed, passed
+from grader.view import Obj
+
+
+def _missing(ctx: CheckContext, name: str) -> Outcome:
+    others = [k8s.name(s) for s in ctx.view.objects("Service", ctx.namespace)]
+    return failed(
+        T(f"命名空间 {ctx.namespace} 中没有 Service {name}", f"no Service {name} in namespace {ctx.namespace}"),
+        expected=T(f"Service {name}", f"Service {name}"),
+        observed=T(f"该命名空间的 Service：{k8s.names_list(others)}", f"Services in the namespace: {k8s.names_list(others)}"),
+    )
+
+
+@check("service.exists")
+def service_exists(ctx: CheckContext, name: str) -> Outcome:
+    """The Service exists in the lab namespace and is not being deleted."""
+    svc = ctx.view.get("Service", ctx.namespace, name)
+    if svc is None:
+        return _missing(ctx, name)
+    if k8s.is_terminating(svc):
+        return failed(T(f"Service {name} 正在被删除", f"Service {name} is being deleted"))
+    kind = "headless" if k8s.spec(svc).get("clusterIP") == "None" else k8s.spec(svc).get("type", "ClusterIP")
+    return passed(T(f"Service {name} 已创建（{kind}）", f"Service {name} exists ({kind})"))
+
+
+def _selector_text(selector: dict[str, str]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(selector.items())) or "-"
+
+
+def _describe(ctx: CheckContext, b: k8s.Backend, deployments: dict[str, Obj]) -> tuple[str | None, T]:
+    """Which lab Deployment a backend belongs to, and how to name it in evidence."""
+    if b.pod is None:
+        return None, T(f"{b.ip}（不是任何 Pod 的地址）", f"{b.ip} (no pod has this address)")
+    dep = k8s.owning_deployment(ctx.view, b.pod)
+    pod = k8s.name(b.pod)
+    if dep is None:
+        return None, T(f"{pod}（裸 Pod，不属于任何 Deployment）", f"{pod} (a bare pod, no Deployment owns it)")
+    for dname, d in deployments.items():
+        if k8s.uid(d) == k8s.uid(dep):
+            return dname, T(f"{pod}（{dname}）", f"{pod} ({dname})")
+    return None, T(f"{pod}（属于 {k8s.name(dep)}）", f"{pod} (of {k8s.name(dep)})")
+
+
+_PICK_WORDS = {"any": ("一个", "one"), "first-by-name": ("按名称排序的第一个", "the first-by-name"),
+               "oldest": ("最早创建的", "the oldest")}
+
+
+def _pick_ok(pod: Obj, candidates: list[Obj], pick: str) -> bool:
+    if pick == "any":
+        return True
+    if pick == "first-by-name":
+        first = min(candidates, key=k8s.name)
+    else:  # oldest: earliest creation, ties by name, as `kubectl get --sort-by` would show
+        first = min(candidates, key=lambda p: (k8s.meta(p).get("creationTimestamp") or "", k8s.name(p)))
+    return k8s.uid(first) == k8s.uid(pod)
+
+
+@check("service.endpoints")
+def service_endpoints(
+    ctx: CheckContext,
+    name: str,
+    deployments: list[str],
+    expect: Literal["all", "one-of-each"] = "all",
+    pick: Literal["any", "first-by-name", "oldest"] = "any",
+) -> Outcome:
+    """The Service's ready endpoints are exactly the right pods.
+
+    ``all``: every ready pod of ``deployments``. ``one-of-each``: one ready
+    pod of each (``pick`` makes "the first pod" strict). Endpoints are read
+    from EndpointSlices (Endpoints for older dumps) and followed to their
+    pods; the pods' ownership decides, so bare pods with the right labels
+    and hand-written endpoints do not count.
+    """
+    svc = ctx.view.get("Service", ctx.namespace, name)
+    if svc is None:
+        return _missing(ctx, name)
+    deps = {d: ctx.view.get("Deployment", ctx.namespace, d) for d in deployments}
+    present = {d: o for d, o in deps.items() if o is not None}
+    if expect == "all":
+        want = T(f"{'、'.join(deployments)} 的全部就绪 Pod", f"all ready pods of {' and '.join(deployments)}")
+    else:
+        first = _PICK_WORDS[pick]
+        want = T("、".join(f"{d} 的{first[0]} Pod" for d in deployments),
+                 " and ".join(f"{first[1]} pod of {d}" for d in deployments))
+
+    spec = k8s.spec(svc)
+    selector = spec.get("selector") or {}
+    backends, source = k8s.service_backends(ctx.view, svc)
+    ready = [b for b in backends if b.ready]
+    not_ready = [b for b in backends if not b.ready]
+    described = [_describe(ctx, b, present) for b in ready]
+    observed = T(f"{len(ready)} 个就绪端点（{source}）：" + k8s.names_list([d[1].zh for d in described], 6),
+                 f"{len(ready)} ready endpoints ({source}): " + k8s.names_list([d[1].en for d in described], 6))
+    notes: tuple[T, ...] = ()
+    if not_ready:
+        names = k8s.names_list([b.label for b in not_ready])
+        notes = (T(f"未就绪或正在终止的端点不计入：{names}", f"not-ready or terminating endpoints are not counted: {names}"),)
+
+    if spec.get("type") == "ExternalName":
+        return failed(T(f"{name} 是 ExternalName 类型，没有端点", f"{name} is an ExternalName service: it has no endpoints"),
+                      expected=want, observed=T("type: ExternalName", "type: ExternalName"))
+    if not selector:
+        return failed(
+            T(f"{name} 没有 selector：它的端点是手写的，不是由标签选择的 Pod",
+              f"{name} has no selector: its endpoints are written by hand, not chosen by labels"),
+            expected=T(f"用 selector 选中 {want.zh}", f"a selector that picks {want.en}"),
+            observed=observed, notes=notes)
+    handmade = [b for b in ready if b.mirrored or not b.target_ref]
+    if handmade:
+        return failed(
+            T(f"{name} 的端点中有手写的地址：{k8s.names_list([b.ip for b in handmade])}",
+              f"{name} has hand-written endpoints: {k8s.names_list([b.ip for b in handmade])}"),
+            expected=want, observed=observed, notes=notes)
+    if not ready:
+        matching = [p for p in ctx.view.objects("Pod", ctx.namespace) if k8s.selector_matches(selector, k8s.labels(p))]
+        sel = _selector_text(selector)
+        if not matching:
+            msg = T(f"{name} 的 selector {sel} 没有匹配任何 Pod", f"{name}'s selector {sel} matches no pods")
+        else:
+            msg = T(f"{name} 的 selector {sel} 匹配了 {len(matching)} 个 Pod，但没有一个就绪",
+                    f"{name}'s selector {sel} matches {len(matching)} pods but none is ready")
+        return failed(msg, expected=want, observed=observed, notes=notes)
+
+    owners = [d[0] for d in described]
+    strays = [d[1] for d in described if d[0] is None]
+    if expect == "all":
+        want_uids = {k8s.uid(p) for d in present.values() for p in k8s.pods_of(ctx.view, d) if k8s.pod_ready(p)}
+        got_uids = {k8s.uid(b.pod) for b in ready if b.pod is not None}
+        ok = not strays and got_uids == want_uids and len(present) == len(deployments)
+        if ok:
+            return passed(T(f"{name} 的 {len(ready)} 个端点正是 {want.zh}", f"{name}'s {len(ready)} endpoints are exactly {want.en}"),
+                          observed=observed, notes=notes)
+        missing = len(want_uids - got_uids)
+        detail = []
+        if strays:
+            detail.append(T(f"多出 {len(strays)} 个不属于这些 Deployment 的端点", f"{len(strays)} endpoints belong to none of them"))
+        if missing:
+            detail.append(T(f"缺少 {missing} 个 Pod", f"{missing} of their pods are missing"))
+        return failed(
+            T(f"{name} 有 {len(ready)} 个端点，应为 {want.zh}（{len(want_uids)} 个）" + "".join("；" + d.zh for d in detail),
+              f"{name} has {len(ready)} endpoints, expected {want.en} ({len(want_uids)})" + "".join("; " + d.en for d in detail)),
+            expected=want, observed=observed, notes=notes)
+
+    # one-of-each
+    by_dep = {d: [b for b, o in zip(ready, owners) if o == d] for d in deployments}
+    ok = not strays and len(ready) == len(deployments) and all(len(v) == 1 for v in by_dep.values())
+    if ok and pick != "any":
+        for d, (b,) in by_dep.items():
+            candidates = [p for p in k8s.pods_of(ctx.view, present[d]) if k8s.pod_ready(p)]
+            if not _pick_ok(b.pod, candidates, pick):
+                return failed(
+                    T(f"{name} 选中的 {k8s.name(b.pod)} 不是 {d} 的{_PICK_WORDS[pick][0]} Pod",
+                      f"{name} picks {k8s.name(b.pod)}, which is not {_PICK_WORDS[pick][1]} pod of {d}"),
+                    expected=want, observed=observed, notes=notes)
+    if ok:
+        return passed(T(f"{name} 的端点正是 {want.zh}", f"{name}'s endpoints are exactly {want.en}"), observed=observed, notes=notes)
+    return failed(
+        T(f"{name} 有 {len(ready)} 个端点：{k8s.names_list([d[1].zh for d in described], 6)}；应为 {want.zh}",
+          f"{name} has {len(ready)} endpoints: {k8s.names_list([d[1].en for d in described], 6)}; expected {want.en}"),
+        expected=want, observed=observed, notes=notes)
+
+
+@check("service.target_port")
+def service_target_port(ctx: CheckContext, name: str, port: int = 80) -> Outcome:
+    """A Service port forwards to the container port the server listens on
+    (httpd: 80). A named targetPort is resolved against the backing pods'
+    container ports, as kube-proxy does."""
+    svc = ctx.view.get("Service", ctx.namespace, name)
+    if svc is None:
+        return _missing(ctx, name)
+    ports = [p for p in k8s.spec(svc).get("ports") or [] if isinstance(p, dict)]
+    expected = T(f"targetPort 指向容器端口 {port}", f"a targetPort that reaches container port {port}")
+    if not ports:
+        if k8s.spec(svc).get("clusterIP") == "None":
+            return passed(T(f"{name} 是无端口的 headless 服务，直接访问 Pod 的 {port} 端口",
+                            f"{name} is a headless service without ports: clients reach the pods' port {port} directly"))
+        return failed(T(f"{name} 没有定义端口", f"{name} defines no ports"), expected=expected)
+    pods = [b.pod for b in k8s.service_backends(ctx.view, svc)[0] if b.pod is not None] if ctx.view.has("Pod") else []
+    seen = []
+    for p in ports:
+        target = p.get("targetPort", p.get("port"))
+        proto = p.get("protocol", "TCP")
+        seen.append(f"{p.get('port')}→{target}/{proto}")
+        if proto != "TCP":
+            continue
+        if target == port or (isinstance(target, str) and target.isdigit() and int(target) == port):
+            return passed(T(f"{name} 的端口 {p.get('port')} 转发到 {port}", f"{name} forwards port {p.get('port')} to {port}"),
+                          observed=T(", ".join(seen), ", ".join(seen)))
+        if isinstance(target, str) and any(
+            cp.get("name") == target and cp.get("containerPort") == port
+            for pod in pods for c in k8s.containers(k8s.spec(pod)) for cp in c.get("ports") or [] if isinstance(cp, dict)
+        ):
+            return passed(T(f"{name} 的命名端口 {target} 指向 {port}", f"{name}'s named port {target} resolves to {port}"),
+                          observed=T(", ".join(seen), ", ".join(seen)))
+    return failed(T(f"{name} 的端口没有转发到容器端口 {port}（httpd 监听 {port}）",
+                    f"{name} does not forward to container port {port} (httpd listens on {port})"),
+                  expected=expected, observed=T("端口：" + ", ".join(seen), "ports: " + ", ".join(seen)))
+
+
+@check("service.headless")
+def service_headless(ctx: CheckContext, name: str) -> Outcome:
+    """``clusterIP: None``: DNS then answers with the pods' own addresses,
+    and each backend gets a name under the service."""
+    svc = ctx.view.get("Service", ctx.namespace, name)
+    if svc is None:
+        return _missing(ctx, name)
+    ip = k8s.spec(svc).get("clusterIP")
+    if ip == "None":
+        return passed(T(f"{name} 是 headless 服务", f"{name} is headless"))
+    return failed(T(f"{name} 不是 headless 服务", f"{name} is not headless"),
+                  expected=T("clusterIP: None", "clusterIP: None"), observed=T(f"clusterIP: {ip}", f"clusterIP: {ip}"))

@@ -1,0 +1,145 @@
+"""Checks on Deployments and the pods they own (lab steps 1 and 2)."""
+from __future__ import annotations
+
+from checks import k8s
+from checks.registry import CheckContext, check
+from grader.i18n import Text as T
+from grader.outcome import Outcome, failed, passed
+
+
+def _missing(ctx: CheckContext, name: str) -> Outcome:
+    others = [k8s.name(d) for d in ctx.view.objects("Deployment", ctx.namespace)]
+    notes = ()
+    lookalikes = [k8s.name(p) for p in ctx.view.objects("Pod", ctx.namespace)
+                  if k8s.name(p).startswith(name) and k8s.controller_ref(p) is None] if ctx.view.has("Pod") else []
+    if lookalikes:
+        notes = (T(f"找到了同名前缀的裸 Pod：{k8s.names_list(lookalikes)}；本步骤要求用 Deployment 创建",
+                   f"found bare pods named like it: {k8s.names_list(lookalikes)}; this step asks for a Deployment"),)
+    return failed(
+        T(f"命名空间 {ctx.namespace} 中没有 Deployment {name}", f"no Deployment {name} in namespace {ctx.namespace}"),
+        expected=T(f"Deployment {name}", f"Deployment {name}"),
+        observed=T(f"该命名空间的 Deployment：{k8s.names_list(others)}", f"Deployments in the namespace: {k8s.names_list(others)}"),
+        notes=notes,
+    )
+
+
+@check("deployment.exists")
+def deployment_exists(ctx: CheckContext, name: str) -> Outcome:
+    """The Deployment exists in the lab namespace and is not being deleted."""
+    dep = ctx.view.get("Deployment", ctx.namespace, name)
+    if dep is None:
+        return _missing(ctx, name)
+    if k8s.is_terminating(dep):
+        return failed(
+            T(f"Deployment {name} 正在被删除", f"Deployment {name} is being deleted"),
+            expected=T("存在且未被删除", "present and not being deleted"),
+            observed=T(f"deletionTimestamp={k8s.meta(dep)['deletionTimestamp']}", f"deletionTimestamp={k8s.meta(dep)['deletionTimestamp']}"),
+        )
+    return passed(T(f"Deployment {name} 已创建", f"Deployment {name} exists"))
+
+
+def _deployment(ctx: CheckContext, name: str) -> dict | None:
+    return ctx.view.get("Deployment", ctx.namespace, name)
+
+
+@check("deployment.replicas")
+def deployment_replicas(ctx: CheckContext, name: str, replicas: int, ready: bool = True) -> Outcome:
+    """spec.replicas is the asked number and (with ``ready``) that many pods
+    owned by the Deployment are Ready. Half the points for each."""
+    dep = _deployment(ctx, name)
+    if dep is None:
+        return _missing(ctx, name)
+    want = replicas
+    have = k8s.spec(dep).get("replicas", 1)
+    if ctx.view.has("Pod") and ctx.view.has("ReplicaSet"):
+        ready_pods = [p for p in k8s.pods_of(ctx.view, dep) if k8s.pod_ready(p)]
+        ready_n = len(ready_pods)
+        ready_names = k8s.names_list([k8s.name(p) for p in ready_pods])
+    else:  # a dump without pods: trust the controller's own count
+        ready_n = int(k8s.status(dep).get("readyReplicas") or 0)
+        ready_names = "status.readyReplicas"
+    spec_ok = have == want
+    ready_ok = ready_n == want
+    expected = T(f"spec.replicas = {want}" + (f"，{want} 个就绪 Pod" if ready else ""),
+                 f"spec.replicas = {want}" + (f", {want} ready pods" if ready else ""))
+    observed = T(f"spec.replicas = {have}，{ready_n} 个就绪 Pod（{ready_names}）",
+                 f"spec.replicas = {have}, {ready_n} ready pods ({ready_names})")
+    if spec_ok and (ready_ok or not ready):
+        return passed(T(f"{name} 有 {want} 个副本", f"{name} has {want} replicas"), observed=observed)
+    if not spec_ok:
+        return failed(T(f"{name} 的副本数是 {have}，应为 {want}", f"{name} has {have} replicas, expected {want}"),
+                      expected=expected, observed=observed, score=0.5 if (ready and ready_n == want) else 0.0)
+    return failed(T(f"{name} 的副本数正确，但只有 {ready_n} 个 Pod 就绪（应为 {want}）",
+                    f"{name} asks for {want} replicas but {ready_n} pods are ready"),
+                  expected=expected, observed=observed, score=0.5)
+
+
+def _image_problems(pod_spec: dict, image: str) -> list[str]:
+    bad = []
+    for c in k8s.containers(pod_spec):
+        ref = str(c.get("image") or "")
+        if k8s.parse_image(ref).repository != image:
+            bad.append(f"{c.get('name', '?')}={ref or '(none)'}")
+    return bad
+
+
+@check("deployment.image")
+def deployment_image(ctx: CheckContext, name: str, image: str = "httpd") -> Outcome:
+    """Every container runs the ``image`` repository, from any registry or
+    mirror, at any tag or digest: the repository name is what makes it httpd,
+    not a tag called ``httpd`` or a name that merely contains it."""
+    dep = _deployment(ctx, name)
+    if dep is None:
+        return _missing(ctx, name)
+    template = k8s.spec(dep).get("template") or {}
+    pod_spec = template.get("spec") or {}
+    images = [str(c.get("image") or "") for c in k8s.containers(pod_spec)]
+    bad = _image_problems(pod_spec, image)
+    # Pods still running an older template (edited after the fact) count too.
+    if ctx.view.has("Pod") and ctx.view.has("ReplicaSet"):
+        for pod in k8s.pods_of(ctx.view, dep):
+            if not k8s.is_terminating(pod):
+                bad += [f"{k8s.name(pod)}: {b}" for b in _image_problems(k8s.spec(pod), image)]
+    expected = T(f"所有容器使用 {image} 镜像（如 {image}、{image}:2.4、镜像仓库中的 library/{image}）",
+                 f"every container runs the {image} image (e.g. {image}, {image}:2.4, a mirror's library/{image})")
+    if not images:
+        return failed(T(f"{name} 的 Pod 模板中没有容器", f"{name}'s pod template has no containers"), expected=expected)
+    if bad:
+        listed = k8s.names_list(sorted(set(bad)), 4)
+        return failed(T(f"{name} 的镜像不是 {image}：{listed}", f"{name} does not run {image}: {listed}"),
+                      expected=expected, observed=T(f"镜像：{listed}", f"images: {listed}"))
+    return passed(T(f"{name} 使用 {image} 镜像", f"{name} runs {image}"),
+                  observed=T(f"镜像：{', '.join(images)}", f"images: {', '.join(images)}"))
+
+
+@check("deployment.pods")
+def deployment_pods(ctx: CheckContext, name: str, replicas: int) -> Outcome:
+    """``replicas`` running pods really belong to the Deployment: each Pod's
+    controller is a ReplicaSet whose controller is this Deployment, by uid.
+    Pods that only carry the right labels do not count."""
+    dep = _deployment(ctx, name)
+    if dep is None:
+        return _missing(ctx, name)
+    owned = [p for p in k8s.pods_of(ctx.view, dep) if not k8s.is_terminating(p)]
+    running = [p for p in owned if k8s.status(p).get("phase") == "Running"]
+    selector = (k8s.spec(dep).get("selector") or {}).get("matchLabels") or {}
+    lookalikes = [
+        k8s.name(p) for p in ctx.view.objects("Pod", ctx.namespace)
+        if k8s.selector_matches(selector, k8s.labels(p)) and k8s.owning_deployment(ctx.view, p) is None
+        and not k8s.is_terminating(p)
+    ]
+    notes = ()
+    if lookalikes:
+        notes = (T(f"这些 Pod 带有 {name} 的标签但不属于它：{k8s.names_list(lookalikes)}",
+                   f"these pods carry {name}'s labels but are not owned by it: {k8s.names_list(lookalikes)}"),)
+    expected = T(f"{replicas} 个运行中的 Pod 归属于 {name}（Pod → ReplicaSet → Deployment）",
+                 f"{replicas} running pods owned by {name} (Pod → ReplicaSet → Deployment)")
+    observed = T(f"归属的运行中 Pod：{k8s.names_list([k8s.name(p) for p in running])}",
+                 f"owned running pods: {k8s.names_list([k8s.name(p) for p in running])}")
+    if len(running) == replicas:
+        return passed(T(f"{name} 的 {replicas} 个 Pod 都在运行", f"{name}'s {replicas} pods are running"),
+                      observed=observed, notes=notes)
+    return failed(
+        T(f"{name} 有 {len(running)} 个运行中的 Pod，应为 {replicas}", f"{name} has {len(running)} running pods, expected {replicas}"),
+        expected=expected, observed=observed, notes=notes,
+    )

@@ -1,0 +1,203 @@
+"""The ``labgrade`` command line.
+
+Exit codes: 0 when grading ran (whatever the score), 1 when ``--fail-under``
+was asked for and the score is below it, 2 when it could not grade (bad
+rubric, unreadable dump, bad flag), 130 on Ctrl-C.  Every user mistake is
+one line on stderr naming the file and the problem, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from grader.errors import InputError
+from grader.i18n import LANGS, default_lang
+
+EXIT_OK, EXIT_BELOW, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, like every other input error
+        raise InputError(self.prog, message)
+
+
+def _add_lang(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lang", choices=LANGS, default=None, help="language of the feedback (default: from LANG)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="labgrade", description="Grade Kubernetes labs from a live cluster or kubectl dumps.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    g = sub.add_parser("grade", help="grade a cluster or dumps against a rubric")
+    g.add_argument("--rubric", required=True, help="bundled rubric name (see `labgrade rubrics`) or a YAML file")
+    g.add_argument("--snapshot", action="append", default=[], metavar="[PHASE=]PATH",
+                   help="a kubectl dump (file or folder); the first is the rubric's first phase (built), "
+                        "the second the next (cleaned), or name it: cleaned=dump.yaml")
+    g.add_argument("--baseline", metavar="PATH", help="a dump taken before the lab, to compare uids with")
+    g.add_argument("-n", "--namespace", help="the lab namespace (default: the rubric's)")
+    g.add_argument("--junit", metavar="FILE", help="write JUnit XML")
+    g.add_argument("--json", metavar="FILE", help="write the whole report as JSON")
+    g.add_argument("--student", help="a student id to put in the reports")
+    g.add_argument("--fail-under", type=float, metavar="POINTS", help="exit 1 when fewer points are earned")
+    g.add_argument("--no-color", action="store_true", help="no ANSI colour (also: NO_COLOR)")
+    g.add_argument("-q", "--quiet", action="store_true", help="print only the total line")
+    _add_lang(g)
+
+    sub.add_parser("rubrics", help="list the bundled rubrics")
+    e = sub.add_parser("explain", help="show a rubric's steps, checks and points")
+    e.add_argument("rubric")
+    _add_lang(e)
+    sub.add_parser("checks", help="list the check types a rubric can use")
+    return parser
+
+
+def _split_phase(item: str, phases: tuple[str, ...]) -> tuple[str | None, str]:
+    """``cleaned=dump.yaml`` -> ("cleaned", "dump.yaml"); a path that merely
+    contains '=' (and exists) is a path."""
+    phase, sep, path = item.partition("=")
+    if not sep or Path(item).exists():
+        return None, item
+    if phase not in phases + ("baseline",):
+        raise InputError(item, f"unknown phase {phase!r}; this rubric's phases: {', '.join(phases)}")
+    return phase, path
+
+
+def _load_sources(rubric, snapshots: list[str], baseline: str | None) -> tuple[dict, str | None]:
+    """Load every dump and give it a phase: named (``cleaned=PATH``), else
+    the phase a labgrade bundle records, else the rubric's phases in order.
+    Returns the sources and the namespace a bundle recorded, if any."""
+    from grader import snapshot
+    from grader.engine import StaticSource
+    from grader.outcome import SourceInfo
+
+    items = [_split_phase(i, rubric.phases) for i in snapshots]
+    if baseline:
+        items.append(("baseline", baseline))
+    loaded = [(phase, path, snapshot.load(path)) for phase, path in items]
+    assigned: dict[str, tuple[str, snapshot.Snapshot]] = {}
+    for phase, path, snap in sorted(loaded, key=lambda t: t[0] is None and not t[2].phase):
+        phase = phase or snap.phase or next((p for p in rubric.phases if p not in assigned), None)
+        if phase is None:
+            raise InputError(path, f"more dumps than phases ({', '.join(rubric.phases)})")
+        if phase in assigned:
+            raise InputError(path, f"a second dump for phase {phase!r} (the first: {assigned[phase][0]})")
+        assigned[phase] = (path, snap)
+    sources = {
+        phase: StaticSource(snap.view(location=path, phase=phase), SourceInfo(phase, "snapshot", path, snap.collected_at))
+        for phase, (path, snap) in assigned.items()
+    }
+    namespace = next((snap.namespace for _, snap in assigned.values() if snap.namespace), None)
+    return sources, namespace
+
+
+def _write(path: str, text: str) -> None:
+    """Write atomically: a reader (an LMS, a resumed batch) never sees half a file."""
+    target = Path(path)
+    if not target.parent.exists():
+        raise InputError(path, "its folder does not exist")
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputError(path, f"cannot write: {exc.strerror or exc}") from None
+
+
+def _use_color(args) -> bool:
+    return not getattr(args, "no_color", False) and "NO_COLOR" not in os.environ and sys.stdout.isatty()
+
+
+def cmd_grade(args) -> int:
+    from grader import engine, rubric as rubric_mod
+    from grader.report import json_report, junit
+
+    lang = args.lang or default_lang()
+    rubric = rubric_mod.load(args.rubric)
+    if not args.snapshot and not args.baseline:
+        raise InputError("labgrade grade", "give --snapshot dumps to grade (live grading needs the cluster options)")
+    sources, recorded_ns = _load_sources(rubric, args.snapshot, args.baseline)
+    report = engine.grade(rubric, sources, namespace=args.namespace or recorded_ns, student=args.student)
+    if args.junit:
+        _write(args.junit, junit.to_junit_xml(report, lang))
+    if args.json:
+        _write(args.json, json_report.to_json(report))
+    _print_report(report, lang, args)
+    if args.fail_under is not None and report.earned < args.fail_under:
+        return EXIT_BELOW
+    return EXIT_OK
+
+
+def _print_report(report, lang: str, args) -> None:
+    from grader.report import console
+
+    if args.quiet:
+        print(console.total_line(report, lang))
+    else:
+        print(console.render(report, lang, color=_use_color(args)))
+
+
+def cmd_rubrics(args) -> int:
+    from grader import rubric as rubric_mod
+
+    for name in rubric_mod.bundled():
+        r = rubric_mod.load(name)
+        print(f"{name}\t{r.title.zh} / {r.title.en}\t{len(r.steps)} steps, {r.total:g} points")
+    return EXIT_OK
+
+
+def cmd_explain(args) -> int:
+    from grader import rubric as rubric_mod
+
+    lang = args.lang or default_lang()
+    r = rubric_mod.load(args.rubric)
+    print(f"{r.lab}: {r.title.get(lang)}  ({r.total:g} {'分' if lang == 'zh' else 'points'}, namespace {r.namespace})")
+    for s in r.steps:
+        needs = f"  needs {', '.join(s.needs)}" if s.needs else ""
+        print(f"\n{s.id} [{s.phase}] {s.title.get(lang)} — {s.points:g}{needs}")
+        for c in s.checks:
+            cneeds = f" (needs {', '.join(c.needs)})" if c.needs else ""
+            print(f"  {c.points:>4g}  {c.id}  {c.use}{cneeds}")
+            print(f"        {c.title.get(lang)}")
+    return EXIT_OK
+
+
+def cmd_checks(args) -> int:
+    from checks import registry
+
+    for cid, spec in sorted(registry.registry().items()):
+        params = ", ".join(
+            f"{n}" + ("" if p.default is p.empty else f"={p.default!r}") for n, p in spec.params.items()
+        )
+        live = " [live]" if spec.live else ""
+        print(f"{cid}({params}){live}\n    {spec.doc.splitlines()[0] if spec.doc else ''}")
+    return EXIT_OK
+
+
+COMMANDS = {"grade": cmd_grade, "rubrics": cmd_rubrics, "explain": cmd_explain, "checks": cmd_checks}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except InputError as exc:
+        print(f"labgrade: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("labgrade: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `labgrade explain | head`
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

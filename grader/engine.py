@@ -1,0 +1,176 @@
+"""Run a rubric's checks over the cluster views of each phase.
+
+The engine owns everything that is not a check's business: which view a
+check sees, prerequisites (a dependent check is skipped, not failed again),
+turning exceptions into ``error`` outcomes (never lost points, never a crash
+mid-report), points, and re-polling failing checks on a live cluster until
+the step's deadline, because a cluster converges (pods become ready,
+endpoints follow).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable, Mapping, Protocol
+
+from checks import registry
+from checks.registry import CheckContext
+from grader.i18n import Text
+from grader.outcome import CheckResult, GradeReport, Outcome, SourceInfo, Status, StepResult, error, skipped
+from grader.rubric import CheckDef, Rubric, StepDef
+from grader.view import ClusterView, MissingKind, ProbeError, ProbeUnavailable
+
+
+class Source(Protocol):
+    """Where a phase's views come from. ``view()`` returns a fresh pass
+    (for a live cluster: one LIST per kind); a snapshot returns the same."""
+
+    info: SourceInfo
+    live: bool
+
+    def view(self) -> ClusterView: ...
+
+
+@dataclass
+class StaticSource:
+    """A view that does not change: a dump, a bundle, a ledger."""
+
+    fixed: ClusterView
+    info: SourceInfo
+    live: bool = False
+
+    def view(self) -> ClusterView:
+        return self.fixed
+
+
+@dataclass(frozen=True)
+class Options:
+    poll_interval: float = 3.0
+    poll: bool = True  # re-poll live failures until the step deadline
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+
+def run_check(check: CheckDef, ctx: CheckContext) -> Outcome:
+    """One check, with every way it can break turned into an outcome."""
+    spec = registry.get(check.use)
+    assert spec is not None, check.use  # the rubric loader guarantees it
+    try:
+        outcome = spec.fn(ctx, **check.params)
+    except MissingKind as exc:
+        return error(exc.reason)
+    except ProbeUnavailable as exc:
+        return skipped(exc.reason, graded=False)
+    except ProbeError as exc:
+        return error(exc.reason)
+    except Exception as exc:  # a bug in a check must not cost a student points or the report
+        detail = f"{type(exc).__name__}: {exc}"[:200]
+        return error(Text(f"评分程序内部错误（{detail}），本项不扣分", f"internal grader error ({detail}); no points taken"))
+    if not isinstance(outcome, Outcome):
+        return error(Text("评分程序内部错误：检查没有返回结果", "internal grader error: the check returned no outcome"))
+    return outcome
+
+
+def _blocker(check: CheckDef, step: StepDef, results: dict[str, CheckResult], steps: dict[str, list[CheckResult]]) -> str | None:
+    """The first prerequisite that failed (or was itself skipped for one)."""
+    def blocks(r: CheckResult) -> bool:
+        return r.status is Status.FAILED or (r.status is Status.SKIPPED and r.outcome.graded)
+
+    for need in step.needs:
+        if any(blocks(r) for r in steps.get(need, [])):
+            return need
+    for need in check.needs:
+        if need in results and blocks(results[need]):
+            return need
+        if need in steps and any(blocks(r) for r in steps[need]):
+            return need
+    return None
+
+
+def _result(check: CheckDef, outcome: Outcome, duration: float, attempts: int) -> CheckResult:
+    earned = 0.0
+    if outcome.status in (Status.PASSED, Status.FAILED):
+        earned = round(check.points * outcome.score, 4)
+    return CheckResult(check.id, check.use, check.title, check.hint, check.points, earned, outcome,
+                       round(duration, 4), attempts)
+
+
+def grade(
+    rubric: Rubric,
+    sources: Mapping[str, Source],
+    *,
+    namespace: str | None = None,
+    student: str | None = None,
+    options: Options = Options(),
+) -> GradeReport:
+    started = options.clock()
+    ns = namespace or rubric.namespace
+    views: dict[str, ClusterView] = {phase: src.view() for phase, src in sources.items()}
+    results: dict[str, CheckResult] = {}
+    by_step: dict[str, list[CheckResult]] = {}
+    step_results: list[StepResult] = []
+
+    for step in rubric.steps:
+        source = sources.get(step.phase)
+        deadline = options.clock() + step.deadline
+        attempts = 0
+        while True:
+            attempts += 1
+            step_checks = _run_step(step, source, views, ns, results, by_step, attempts, options)
+            retry = (
+                source is not None and source.live and options.poll and step.deadline > 0
+                and any(r.status is Status.FAILED for r in step_checks)
+                and options.clock() + options.poll_interval < deadline
+            )
+            if not retry:
+                break
+            options.sleep(options.poll_interval)
+            views[step.phase] = source.view()  # one fresh pass, which later steps see too
+        by_step[step.id] = step_checks
+        results.update({r.id: r for r in step_checks})
+        step_results.append(StepResult(step.id, step.phase, step.title, step.points, tuple(step_checks)))
+
+    return GradeReport(
+        lab=rubric.lab,
+        title=rubric.title,
+        namespace=ns,
+        rubric_version=rubric.version,
+        steps=tuple(step_results),
+        sources=tuple(src.info for _, src in sorted(sources.items(), key=lambda kv: _phase_order(rubric, kv[0]))),
+        generated_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        duration=round(options.clock() - started, 4),
+        student=student,
+    )
+
+
+def _phase_order(rubric: Rubric, phase: str) -> int:
+    return -1 if phase == "baseline" else (rubric.phases.index(phase) if phase in rubric.phases else 99)
+
+
+def _run_step(
+    step: StepDef,
+    source: Source | None,
+    views: dict[str, ClusterView],
+    ns: str,
+    results: dict[str, CheckResult],
+    by_step: dict[str, list[CheckResult]],
+    attempts: int,
+    options: Options,
+) -> list[CheckResult]:
+    out: list[CheckResult] = []
+    local: dict[str, CheckResult] = dict(results)
+    for check in step.checks:
+        t0 = options.clock()
+        if source is None:
+            outcome = skipped(Text(f"没有 {step.phase} 阶段的集群状态（导出文件），本项未评分",
+                                   f"no cluster state (dump) for phase '{step.phase}': not graded"), graded=False)
+        elif (need := _blocker(check, step, local, by_step)) is not None:
+            outcome = skipped(Text(f"前置条件 {need} 未通过，本项跳过", f"skipped: prerequisite {need} did not pass"), graded=True)
+        else:
+            ctx = CheckContext(view=views[step.phase], views=views, namespace=ns, phase=step.phase)
+            outcome = run_check(check, ctx)
+        r = _result(check, outcome, options.clock() - t0, attempts)
+        local[check.id] = r
+        out.append(r)
+    return out

@@ -1,0 +1,277 @@
+"""The report a student reads in their terminal.
+
+First an overview table (one row per step), then each step's checks with a
+symbol, and under every check that did not pass the reason: the message,
+what was expected and seen, and the hint. It ends with the total and, when
+some points could not be judged in this run, why, so a student never takes
+an ungraded step for a lost one.
+
+Chinese characters take two terminal columns, so widths are measured with
+``unicodedata.east_asian_width``, never ``len``. Colour is plain ANSI and
+only on request (the CLI decides from NO_COLOR and isatty); every string
+that came from the cluster or the rubric goes through ``safe.for_terminal``
+before any colour is added.
+"""
+from __future__ import annotations
+
+import unicodedata
+
+from grader.i18n import Text
+from grader.outcome import CheckResult, GradeReport, Status, StepResult
+from grader.report.safe import for_terminal
+from grader.report.wording import (
+    EXPECTED,
+    HINT,
+    NOT_YOUR_FAULT,
+    NOTE,
+    OBSERVED,
+    STATE,
+    label,
+    points_str,
+)
+
+SYMBOLS = {Status.PASSED: "✔", Status.FAILED: "✘", Status.ERROR: "!", Status.SKIPPED: "–"}
+ASCII_SYMBOLS = {Status.PASSED: "+", Status.FAILED: "x", Status.ERROR: "!", Status.SKIPPED: "-"}
+
+_COLOURS = {Status.PASSED: "32", Status.FAILED: "31", Status.ERROR: "33", Status.SKIPPED: "90"}
+_BOLD, _DIM = "1", "2"
+
+TITLE_LIMIT = 200
+MESSAGE_LIMIT = 500
+FIELD_LIMIT = 1500  # exec output can be long; the JSON keeps it whole
+MIN_WIDTH = 40
+
+_WORDS = {
+    "step": Text("步骤", "Step"),
+    "title": Text("内容", "Title"),
+    "state": Text("状态", "State"),
+    "points": Text("得分", "Points"),
+    "namespace": Text("命名空间", "namespace"),
+    "student": Text("学生", "student"),
+    "checks": Text("检查项", "Checks"),
+    "total": Text("总分", "Total"),
+}
+
+
+def cell_width(text: str) -> int:
+    """Terminal columns ``text`` occupies (CJK wide/fullwidth count 2)."""
+    width = 0
+    for ch in text:
+        if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+            continue
+        width += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    return width
+
+
+def fit(text: str, width: int, ellipsis: str = "…") -> str:
+    """``text`` cut to at most ``width`` columns, marked when cut."""
+    if cell_width(text) <= width:
+        return text
+    room = width - cell_width(ellipsis)
+    out, used = [], 0
+    for ch in text:
+        w = cell_width(ch)
+        if used + w > room:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + ellipsis if room >= 0 else ""
+
+
+def pad(text: str, width: int, right: bool = False) -> str:
+    gap = " " * max(width - cell_width(text), 0)
+    return gap + text if right else text + gap
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """Lines of at most ``width`` columns, broken at a space when one is
+    near (English) and anywhere otherwise (Chinese has no spaces)."""
+    width = max(width, 1)
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line, used = "", 0
+        for ch in paragraph:
+            w = cell_width(ch)
+            if used + w > width and line:
+                cut = line.rfind(" ")
+                if cut > len(line) // 2:
+                    lines.append(line[:cut].rstrip())
+                    line = line[cut + 1 :]
+                else:
+                    lines.append(line)
+                    line = ""
+                used = cell_width(line)
+            line += ch
+            used += w
+        lines.append(line.rstrip())
+    return lines
+
+
+class _Painter:
+    """Adds ANSI colour when asked, and nothing otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __call__(self, text: str, *codes: str) -> str:
+        if not self.enabled or not codes or not text:
+            return text
+        return f"\x1b[{';'.join(codes)}m{text}\x1b[0m"
+
+    def status(self, text: str, status: Status) -> str:
+        return self(text, _COLOURS[status])
+
+
+def _safe(value: str, limit: int = TITLE_LIMIT, *, lines: bool = False) -> str:
+    return for_terminal(value, limit, keep_newlines=lines)
+
+
+def _header(report: GradeReport, lang: str, sep: str) -> str:
+    parts = [f"{_safe(report.title.get(lang))} ({_safe(report.lab)})"]
+    parts.append(f"{_WORDS['namespace'].get(lang)} {_safe(report.namespace)}")
+    if report.student:
+        parts.append(f"{_WORDS['student'].get(lang)} {_safe(report.student)}")
+    return sep.join(parts)
+
+
+def _step_table(report: GradeReport, lang: str, width: int, paint: _Painter, rule: str) -> list[str]:
+    heads = [_WORDS[k].get(lang) for k in ("step", "title", "state", "points")]
+    rows = [
+        (
+            _safe(s.id, 40),
+            _safe(s.title.get(lang)),
+            s.status,
+            f"{points_str(s.earned)}/{points_str(s.points)}",
+        )
+        for s in report.steps
+    ]
+    id_w = max([cell_width(heads[0])] + [cell_width(r[0]) for r in rows])
+    state_w = max([cell_width(heads[2])] + [cell_width(STATE[st].get(lang)) for st in Status])
+    pts_w = max([cell_width(heads[3])] + [cell_width(r[3]) for r in rows])
+    title_w = max(width - id_w - state_w - pts_w - 6, 8)
+    ellipsis = "..." if rule == "-" else "…"
+
+    def line(cells: tuple[str, str, str, str], status: Status | None = None) -> str:
+        state = pad(cells[2], state_w)
+        if status is not None:
+            state = paint.status(state, status)
+        return "  ".join(
+            [pad(cells[0], id_w), pad(fit(cells[1], title_w, ellipsis), title_w), state, pad(cells[3], pts_w, True)]
+        ).rstrip()
+
+    out = [paint(line((heads[0], heads[1], heads[2], heads[3])), _BOLD)]
+    out.append(rule * min(width, id_w + title_w + state_w + pts_w + 6))
+    for step_id, title, status, pts in rows:
+        out.append(line((step_id, title, STATE[status].get(lang), pts), status))
+    return out
+
+
+def _field(word: Text, value: str, lang: str, indent: int, width: int) -> list[str]:
+    """``Expected: value`` with continuation lines under the value."""
+    head = label(word, lang) + " "
+    body = wrap(value, width - indent - cell_width(head))
+    first = " " * indent + head + body[0]
+    return [first.rstrip()] + [(" " * (indent + cell_width(head)) + rest).rstrip() for rest in body[1:]]
+
+
+def _check_lines(check: CheckResult, lang: str, width: int, paint: _Painter, symbols: dict[Status, str]) -> list[str]:
+    outcome = check.outcome
+    status = outcome.status
+    pts = f"{points_str(check.earned)}/{points_str(check.points)}" if outcome.graded else f"-/{points_str(check.points)}"
+    head = f"  {symbols[status]} "
+    title = fit(_safe(check.title.get(lang)) or _safe(check.id), width - cell_width(head) - cell_width(pts) - 2)
+    gap = " " * max(width - cell_width(head) - cell_width(title) - cell_width(pts), 2)
+    lines = [paint.status(head, status) + title + gap + paint(pts, _DIM if status is Status.SKIPPED else _BOLD)]
+    if status is Status.PASSED:
+        return lines
+
+    indent = 6
+    message = _safe(outcome.message.get(lang), MESSAGE_LIMIT, lines=True)
+    lines += [" " * indent + paint.status(m, status) for m in wrap(message, width - indent) if m]
+    if status is Status.SKIPPED:
+        return lines
+    for word, text in ((EXPECTED, outcome.expected), (OBSERVED, outcome.observed)):
+        if text is not None and text.get(lang).strip():
+            lines += _field(word, _safe(text.get(lang), FIELD_LIMIT, lines=True), lang, indent, width)
+    for note in outcome.notes:
+        if note.get(lang).strip():
+            lines += _field(NOTE, _safe(note.get(lang), FIELD_LIMIT, lines=True), lang, indent, width)
+    if status is Status.ERROR:
+        lines += [" " * indent + paint(m, _DIM) for m in wrap(NOT_YOUR_FAULT.get(lang), width - indent)]
+    if check.hint.get(lang).strip():
+        lines += [paint(h, _DIM) for h in _field(HINT, _safe(check.hint.get(lang), MESSAGE_LIMIT), lang, indent, width)]
+    return lines
+
+
+def _step_details(step: StepResult, lang: str, width: int, paint: _Painter, symbols: dict[Status, str]) -> list[str]:
+    out = [paint(f"{_safe(step.id, 40)}  {_safe(step.title.get(lang))}", _BOLD)]
+    for check in step.checks:
+        out += _check_lines(check, lang, width, paint, symbols)
+    return out
+
+
+def ungraded_reasons(report: GradeReport) -> tuple[int, list[str], int]:
+    """Why points were not judged: (errors, phases without a source, other
+    skipped checks). A phase is "missing" when the run had sources but none
+    for that phase; skips without such an explanation are just counted."""
+    have = {s.phase for s in report.sources}
+    errors, others, missing = 0, 0, []
+    for step, check in report.checks():
+        if check.outcome.graded:
+            continue
+        if check.status is Status.ERROR:
+            errors += 1
+        elif report.sources and step.phase not in have:
+            if step.phase not in missing:
+                missing.append(step.phase)
+        else:
+            others += 1
+    return errors, missing, others
+
+
+def totals_line(report: GradeReport, lang: str) -> str:
+    """``Total 62/100 (15 points not graded: 1 error, phase 'cleaned' missing)``."""
+    zh = lang == "zh"
+    text = f"{_WORDS['total'].get(lang)} {points_str(report.earned)}/{points_str(report.points)}"
+    if report.ungraded <= 0:
+        return text
+    errors, missing, others = ungraded_reasons(report)
+    reasons = []
+    if errors:
+        reasons.append(f"{errors} 项出错" if zh else f"{errors} error{'s' if errors != 1 else ''}")
+    for phase in missing:
+        reasons.append(f"缺少阶段 '{_safe(phase, 40)}'" if zh else f"phase '{_safe(phase, 40)}' missing")
+    if others:
+        reasons.append(f"{others} 项未运行" if zh else f"{others} check{'s' if others != 1 else ''} not run")
+    amount = points_str(report.ungraded)
+    if zh:
+        return f"{text}（{amount} 分未评分：{'，'.join(reasons)}）"
+    return f"{text} ({amount} point{'s' if amount != '1' else ''} not graded: {', '.join(reasons)})"
+
+
+def counts_line(report: GradeReport, lang: str, sep: str) -> str:
+    counts = report.counts()
+    parts = [f"{counts[s.value]} {STATE[s].get(lang)}" for s in Status if counts[s.value] or s is Status.PASSED]
+    return f"{_WORDS['checks'].get(lang)}{'：' if lang == 'zh' else ': '}{sep.join(parts)}"
+
+
+def render(report: GradeReport, lang: str = "en", color: bool = False, width: int = 100, *, ascii: bool = False) -> str:
+    """The whole report as terminal text ending in a newline.
+
+    ``ascii`` swaps the symbols and rules for plain ASCII, for consoles
+    whose font lacks them; student text itself is left as it is.
+    """
+    width = max(width, MIN_WIDTH)
+    paint = _Painter(color)
+    symbols = ASCII_SYMBOLS if ascii else SYMBOLS
+    rule = "-" if ascii else "─"
+    sep = " | " if ascii else " · "
+    out = [paint(_header(report, lang, sep), _BOLD), ""]
+    out += _step_table(report, lang, width, paint, rule)
+    for step in report.steps:
+        out += [""] + _step_details(step, lang, width, paint, symbols)
+    out += ["", counts_line(report, lang, sep), paint(totals_line(report, lang), _BOLD)]
+    return "\n".join(out) + "\n"
+
+
+__all__ = ["render", "totals_line", "counts_line", "ungraded_reasons", "cell_width", "fit", "wrap", "SYMBOLS", "ASCII_SYMBOLS"]

@@ -1,0 +1,233 @@
+"""The GradeReport as JSON, and back.
+
+Batch marking writes one file per student and resumes from them, and other
+tools (jq, spreadsheets, the gradebook export) read them, so the file holds
+every field of the model (``from_json(to_json(r)) == r``) plus derived
+values (totals, counts, step states) for readers that should not recompute.
+Keys come in a fixed, documented order rather than sorted, so a diff of two
+runs reads top-down like the report.
+
+Strings are written as they are (JSON escapes control characters itself);
+sanitising is the job of whoever displays them. Lone surrogates, which
+exec output decoded with ``surrogateescape`` may contain, are written as
+``\\udXXX`` escapes so the text stays encodable as UTF-8 and reads back
+unchanged.
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from grader.i18n import Text
+from grader.outcome import CheckResult, GradeReport, Outcome, SourceInfo, Status, StepResult
+
+SCHEMA = "labgrade.report/v1"
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text(value: Text | None) -> dict[str, str] | None:
+    return None if value is None else value.to_dict()
+
+
+def _check_dict(check: CheckResult) -> dict[str, Any]:
+    outcome = check.outcome
+    return {
+        "id": check.id,
+        "use": check.use,
+        "title": _text(check.title),
+        "status": outcome.status.value,
+        "points": check.points,
+        "earned": check.earned,
+        "score": outcome.score,
+        "graded": outcome.graded,
+        "message": _text(outcome.message),
+        "expected": _text(outcome.expected),
+        "observed": _text(outcome.observed),
+        "notes": [_text(n) for n in outcome.notes],
+        "hint": _text(check.hint),
+        "duration": check.duration,
+        "attempts": check.attempts,
+    }
+
+
+def _step_dict(step: StepResult) -> dict[str, Any]:
+    return {
+        "id": step.id,
+        "phase": step.phase,
+        "title": _text(step.title),
+        "status": step.status.value,
+        "points": step.points,
+        "earned": step.earned,
+        "ungraded": step.ungraded,
+        "checks": [_check_dict(c) for c in step.checks],
+    }
+
+
+def to_dict(report: GradeReport) -> dict[str, Any]:
+    """The report as plain JSON-ready data, keys in their documented order."""
+    return {
+        "schema": SCHEMA,
+        "lab": report.lab,
+        "title": _text(report.title),
+        "rubric_version": report.rubric_version,
+        "namespace": report.namespace,
+        "student": report.student,
+        "generated_at": report.generated_at,
+        "duration": report.duration,
+        "totals": {"points": report.points, "earned": report.earned, "ungraded": report.ungraded},
+        "counts": report.counts(),
+        "sources": [
+            {"phase": s.phase, "kind": s.kind, "location": s.location, "collected_at": s.collected_at}
+            for s in report.sources
+        ],
+        "steps": [_step_dict(s) for s in report.steps],
+    }
+
+
+def to_json(report: GradeReport) -> str:
+    """UTF-8-ready JSON text, indent 2, ending in a newline."""
+    text = json.dumps(to_dict(report), ensure_ascii=False, indent=2, allow_nan=False)
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
+
+
+class ReportFormatError(ValueError):
+    """The JSON is not a labgrade report this version can read."""
+
+
+def _get(data: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if not isinstance(data, dict):
+        raise ReportFormatError(f"{where}: expected an object")
+    if key not in data:
+        raise ReportFormatError(f"{where}.{key}: missing")
+    value = data[key]
+    ok = isinstance(value, kind) and not (isinstance(value, bool) and bool not in _tuple(kind))
+    if not ok:
+        raise ReportFormatError(f"{where}.{key}: unexpected {type(value).__name__}")
+    return value
+
+
+def _tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _number(data: dict[str, Any], key: str, where: str) -> float:
+    return float(_get(data, key, (int, float), where))
+
+
+def _read_text(value: Any, where: str) -> Text:
+    if not isinstance(value, dict) or set(value) != {"zh", "en"}:
+        raise ReportFormatError(f"{where}: expected {{zh, en}}")
+    if not all(isinstance(v, str) for v in value.values()):
+        raise ReportFormatError(f"{where}: zh and en must be strings")
+    return Text(value["zh"], value["en"])
+
+
+def _optional_text(value: Any, where: str) -> Text | None:
+    return None if value is None else _read_text(value, where)
+
+
+def _read_check(data: dict[str, Any], where: str) -> CheckResult:
+    try:
+        status = Status(_get(data, "status", str, where))
+    except ValueError as exc:
+        raise ReportFormatError(f"{where}.status: {exc}") from None
+    notes = _get(data, "notes", list, where)
+    try:
+        outcome = Outcome(
+            status=status,
+            message=_read_text(_get(data, "message", dict, where), f"{where}.message"),
+            score=_number(data, "score", where),
+            expected=_optional_text(data.get("expected"), f"{where}.expected"),
+            observed=_optional_text(data.get("observed"), f"{where}.observed"),
+            notes=tuple(_read_text(n, f"{where}.notes[{i}]") for i, n in enumerate(notes)),
+            graded=_get(data, "graded", bool, where),
+        )
+    except ReportFormatError:
+        raise
+    except ValueError as exc:  # Outcome's own validation (score range)
+        raise ReportFormatError(f"{where}: {exc}") from None
+    return CheckResult(
+        id=_get(data, "id", str, where),
+        use=_get(data, "use", str, where),
+        title=_read_text(_get(data, "title", dict, where), f"{where}.title"),
+        hint=_read_text(_get(data, "hint", dict, where), f"{where}.hint"),
+        points=_number(data, "points", where),
+        earned=_number(data, "earned", where),
+        outcome=outcome,
+        duration=_number(data, "duration", where),
+        attempts=_get(data, "attempts", int, where),
+    )
+
+
+def _read_step(data: dict[str, Any], where: str) -> StepResult:
+    checks = _get(data, "checks", list, where)
+    step = StepResult(
+        id=_get(data, "id", str, where),
+        phase=_get(data, "phase", str, where),
+        title=_read_text(_get(data, "title", dict, where), f"{where}.title"),
+        points=_number(data, "points", where),
+        checks=tuple(_read_check(c, f"{where}.checks[{i}]") for i, c in enumerate(checks)),
+    )
+    derived = {"status": step.status.value, "earned": step.earned, "ungraded": step.ungraded}
+    _agree(data, derived, where)
+    return step
+
+
+def _read_source(data: dict[str, Any], where: str) -> SourceInfo:
+    collected = data.get("collected_at") if isinstance(data, dict) else None
+    if collected is not None and not isinstance(collected, str):
+        raise ReportFormatError(f"{where}.collected_at: unexpected {type(collected).__name__}")
+    return SourceInfo(
+        phase=_get(data, "phase", str, where),
+        kind=_get(data, "kind", str, where),
+        location=_get(data, "location", str, where),
+        collected_at=collected,
+    )
+
+
+def _agree(data: dict[str, Any], derived: dict[str, Any], where: str) -> None:
+    """Derived fields must match what the checks say: a hand-edited total
+    that disagrees with its checks would otherwise resume silently."""
+    for key, value in derived.items():
+        if data.get(key) != value:
+            raise ReportFormatError(f"{where}.{key}: {data.get(key)!r} disagrees with the checks ({value!r})")
+
+
+def from_dict(data: Any) -> GradeReport:
+    where = "report"
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        found = data.get("schema") if isinstance(data, dict) else type(data).__name__
+        raise ReportFormatError(f"not a {SCHEMA} document (schema: {found!r})")
+    student = data.get("student")
+    if student is not None and not isinstance(student, str):
+        raise ReportFormatError(f"{where}.student: unexpected {type(student).__name__}")
+    steps = _get(data, "steps", list, where)
+    sources = _get(data, "sources", list, where)
+    report = GradeReport(
+        lab=_get(data, "lab", str, where),
+        title=_read_text(_get(data, "title", dict, where), f"{where}.title"),
+        namespace=_get(data, "namespace", str, where),
+        rubric_version=_get(data, "rubric_version", str, where),
+        steps=tuple(_read_step(s, f"{where}.steps[{i}]") for i, s in enumerate(steps)),
+        sources=tuple(_read_source(s, f"{where}.sources[{i}]") for i, s in enumerate(sources)),
+        generated_at=_get(data, "generated_at", str, where),
+        duration=_number(data, "duration", where),
+        student=student,
+    )
+    totals = {"points": report.points, "earned": report.earned, "ungraded": report.ungraded}
+    _agree(data, {"totals": totals, "counts": report.counts()}, where)
+    return report
+
+
+def from_json(text: str | bytes) -> GradeReport:
+    """Read back what ``to_json`` wrote; ReportFormatError on anything else."""
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ReportFormatError(f"not JSON: {exc}") from None
+    return from_dict(data)
+
+
+__all__ = ["SCHEMA", "ReportFormatError", "to_dict", "to_json", "from_dict", "from_json"]

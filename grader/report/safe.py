@@ -1,0 +1,147 @@
+"""Make student-controlled strings harmless where reports put them.
+
+Object names, labels, annotations and exec output are written by the
+student (or by whatever the student ran), and they reach a teacher's
+terminal and an LMS's XML parser. A terminal obeys escape sequences (clear
+the screen, rewrite the line so "FAILED" reads "PASSED", set the window
+title) and bidi overrides reorder what the eye reads; an XML parser rejects
+a whole file for one NUL. These two functions are the only doors such
+strings go through, and they never raise: a reporter that crashes on a
+hostile string hands the attacker a denial of service.
+"""
+from __future__ import annotations
+
+import re
+
+ELLIPSIS = "…"
+
+# Escape sequences a terminal would act on: CSI (colours, cursor moves,
+# erase), OSC/DCS/SOS/PM/APC strings (window title, hyperlinks, clipboard)
+# with their terminator, and two-byte escapes (ESC c resets the terminal).
+# An unterminated string sequence is not matched: its ESC is then escaped
+# below and the rest stays visible as plain text, which is safe.
+_ANSI = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"
+    r"|\x1b[PX^_][^\x1b]*\x1b\\"
+    r"|\x1b[ -/]*[0-~]"
+)
+
+# Bidi embeddings/overrides/isolates and the invisible direction marks:
+# they make a terminal or browser show text in another order than it is.
+_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+
+# For terminals: C0, DEL, C1 (U+009B is an 8-bit CSI on some terminals),
+# bidi controls, the Unicode line/paragraph separators, and lone surrogates
+# (which cannot even be encoded to UTF-8, so printing them would raise).
+_TERMINAL_UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}\u2028\u2029\ud800-\udfff]")
+
+# Not allowed in XML 1.0 (C0 except tab/LF/CR, surrogates, U+FFFE/FFFF), plus
+# what XML allows but discourages (DEL, C1, noncharacters) because junit-xml
+# deletes some of those behind our back, and bidi controls because the XML
+# ends up in a web page.
+_NONCHARACTERS = "".join(f"{chr(p * 0x10000 + 0xFFFE)}{chr(p * 0x10000 + 0xFFFF)}" for p in range(1, 17))
+_XML_UNSAFE = re.compile(
+    f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI}\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff{_NONCHARACTERS}]"
+)
+_XML_LINE_BREAKS = re.compile(r"[\t\n\r\u2028\u2029]+")
+
+
+def _as_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    try:
+        return str(value)
+    except Exception:  # a hostile __str__ must not take the report down
+        return "<unprintable>"
+
+
+def _escape_char(ch: str) -> str:
+    code = ord(ch)
+    if ch == "\t":
+        return " "
+    if ch == "\n":
+        return "\\n"
+    if ch == "\r":
+        return "\\r"
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def for_terminal(value: object, limit: int | None = 300, *, keep_newlines: bool = False) -> str:
+    """``value`` as text that cannot drive a terminal, at most ``limit`` chars.
+
+    Escape sequences are dropped (they are formatting, and exec output is
+    often coloured); every other control character, bidi control or lone
+    surrogate is shown as a visible ``\\xNN``/``\\uNNNN`` escape so that a
+    teacher sees that something odd was there. Tabs become a space.
+    With ``keep_newlines`` line feeds (and CRLF) stay line breaks; a lone
+    CR is still escaped, as it would overwrite the start of the line.
+    """
+    text = _ANSI.sub("", _as_text(value))
+    if keep_newlines:
+        text = text.replace("\r\n", "\n")
+    budget = None if limit is None else max(limit, 0)
+    out: list[str] = []
+    used = 0
+    pos = 0
+
+    def take(piece: str, divisible: bool) -> bool:
+        """Append ``piece`` within the budget; False once the budget is spent."""
+        nonlocal used
+        if budget is None or used + len(piece) <= budget:
+            out.append(piece)
+            used += len(piece)
+            return True
+        room = budget - used - len(ELLIPSIS)
+        if divisible and room > 0:
+            out.append(piece[:room])
+        if budget >= len(ELLIPSIS):
+            out.append(ELLIPSIS)
+        return False
+
+    # Lazy scan: a 1 MB value stops costing anything once the budget is spent.
+    for match in _TERMINAL_UNSAFE.finditer(text):
+        if not take(text[pos : match.start()], True):
+            return _finish(out, budget)
+        ch = match.group()
+        if not take("\n" if keep_newlines and ch == "\n" else _escape_char(ch), False):
+            return _finish(out, budget)
+        pos = match.end()
+    take(text[pos:], True)
+    return _finish(out, budget)
+
+
+def _finish(out: list[str], budget: int | None) -> str:
+    text = "".join(out)
+    if budget is not None and len(text) > budget:  # an escape landed at the edge
+        text = text[: max(budget - len(ELLIPSIS), 0)] + (ELLIPSIS if budget >= len(ELLIPSIS) else "")
+    return text
+
+
+def for_xml(value: object, limit: int | None = 4000, *, single_line: bool = False) -> str:
+    """``value`` with only characters XML 1.0 accepts, at most ``limit`` chars.
+
+    Offending characters are removed rather than escaped: XML has no escape
+    for them (``&#0;`` is as illegal as a raw NUL). Escape sequences go too,
+    so coloured exec output reads cleanly in the LMS. ``single_line`` folds
+    tabs and line breaks into single spaces, for attributes, which XML
+    parsers would normalise anyway.
+    """
+    text = _XML_UNSAFE.sub("", _ANSI.sub("", _as_text(value)))
+    if single_line:
+        text = _XML_LINE_BREAKS.sub(" ", text).strip()
+    return truncate(text, limit)
+
+
+def truncate(text: str, limit: int | None) -> str:
+    """``text`` cut to ``limit`` characters, the last being an ellipsis."""
+    if limit is None or len(text) <= limit:
+        return text
+    if limit < len(ELLIPSIS):
+        return ""
+    return text[: limit - len(ELLIPSIS)] + ELLIPSIS
+
+
+__all__ = ["ELLIPSIS", "for_terminal", "for_xml", "truncate"]

@@ -1,0 +1,60 @@
+"""Words and numbers every reporter shares.
+
+Kept in one place so the console, the JUnit body and any later reporter
+(Gradescope, a gradebook CSV) call a state and a piece of evidence by the
+same name in both languages, and print 2.5 points the same way.
+"""
+from __future__ import annotations
+
+import math
+
+from grader.i18n import Text
+from grader.outcome import Status
+
+STATE: dict[Status, Text] = {
+    Status.PASSED: Text("通过", "passed"),
+    Status.FAILED: Text("未通过", "failed"),
+    Status.ERROR: Text("出错", "error"),
+    Status.SKIPPED: Text("跳过", "skipped"),
+}
+
+EXPECTED = Text("期望", "Expected")
+OBSERVED = Text("实际", "Observed")
+NOTE = Text("说明", "Note")
+HINT = Text("提示", "Hint")
+
+# Said whenever a check ends in ERROR, so that nobody reads it as a failure.
+NOT_YOUR_FAULT = Text("这是评分程序的问题，不扣分。", "This is the grader's problem; no points were taken.")
+
+FALLBACK_MESSAGE: dict[Status, Text] = {
+    Status.PASSED: Text("检查通过", "check passed"),
+    Status.FAILED: Text("检查未通过", "check failed"),
+    Status.ERROR: Text("无法完成此项检查", "the check could not be evaluated"),
+    Status.SKIPPED: Text("此项检查未运行", "the check did not run"),
+}
+
+
+def points_str(value: float) -> str:
+    """Points as people write them: ``5``, ``2.5``, ``3.33`` (never ``5.0``)."""
+    if not math.isfinite(value):
+        return str(value)
+    text = f"{round(value, 2):.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def label(word: Text, lang: str) -> str:
+    """``word`` as a field label (``Expected:`` / ``期望：``)."""
+    return word.get(lang) + ("：" if lang == "zh" else ":")
+
+
+__all__ = [
+    "STATE",
+    "EXPECTED",
+    "OBSERVED",
+    "NOTE",
+    "HINT",
+    "NOT_YOUR_FAULT",
+    "FALLBACK_MESSAGE",
+    "points_str",
+    "label",
+]
