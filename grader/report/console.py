@@ -94,7 +94,7 @@ def wrap(text: str, width: int) -> list[str]:
             w = cell_width(ch)
             if used + w > width and line:
                 cut = line.rfind(" ")
-                if cut > len(line) // 2:
+                if cut > len(line) // 3:  # a word boundary not too far back
                     lines.append(line[:cut].rstrip())
                     line = line[cut + 1 :]
                 else:
@@ -134,52 +134,51 @@ def _header(report: GradeReport, lang: str, sep: str) -> str:
     return sep.join(parts)
 
 
-def _step_table(report: GradeReport, lang: str, width: int, paint: _Painter, rule: str) -> list[str]:
+def _step_points(step: StepResult) -> str:
+    if step.points > 0 and step.ungraded >= step.points:
+        return f"-/{points_str(step.points)}"  # nothing in this step could be judged
+    return f"{points_str(step.earned)}/{points_str(step.points)}"
+
+
+def _step_table(report: GradeReport, lang: str, width: int, paint: _Painter, rule: str) -> tuple[list[str], int]:
+    """The overview rows, and the width they take (the details align to it)."""
     heads = [_WORDS[k].get(lang) for k in ("step", "title", "state", "points")]
-    rows = [
-        (
-            _safe(s.id, 40),
-            _safe(s.title.get(lang)),
-            s.status,
-            f"{points_str(s.earned)}/{points_str(s.points)}",
-        )
-        for s in report.steps
-    ]
+    rows = [(_safe(s.id, 40), _safe(s.title.get(lang)), s.status, _step_points(s)) for s in report.steps]
     id_w = max([cell_width(heads[0])] + [cell_width(r[0]) for r in rows])
     state_w = max([cell_width(heads[2])] + [cell_width(STATE[st].get(lang)) for st in Status])
     pts_w = max([cell_width(heads[3])] + [cell_width(r[3]) for r in rows])
-    title_w = max(width - id_w - state_w - pts_w - 6, 8)
+    wanted = max([cell_width(heads[1])] + [cell_width(r[1]) for r in rows])
+    title_w = max(min(wanted, width - id_w - state_w - pts_w - 6), 8)
+    total_w = id_w + title_w + state_w + pts_w + 6
     ellipsis = "..." if rule == "-" else "…"
 
     def line(cells: tuple[str, str, str, str], status: Status | None = None) -> str:
         state = pad(cells[2], state_w)
         if status is not None:
             state = paint.status(state, status)
-        return "  ".join(
-            [pad(cells[0], id_w), pad(fit(cells[1], title_w, ellipsis), title_w), state, pad(cells[3], pts_w, True)]
-        ).rstrip()
+        title = pad(fit(cells[1], title_w, ellipsis), title_w)
+        return "  ".join([pad(cells[0], id_w), title, state, pad(cells[3], pts_w, True)]).rstrip()
 
-    out = [paint(line((heads[0], heads[1], heads[2], heads[3])), _BOLD)]
-    out.append(rule * min(width, id_w + title_w + state_w + pts_w + 6))
+    out = [paint(line((heads[0], heads[1], heads[2], heads[3])), _BOLD), rule * total_w]
     for step_id, title, status, pts in rows:
         out.append(line((step_id, title, STATE[status].get(lang), pts), status))
-    return out
+    return out, total_w
 
 
 def _field(word: Text, value: str, lang: str, indent: int, width: int) -> list[str]:
     """``Expected: value`` with continuation lines under the value."""
-    head = label(word, lang) + " "
+    head = label(word, lang)
     body = wrap(value, width - indent - cell_width(head))
     first = " " * indent + head + body[0]
     return [first.rstrip()] + [(" " * (indent + cell_width(head)) + rest).rstrip() for rest in body[1:]]
 
 
-def _check_lines(check: CheckResult, lang: str, width: int, paint: _Painter, symbols: dict[Status, str]) -> list[str]:
+def _check_lines(check: CheckResult, lang: str, width: int, paint: _Painter, symbols: dict[Status, str], ellipsis: str) -> list[str]:
     outcome = check.outcome
     status = outcome.status
     pts = f"{points_str(check.earned)}/{points_str(check.points)}" if outcome.graded else f"-/{points_str(check.points)}"
     head = f"  {symbols[status]} "
-    title = fit(_safe(check.title.get(lang)) or _safe(check.id), width - cell_width(head) - cell_width(pts) - 2)
+    title = fit(_safe(check.title.get(lang)) or _safe(check.id), width - cell_width(head) - cell_width(pts) - 2, ellipsis)
     gap = " " * max(width - cell_width(head) - cell_width(title) - cell_width(pts), 2)
     lines = [paint.status(head, status) + title + gap + paint(pts, _DIM if status is Status.SKIPPED else _BOLD)]
     if status is Status.PASSED:
@@ -203,10 +202,11 @@ def _check_lines(check: CheckResult, lang: str, width: int, paint: _Painter, sym
     return lines
 
 
-def _step_details(step: StepResult, lang: str, width: int, paint: _Painter, symbols: dict[Status, str]) -> list[str]:
-    out = [paint(f"{_safe(step.id, 40)}  {_safe(step.title.get(lang))}", _BOLD)]
+def _step_details(step: StepResult, lang: str, width: int, paint: _Painter, symbols: dict[Status, str], ellipsis: str) -> list[str]:
+    heading = fit(f"{_safe(step.id, 40)}  {_safe(step.title.get(lang))}", width, ellipsis)
+    out = [paint(heading, _BOLD)]
     for check in step.checks:
-        out += _check_lines(check, lang, width, paint, symbols)
+        out += _check_lines(check, lang, width, paint, symbols, ellipsis)
     return out
 
 
@@ -266,11 +266,17 @@ def render(report: GradeReport, lang: str = "en", color: bool = False, width: in
     symbols = ASCII_SYMBOLS if ascii else SYMBOLS
     rule = "-" if ascii else "─"
     sep = " | " if ascii else " · "
-    out = [paint(_header(report, lang, sep), _BOLD), ""]
-    out += _step_table(report, lang, width, paint, rule)
+    ellipsis = "..." if ascii else "…"
+    out = [paint(fit(_header(report, lang, sep), width, ellipsis), _BOLD), ""]
+    table, table_width = _step_table(report, lang, width, paint, rule)
+    out += table
+    # Check lines end where the table ends, unless the table is too narrow
+    # to say anything useful; the message text may then use the full width.
+    detail_width = max(table_width, min(width, 72))
     for step in report.steps:
-        out += [""] + _step_details(step, lang, width, paint, symbols)
-    out += ["", counts_line(report, lang, sep), paint(totals_line(report, lang), _BOLD)]
+        out += [""] + _step_details(step, lang, detail_width, paint, symbols, ellipsis)
+    out += [""] + wrap(counts_line(report, lang, sep), width)
+    out += [paint(line, _BOLD) for line in wrap(totals_line(report, lang), width)]
     return "\n".join(out) + "\n"
 
 

@@ -72,7 +72,7 @@ def evidence_of(check: CheckResult, lang: str) -> str:
             continue
         text = for_xml(value.get(lang), FIELD_LIMIT).replace("\r\n", "\n").replace("\r", "\n")
         if text.strip():
-            lines.append(f"{label(word, lang)} {text}")
+            lines.append(f"{label(word, lang)}{text}")
     return "\n".join(lines)
 
 

@@ -24,7 +24,7 @@ _ANSI = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]"
     r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)"
     r"|\x1b[PX^_][^\x1b]*\x1b\\"
-    r"|\x1b[ -/]*[0-~]"
+    r"|\x1b(?![\[\]PX^_])[ -/]*[0-~]"
 )
 
 # Bidi embeddings/overrides/isolates and the invisible direction marks:

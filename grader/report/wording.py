@@ -43,8 +43,9 @@ def points_str(value: float) -> str:
 
 
 def label(word: Text, lang: str) -> str:
-    """``word`` as a field label (``Expected:`` / ``期望：``)."""
-    return word.get(lang) + ("：" if lang == "zh" else ":")
+    """``word`` as a field label ready to precede its value (``Expected: ``
+    / ``期望：``; the full-width colon brings its own spacing)."""
+    return word.get(lang) + ("：" if lang == "zh" else ": ")
 
 
 __all__ = [
