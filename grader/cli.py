@@ -28,6 +28,13 @@ def _add_lang(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lang", choices=LANGS, default=None, help="language of the feedback (default: from LANG)")
 
 
+def _add_live(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--kubeconfig", help="kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)")
+    p.add_argument("--context", help="kubeconfig context (default: the current one)")
+    p.add_argument("--dns-server", metavar="IP[:PORT]", help="ask this DNS server instead of port-forwarding to CoreDNS")
+    p.add_argument("--no-poll", action="store_true", help="do not re-poll failing live checks until the step deadline")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="labgrade", description="Grade Kubernetes labs from a live cluster or kubectl dumps.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -39,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "the second the next (cleaned), or name it: cleaned=dump.yaml")
     g.add_argument("--baseline", metavar="PATH", help="a dump taken before the lab, to compare uids with")
     g.add_argument("-n", "--namespace", help="the lab namespace (default: the rubric's)")
+    _add_live(g)
+    g.add_argument("--phase", help="the phase the live cluster is in (default: the first one not in --state/--snapshot)")
+    g.add_argument("--state", metavar="FILE", help="keep each live phase's state here and grade earlier phases from it")
     g.add_argument("--junit", metavar="FILE", help="write JUnit XML")
     g.add_argument("--json", metavar="FILE", help="write the whole report as JSON")
     g.add_argument("--student", help="a student id to put in the reports")
@@ -46,6 +56,18 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--no-color", action="store_true", help="no ANSI colour (also: NO_COLOR)")
     g.add_argument("-q", "--quiet", action="store_true", help="print only the total line")
     _add_lang(g)
+
+    c = sub.add_parser("collect", help="save a live cluster's state and probe results for offline grading")
+    c.add_argument("--rubric", required=True)
+    c.add_argument("-n", "--namespace")
+    c.add_argument("--phase", help="the phase to record (default: the rubric's first)")
+    c.add_argument("-o", "--output", required=True, metavar="FILE")
+    _add_live(c)
+
+    b = sub.add_parser("baseline", help="record the cluster before the lab (the kubernetes service's uid)")
+    b.add_argument("-n", "--namespace", default="default")
+    b.add_argument("-o", "--output", required=True, metavar="FILE", help="a bundle file, or a --state file to add it to")
+    _add_live(b)
 
     sub.add_parser("rubrics", help="list the bundled rubrics")
     e = sub.add_parser("explain", help="show a rubric's steps, checks and points")
@@ -94,6 +116,59 @@ def _load_sources(rubric, snapshots: list[str], baseline: str | None) -> tuple[d
     return sources, namespace
 
 
+def _state_sources(state: str | None) -> dict:
+    from grader import bundle
+    from grader.engine import StaticSource
+    from grader.outcome import SourceInfo
+
+    if not state:
+        return {}
+    return {
+        phase: StaticSource(snap.view(location=state, phase=phase), SourceInfo(phase, "snapshot", state, snap.collected_at))
+        for phase, snap in bundle.load_state(state).items()
+    }
+
+
+def _live_source(args, namespace: str, phase: str):
+    from grader.live import LiveSource, api_client
+
+    api = api_client(args.kubeconfig, args.context)
+    where = "live" + (f" context {args.context}" if args.context else "")
+    return LiveSource(api, namespace, phase, location=where, dns_server=args.dns_server)
+
+
+def cmd_collect(args) -> int:
+    from grader import bundle, engine, rubric as rubric_mod
+
+    rubric = rubric_mod.load(args.rubric)
+    namespace = args.namespace or rubric.namespace
+    phase = args.phase or rubric.phases[0]
+    if phase not in rubric.phases:
+        raise InputError("--phase", f"unknown phase {phase!r}; this rubric's phases: {', '.join(rubric.phases)}")
+    live = _live_source(args, namespace, phase)
+    # Grading runs the rubric's probes, which the view records for the bundle.
+    rubric_phase = rubric_mod.only_phase(rubric, phase)
+    engine.grade(rubric_phase, {phase: live}, namespace=namespace, options=engine.Options(poll=not args.no_poll))
+    doc = bundle.to_bundle(live.last_view, phase=phase, namespace=namespace, context=args.context)
+    _write(args.output, bundle.dump([doc]))
+    print(f"labgrade: {len(doc['items'])} objects and {len(doc['probes'])} probe results of phase {phase} "
+          f"in namespace {namespace} -> {args.output}")
+    return EXIT_OK
+
+
+def cmd_baseline(args) -> int:
+    from grader import bundle
+
+    live = _live_source(args, args.namespace, "baseline")
+    view = live.view()
+    doc = bundle.to_bundle(view, phase="baseline", namespace=args.namespace, context=args.context)
+    _write(args.output, bundle.merge_state(args.output, doc))
+    svc = view.get("Service", "default", "kubernetes") if view.has("Service") else None
+    uid = (svc or {}).get("metadata", {}).get("uid", "?")
+    print(f"labgrade: baseline recorded in {args.output} (kubernetes service uid {uid})")
+    return EXIT_OK
+
+
 def _write(path: str, text: str) -> None:
     """Write atomically: a reader (an LMS, a resumed batch) never sees half a file."""
     target = Path(path)
@@ -118,10 +193,23 @@ def cmd_grade(args) -> int:
 
     lang = args.lang or default_lang()
     rubric = rubric_mod.load(args.rubric)
-    if not args.snapshot and not args.baseline:
-        raise InputError("labgrade grade", "give --snapshot dumps to grade (live grading needs the cluster options)")
     sources, recorded_ns = _load_sources(rubric, args.snapshot, args.baseline)
-    report = engine.grade(rubric, sources, namespace=args.namespace or recorded_ns, student=args.student)
+    namespace = args.namespace or recorded_ns or rubric.namespace
+    live = None
+    if not args.snapshot or args.state:
+        sources.update(_state_sources(args.state))
+        phase = args.phase or next((p for p in rubric.phases if p not in sources), None)
+        if phase is None or phase not in rubric.phases:
+            raise InputError(args.state or "--phase", f"no phase left to grade live (phases: {', '.join(rubric.phases)})")
+        live = _live_source(args, namespace, phase)
+        sources[phase] = live
+    options = engine.Options(poll=not getattr(args, "no_poll", False))
+    report = engine.grade(rubric, sources, namespace=namespace, student=args.student, options=options)
+    if live is not None and args.state:
+        from grader import bundle
+
+        _write(args.state, bundle.merge_state(args.state, bundle.to_bundle(
+            live.last_view, phase=live.phase, namespace=namespace, context=args.context)))
     if args.junit:
         _write(args.junit, junit.to_junit_xml(report, lang))
     if args.json:
@@ -178,7 +266,7 @@ def cmd_checks(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"grade": cmd_grade, "rubrics": cmd_rubrics, "explain": cmd_explain, "checks": cmd_checks}
+COMMANDS = {"grade": cmd_grade, "collect": cmd_collect, "baseline": cmd_baseline, "rubrics": cmd_rubrics, "explain": cmd_explain, "checks": cmd_checks}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

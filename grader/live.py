@@ -165,6 +165,7 @@ class LiveSource:
     dns_server: str | None = None  # "ip[:port]": ask this server directly (in-cluster)
     live: bool = True
     passes: int = 0
+    last_view: ClusterView | None = None
 
     @property
     def info(self) -> SourceInfo:
@@ -242,11 +243,12 @@ class LiveSource:
                     if kind in OPTIONAL_KINDS and isinstance(exc, ApiException) and exc.status == 404:
                         continue  # not served: the checks fall back to Endpoints
                     errors.setdefault(kind, explain_failure(exc, kind))
-        return build_view(
+        self.last_view = build_view(
             objects, kinds=kinds, location=self.location, phase=self.phase, live=True,
             collected_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
             kind_errors=errors, exec_runner=self.exec, dns_runner=self.dns,
         )
+        return self.last_view
 
     # -- probes -----------------------------------------------------------------
     def exec(self, namespace: str, pod: str, argv: list[str], *, container: str | None = None,

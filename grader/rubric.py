@@ -287,6 +287,13 @@ def validate(data: Any, loc: str) -> Rubric:
     return rubric
 
 
+def only_phase(rubric: Rubric, phase: str) -> Rubric:
+    """The rubric cut to one phase's steps (for collecting that phase)."""
+    from dataclasses import replace
+
+    return replace(rubric, steps=tuple(s for s in rubric.steps if s.phase == phase))
+
+
 # -- finding rubrics ----------------------------------------------------------
 
 def bundled() -> dict[str, str]:

@@ -42,6 +42,8 @@ class Snapshot:
     collected_at: str | None = None
     namespace: str | None = None
     files: list[str] = field(default_factory=list)
+    # each labgrade bundle in the file on its own, by phase (a state file has several)
+    bundles: dict[str, "Snapshot"] = field(default_factory=dict)
 
     def view(self, *, location: str = "", phase: str = "") -> ClusterView:
         return build_view(
@@ -183,7 +185,16 @@ def _check_object(item: Any, list_kind: str, loc: str, where: str) -> Obj:
     return item
 
 
-def _take_bundle(snap: Snapshot, doc: dict[str, Any], loc: str) -> None:
+def _take_bundle(whole: Snapshot, doc: dict[str, Any], loc: str) -> None:
+    snap = Snapshot(files=[loc])
+    _fill_bundle(snap, doc, loc)
+    _merge(whole, snap, loc)
+    whole.files.pop()
+    if snap.phase:
+        whole.bundles[snap.phase] = snap
+
+
+def _fill_bundle(snap: Snapshot, doc: dict[str, Any], loc: str) -> None:
     meta = doc.get("metadata") or {}
     if not isinstance(meta, dict):
         raise InputError(loc, "bundle metadata is not a mapping")

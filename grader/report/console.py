@@ -229,7 +229,7 @@ def ungraded_reasons(report: GradeReport) -> tuple[int, list[str], int]:
     return errors, missing, others
 
 
-def totals_line(report: GradeReport, lang: str) -> str:
+def total_line(report: GradeReport, lang: str) -> str:
     """``Total 62/100 (15 points not graded: 1 error, phase 'cleaned' missing)``."""
     zh = lang == "zh"
     text = f"{_WORDS['total'].get(lang)} {points_str(report.earned)}/{points_str(report.points)}"
@@ -256,7 +256,7 @@ def counts_line(report: GradeReport, lang: str, sep: str) -> str:
 
 
 def render(report: GradeReport, lang: str = "en", color: bool = False, width: int = 100, *, ascii: bool = False) -> str:
-    """The whole report as terminal text ending in a newline.
+    """The whole report as terminal text, without a final newline (print it).
 
     ``ascii`` swaps the symbols and rules for plain ASCII, for consoles
     whose font lacks them; student text itself is left as it is.
@@ -276,8 +276,8 @@ def render(report: GradeReport, lang: str = "en", color: bool = False, width: in
     for step in report.steps:
         out += [""] + _step_details(step, lang, detail_width, paint, symbols, ellipsis)
     out += [""] + wrap(counts_line(report, lang, sep), width)
-    out += [paint(line, _BOLD) for line in wrap(totals_line(report, lang), width)]
-    return "\n".join(out) + "\n"
+    out += [paint(line, _BOLD) for line in wrap(total_line(report, lang), width)]
+    return "\n".join(out)
 
 
-__all__ = ["render", "totals_line", "counts_line", "ungraded_reasons", "cell_width", "fit", "wrap", "SYMBOLS", "ASCII_SYMBOLS"]
+__all__ = ["render", "total_line", "counts_line", "ungraded_reasons", "cell_width", "fit", "wrap", "SYMBOLS", "ASCII_SYMBOLS"]
