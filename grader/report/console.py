@@ -39,6 +39,7 @@ _BOLD, _DIM = "1", "2"
 TITLE_LIMIT = 200
 MESSAGE_LIMIT = 500
 FIELD_LIMIT = 1500  # exec output can be long; the JSON keeps it whole
+FIELD_LINES = 12
 MIN_WIDTH = 40
 
 _WORDS = {
@@ -169,6 +170,8 @@ def _field(word: Text, value: str, lang: str, indent: int, width: int) -> list[s
     """``Expected: value`` with continuation lines under the value."""
     head = label(word, lang)
     body = wrap(value, width - indent - cell_width(head))
+    if len(body) > FIELD_LINES:  # a page of exec output would bury the next check
+        body = body[: FIELD_LINES - 1] + ["..."]
     first = " " * indent + head + body[0]
     return [first.rstrip()] + [(" " * (indent + cell_width(head)) + rest).rstrip() for rest in body[1:]]
 

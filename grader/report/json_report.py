@@ -11,7 +11,9 @@ Strings are written as they are (JSON escapes control characters itself);
 sanitising is the job of whoever displays them. Lone surrogates, which
 exec output decoded with ``surrogateescape`` may contain, are written as
 ``\\udXXX`` escapes so the text stays encodable as UTF-8 and reads back
-unchanged.
+unchanged. (The one string JSON cannot return as it was: a high surrogate
+directly followed by a low one, which a reader joins into one character.
+Decoding with ``surrogateescape`` only yields low surrogates.)
 """
 from __future__ import annotations
 
