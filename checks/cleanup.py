@@ -101,6 +101,14 @@ def _ts(value: str | None) -> datetime | None:
         return None
 
 
+def _covers_default(view: ClusterView) -> bool:
+    """Whether the source looked at namespace ``default`` at all: a dump of
+    only the lab namespace must not read as "kubernetes service deleted"."""
+    if view.has("Namespace") and view.get("Namespace", None, KUBERNETES_NS) is not None:
+        return True
+    return any(view.has(k) and view.objects(k, KUBERNETES_NS) for k in ("Service", "Endpoints", "EndpointSlice"))
+
+
 @check("cleanup.kubernetes_service_intact")
 def kubernetes_service_intact(ctx: CheckContext, max_skew_seconds: int = 300) -> Outcome:
     """The ``kubernetes`` Service in ``default`` was never deleted.
@@ -111,6 +119,9 @@ def kubernetes_service_intact(ctx: CheckContext, max_skew_seconds: int = 300) ->
     re-created.
     """
     svc = ctx.view.get("Service", KUBERNETES_NS, KUBERNETES_SVC)
+    if svc is None and not _covers_default(ctx.view):
+        return error(T("输入中没有 default 命名空间的任何对象（导出时请加 -A），无法判断 kubernetes 服务",
+                       "the input holds nothing from namespace default (dump with -A), so the kubernetes service cannot be judged"))
     if svc is None:
         return failed(T("kubernetes 服务被删除了，而且还没有被重新创建", "the kubernetes service is deleted (and not yet re-created)"),
                       expected=T("default 命名空间中的 kubernetes 服务保持不变", "the kubernetes service in default left alone"),
