@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--state", metavar="FILE", help="keep each live phase's state here and grade earlier phases from it")
     g.add_argument("--junit", metavar="FILE", help="write JUnit XML")
     g.add_argument("--json", metavar="FILE", help="write the whole report as JSON")
+    g.add_argument("--html", metavar="FILE", help="write a one-page HTML report (works offline)")
     g.add_argument("--student", help="a student id to put in the reports")
     g.add_argument("--fail-under", type=float, metavar="POINTS", help="exit 1 when fewer points are earned")
     g.add_argument("--no-color", action="store_true", help="no ANSI colour (also: NO_COLOR)")
@@ -214,6 +215,10 @@ def cmd_grade(args) -> int:
         _write(args.junit, junit.to_junit_xml(report, lang))
     if args.json:
         _write(args.json, json_report.to_json(report))
+    if args.html:
+        from grader.report.html_report import to_html
+
+        _write(args.html, to_html(report, lang))
     _print_report(report, lang, args)
     if args.fail_under is not None and report.earned < args.fail_under:
         return EXIT_BELOW
