@@ -1,0 +1,423 @@
+"""Write the example dumps under ``examples/service-discovery/``.
+
+Run ``python -m tests.make_examples`` from the repository root after changing
+the builders or a case; ``--check`` only reports drift (the test suite does
+the same, so committed examples never disagree with this file).
+
+Every case is the model answer (:data:`CORRECT`) with one thing changed, so a
+case fails exactly the checks its mistake breaks, and ``expected.yaml`` lists
+the verdict the grader owes each check of the rubric.  A case folder holds:
+
+* ``built.yaml`` — ``kubectl get namespaces,deployments,replicasets,pods,
+  services,endpoints,endpointslices -A -o yaml`` after steps 1-5;
+* ``cleaned.yaml`` — the same after step 6;
+* ``baseline.yaml`` (some cases) — the same before the lab;
+* ``expected.yaml`` — ``namespace:`` and ``verdicts:`` (check id -> verdict);
+* ``README.md`` — what the student did, in Chinese and English.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+from tests.builders import (
+    LAB_START, Cluster, Obj, base_cluster, dump_json, dump_yaml, hex64, pod_ref, service_port, to_list,
+)
+
+ROOT = Path(__file__).resolve().parents[1] / "examples" / "service-discovery"
+
+MIRROR_HTTPD = "swr.cn-north-4.myhuaweicloud.com/library/httpd:2.4"
+#: httpd:2.4 pinned by digest: the digest httpd:2.4 has in these dumps (made up, not Docker Hub's).
+PINNED_HTTPD = "docker.io/library/httpd@sha256:" + hex64("image", "docker.io/library/httpd:2.4")
+
+Verdict = Literal["passed", "failed", "skipped"]
+PASSED: Verdict = "passed"
+FAILED: Verdict = "failed"
+SKIPPED: Verdict = "skipped"
+
+#: The model answer's verdicts, in rubric order. Step 5's exec and DNS
+#: checks need a live cluster, so grading a dump skips them.
+CORRECT_VERDICTS: dict[str, Verdict] = {
+    "deployment1-exists": PASSED, "deployment1-replicas": PASSED, "deployment1-image": PASSED, "deployment1-pods": PASSED,
+    "deployment2-exists": PASSED, "deployment2-replicas": PASSED, "deployment2-image": PASSED, "deployment2-pods": PASSED,
+    "service1-exists": PASSED, "service1-endpoints": PASSED, "service1-port": PASSED,
+    "service2-exists": PASSED, "service2-endpoints": PASSED, "service2-port": PASSED,
+    "clientpod-running": PASSED, "clientpod-wget-service2": SKIPPED, "service1-dns": SKIPPED, "service2-dns": SKIPPED,
+    "deployments-deleted": PASSED, "pods-deleted": PASSED, "services-deleted": PASSED,
+    "kubernetes-service-intact": PASSED,
+}
+
+Service2Backends = Literal["labelled", "all", "hand-written", "hand-written-with-targetref", "bare-pod"]
+
+
+@dataclass(frozen=True)
+class Lab:
+    """What one student did, as the knobs a mistake turns. The defaults are
+    the model answer."""
+
+    namespace: str = "default"
+    images: tuple[str, str] = ("httpd", "httpd:2.4")
+    replicas: tuple[int, int] = (2, 3)
+    #: Step 2 done with three Pod manifests carrying deployment2's labels.
+    deployment2_as_bare_pods: bool = False
+    service1_selector: dict[str, str] = field(default_factory=lambda: {"app": "httpd"})
+    service2_headless: bool = True
+    #: ``labelled``: one pod of each deployment labelled ``svc2=yes`` and
+    #: selected. ``all``: service2 selects the app label (5 pods).
+    #: ``hand-written*``: no selector, Endpoints written by hand (copied
+    #: from ``kubectl get endpoints -o yaml`` for ``-with-targetref``).
+    #: ``bare-pod``: deployment2's pod replaced by a hand-made labelled pod.
+    service2_backends: Service2Backends = "labelled"
+    clientpod_state: Literal["Ready", "CrashLoopBackOff"] = "Ready"
+    #: kube-controller-manager's --max-endpoints-per-slice.
+    max_endpoints_per_slice: int = 100
+    #: Lab objects step 6 forgot: "deployment1", "deployment2", "service1", "service2".
+    keep: tuple[str, ...] = ()
+    #: The cleaned dump was taken while the clientpod was still terminating
+    #: (``kubectl delete pod`` without waiting: busybox ``sleep`` ignores SIGTERM).
+    clientpod_lingers: bool = True
+    #: The cleaned dump was taken while the deployments' pods were terminating.
+    deployment_pods_linger: bool = False
+    #: Step 6 done with ``kubectl delete svc --all``.
+    deletes_kubernetes_service: bool = False
+    with_baseline: bool = False
+    fmt: Literal["yaml", "json"] = "yaml"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    lab: Lab
+    #: Checks whose verdict differs from the model answer's.
+    verdicts: dict[str, Verdict]
+    zh: str
+    en: str
+
+    def expected(self) -> dict[str, Verdict]:
+        unknown = set(self.verdicts) - set(CORRECT_VERDICTS)
+        if unknown:
+            raise ValueError(f"{self.name}: unknown check ids {sorted(unknown)}")
+        return {check: self.verdicts.get(check, verdict) for check, verdict in CORRECT_VERDICTS.items()}
+
+
+@dataclass
+class Dumps:
+    baseline: list[Obj]
+    built: list[Obj]
+    cleaned: list[Obj]
+
+
+APP = {"app": "httpd"}
+SVC2 = {"svc2": "yes"}
+HTTP = [service_port(80, 80)]
+
+
+def run_lab(lab: Lab) -> Dumps:
+    """Steps 1-6 of the lab on a fresh cluster, as ``lab`` says the student did them."""
+    c = base_cluster(max_endpoints_per_slice=lab.max_endpoints_per_slice)
+    ns = lab.namespace
+    c.clock.set("2026-11-20T08:13:40Z")
+    if ns != "default":
+        c.namespace(ns)  # the instructor hands out a namespace before the lab
+    c.clock.set("2026-11-20T08:14:30Z")
+    baseline = c.objects()
+    c.clock.set(LAB_START)
+
+    # Steps 1 and 2: two httpd deployments that share app=httpd.
+    d1 = c.deployment("deployment1", namespace=ns, replicas=lab.replicas[0], image=lab.images[0],
+                      labels={**APP, "deploy": "deployment1"})
+    c.clock.advance(55)
+    if lab.deployment2_as_bare_pods:
+        pods2 = [c.bare_pod(f"deployment2-pod{i}", namespace=ns, image=lab.images[1], port=80, applied=True,
+                            labels={**APP, "deploy": "deployment2"}) for i in range(1, lab.replicas[1] + 1)]
+    else:
+        pods2 = c.pods_of(c.deployment("deployment2", namespace=ns, replicas=lab.replicas[1], image=lab.images[1],
+                                       labels={**APP, "deploy": "deployment2"}))
+    c.clock.advance(70)
+
+    # Step 3: service1 over every pod.
+    c.service("service1", namespace=ns, selector=lab.service1_selector, ports=HTTP)
+    c.clock.advance(95)
+
+    # Step 4: service2 over the first pod of each.
+    first1, first2 = c.pods_of(d1)[0], pods2[0]
+    _service2(c, lab, first1, first2)
+    c.clock.advance(120)
+
+    # Step 5: a client pod to wget from.
+    c.bare_pod("clientpod", namespace=ns, image="busybox", args=["sleep", "3600"], state=lab.clientpod_state)
+    c.clock.advance(240)
+    built = c.objects()
+
+    # Step 6: clean up.
+    c.clock.advance(300)
+    if c.get("Pod", "clientpod", ns) is not None:
+        c.delete_pod("clientpod", ns, linger=lab.clientpod_lingers)
+    for name in ("deployment1", "deployment2"):
+        if name not in lab.keep and c.get("Deployment", name, ns) is not None:
+            c.delete_deployment(name, ns, pods_linger=lab.deployment_pods_linger)
+    for pod in c.list("Pod", ns):
+        if not pod["metadata"].get("ownerReferences") and pod["metadata"]["name"] != "clientpod":
+            c.delete_pod(pod, ns, linger=False)  # the hand-made httpd pods stop at once
+    if lab.deletes_kubernetes_service:
+        for name in ("service1", "service2"):
+            c.delete_service(name, ns)
+        c.recreate_kubernetes_service()
+    else:
+        for name in ("service1", "service2"):
+            if name not in lab.keep:
+                c.delete_service(name, ns)
+    c.clock.advance(3)
+    return Dumps(baseline, built, c.objects())
+
+
+def _service2(c: Cluster, lab: Lab, first1: Obj, first2: Obj) -> None:
+    ns = lab.namespace
+    kind = lab.service2_backends
+    if kind == "labelled":
+        c.label_pod(first1, SVC2, ns)
+        c.label_pod(first2, SVC2, ns)
+        c.service("service2", namespace=ns, selector=SVC2, headless=lab.service2_headless, ports=HTTP)
+    elif kind == "all":
+        c.service("service2", namespace=ns, selector=APP, headless=lab.service2_headless, ports=HTTP)
+    elif kind == "bare-pod":
+        c.label_pod(first1, SVC2, ns)
+        c.bare_pod("httpd-pod", namespace=ns, image="httpd", port=80, labels=SVC2, applied=True)
+        c.service("service2", namespace=ns, selector=SVC2, headless=lab.service2_headless, ports=HTTP)
+    else:
+        c.service("service2", namespace=ns, selector=None, headless=lab.service2_headless, ports=HTTP)
+        addresses = []
+        for pod in (first1, first2):
+            address: Obj = {"ip": pod["status"]["podIP"]}
+            if kind == "hand-written-with-targetref":
+                address.update(nodeName=pod["spec"]["nodeName"], targetRef=pod_ref(pod))
+            addresses.append(address)
+        c.endpoints("service2", namespace=ns, addresses=addresses, ports=[{"port": 80, "protocol": "TCP"}])
+
+
+def _failed(*checks: str, skipped: tuple[str, ...] = ()) -> dict[str, Verdict]:
+    return {**{c: FAILED for c in checks}, **{c: SKIPPED for c in skipped}}
+
+
+#: The model answer.
+CORRECT = Lab()
+
+
+def variant(**changes: object) -> Lab:
+    """The model answer with ``changes``: one mistake (or one harmless difference)."""
+    return dataclasses.replace(CORRECT, **changes)  # type: ignore[arg-type]
+
+
+CASES: tuple[Case, ...] = (
+    Case(
+        "correct", variant(with_baseline=True), {},
+        "标准答案：在 default 命名空间创建 deployment1（2 副本，httpd）和 deployment2（3 副本，httpd:2.4），"
+        "两者的 Pod 都带 app=httpd 标签；service1 选择 app=httpd（5 个端点）；"
+        "给两个 Deployment 各自的第一个 Pod 打上 svc2=yes 标签，并创建选择它的 headless 服务 service2；"
+        "clientpod 运行 busybox。清理后 clientpod 仍在终止中（带 deletionTimestamp），kubernetes 服务保持不变。"
+        "附带实验前的 baseline.yaml。",
+        "The model answer: in namespace default, deployment1 (2 replicas, httpd) and deployment2 (3 replicas, "
+        "httpd:2.4) whose pods share app=httpd; service1 selects app=httpd (5 endpoints); the first pod of each "
+        "deployment is labelled svc2=yes and the headless service2 selects it; clientpod runs busybox. After cleanup "
+        "clientpod is still terminating (it has a deletionTimestamp) and the kubernetes service is untouched. "
+        "Includes baseline.yaml from before the lab."),
+    Case(
+        "correct-other-namespace",
+        variant(namespace="lab-42", images=(MIRROR_HTTPD, PINNED_HTTPD), service2_headless=False,
+                max_endpoints_per_slice=3, clientpod_lingers=False, deployment_pods_linger=True, fmt="json"),
+        {},
+        "同样正确，但在 lab-42 命名空间中完成，导出为 JSON（kubectl get -o json）。"
+        "deployment1 使用镜像仓库 swr.cn-north-4.myhuaweicloud.com 的 httpd:2.4，"
+        "deployment2 用 digest 固定的 docker.io/library/httpd@sha256:…；service2 是普通 ClusterIP 服务；"
+        "集群的 --max-endpoints-per-slice=3，所以 service1 的 5 个端点分在两个 EndpointSlice 中。"
+        "清理后两个 Deployment 的 Pod 仍在终止中，它们的 ReplicaSet 已被删除。",
+        "Also correct, done in namespace lab-42 and dumped as JSON (kubectl get -o json). deployment1 pulls "
+        "httpd:2.4 from the swr.cn-north-4.myhuaweicloud.com mirror, deployment2 a digest-pinned "
+        "docker.io/library/httpd@sha256:…; service2 is a plain ClusterIP service; the cluster runs "
+        "--max-endpoints-per-slice=3, so service1's 5 endpoints span two EndpointSlices. In the cleaned dump the "
+        "deployments' pods are still terminating, their ReplicaSets already gone."),
+    Case(
+        "wrong-replicas", variant(replicas=(3, 3)),
+        _failed("deployment1-replicas", "deployment1-pods"),
+        "deployment1 有 3 个副本而不是 2 个，其余都正确（service1 有 6 个端点，正是两个 Deployment 的全部 Pod）。",
+        "deployment1 runs 3 replicas instead of 2; everything else is right (service1 has 6 endpoints, exactly all "
+        "pods of both deployments)."),
+    Case(
+        "wrong-image", variant(images=("httpd", "nginx:httpd")),
+        _failed("deployment2-image"),
+        "deployment2 的镜像是 nginx:httpd：那是 nginx 镜像的一个名为 httpd 的标签，不是 httpd 镜像。其余都正确。",
+        "deployment2 runs nginx:httpd: the nginx image under a tag named httpd, not the httpd image. Everything else "
+        "is right."),
+    Case(
+        "service2-all-pods", variant(service2_backends="all"),
+        _failed("service2-endpoints"),
+        "service2 选择的是 app=httpd 标签，所以后端是全部 5 个 Pod，而不是每个 Deployment 的一个 Pod。",
+        "service2 selects the app=httpd label, so all 5 pods back it instead of one pod of each deployment."),
+    Case(
+        "selector-matches-nothing", variant(service1_selector={"app": "httdp"}),
+        _failed("service1-endpoints"),
+        "service1 的 selector 拼错了（app: httdp），没有匹配任何 Pod："
+        "它的 EndpointSlice 是 endpoints 为 null 的占位对象，Endpoints 没有 subsets。",
+        "service1's selector has a typo (app: httdp) and matches no pod: its EndpointSlice is a placeholder with "
+        "null endpoints and its Endpoints has no subsets."),
+    Case(
+        "bare-pods", variant(deployment2_as_bare_pods=True),
+        _failed("deployment2-exists", skipped=("deployment2-replicas", "deployment2-image", "deployment2-pods",
+                                                "service1-endpoints", "service2-endpoints")),
+        "没有创建 deployment2，而是手工创建了 3 个带相同标签的裸 Pod（deployment2-pod1..3）。"
+        "service1 因此有 5 个端点，其中 3 个是裸 Pod；service2 选中了 deployment1 的第一个 Pod 和 deployment2-pod1。"
+        "依赖 deployment2 的检查被跳过。",
+        "No deployment2: three bare pods with its labels (deployment2-pod1..3) stand in for it. service1 thus has 5 "
+        "endpoints, 3 of them bare pods; service2 selects deployment1's first pod and deployment2-pod1. The checks "
+        "that need deployment2 are skipped."),
+    Case(
+        "hand-written-endpoints", variant(service2_backends="hand-written", service2_headless=False),
+        _failed("service2-endpoints"),
+        "service2 没有 selector，学生手写了一个 Endpoints，列出两个正确 Pod 的 IP（没有 targetRef）；"
+        "EndpointSlice 镜像控制器据此生成了镜像的 EndpointSlice。",
+        "service2 has no selector; the student wrote an Endpoints object by hand listing the two right pods' IPs "
+        "(no targetRef), and the mirroring controller made an EndpointSlice from it."),
+    Case(
+        "hand-written-endpoints-with-targetref",
+        variant(service2_backends="hand-written-with-targetref", service2_headless=False),
+        _failed("service2-endpoints"),
+        "同上，但手写的 Endpoints 是从 kubectl get endpoints -o yaml 复制来的："
+        "地址带有 nodeName 和指向正确 Pod 的 targetRef（uid 也对）。"
+        "只有没有 selector 的 Service 和镜像控制器的 managed-by 标签能说明它是手写的。",
+        "As above, but the Endpoints were copied from kubectl get endpoints -o yaml: the addresses carry nodeName "
+        "and a targetRef to the right pods (uids included). Only the selector-less Service and the mirroring "
+        "controller's managed-by label give it away."),
+    Case(
+        "service2-bare-pod", variant(service2_backends="bare-pod"),
+        _failed("service2-endpoints"),
+        "service2 的第二个后端不是 deployment2 的 Pod，而是手工创建并打上 svc2=yes 标签的裸 Pod httpd-pod。",
+        "service2's second backend is not a pod of deployment2 but a hand-made bare pod httpd-pod labelled svc2=yes."),
+    Case(
+        "clientpod-crashloop", variant(clientpod_state="CrashLoopBackOff"),
+        _failed("clientpod-running"),
+        "clientpod 用 kubectl run clientpod --image=busybox 创建，没有给命令："
+        "busybox 的 sh 立即退出，Pod 处于 CrashLoopBackOff，没有就绪。",
+        "clientpod was started with kubectl run clientpod --image=busybox and no command: busybox's sh exits at "
+        "once and the pod sits in CrashLoopBackOff, never ready."),
+    Case(
+        "kubernetes-recreated", variant(deletes_kubernetes_service=True, with_baseline=True),
+        _failed("kubernetes-service-intact"),
+        "第 6 步用了 kubectl delete svc --all，连 kubernetes 服务也删了。"
+        "API server 几秒后重建了它：名字和 ClusterIP 不变，但 uid 是新的，creationTimestamp 比 default 命名空间晚了三天"
+        "（它的 Endpoints 也是新的；EndpointSlice 没有 owner，保持不变）。附带 baseline.yaml。",
+        "Step 6 used kubectl delete svc --all, which deleted the kubernetes service too. The API server re-created "
+        "it seconds later with the same name and ClusterIP but a new uid and a creationTimestamp three days after "
+        "the default namespace's (its Endpoints are new as well; its EndpointSlice has no owner and stays). "
+        "Includes baseline.yaml."),
+    Case(
+        "leftovers", variant(keep=("deployment2", "service1")),
+        _failed("deployments-deleted", "pods-deleted", "services-deleted"),
+        "第 6 步只删了一部分：deployment2（连同它的 ReplicaSet 和 3 个 Pod）和 service1 还在，"
+        "service1 现在只剩 deployment2 的 3 个端点。",
+        "Step 6 was only half done: deployment2 (with its ReplicaSet and 3 pods) and service1 are still there, "
+        "service1 now down to deployment2's 3 endpoints."),
+)
+
+
+def render_case(case: Case) -> dict[str, str]:
+    """A case's files: name -> text."""
+    dumps = run_lab(case.lab)
+    dump, ext = (dump_json, "json") if case.lab.fmt == "json" else (dump_yaml, "yaml")
+    files = {f"built.{ext}": dump(to_list(dumps.built)), f"cleaned.{ext}": dump(to_list(dumps.cleaned))}
+    if case.lab.with_baseline:
+        files[f"baseline.{ext}"] = dump(to_list(dumps.baseline))
+    expected = {"namespace": case.lab.namespace, "verdicts": case.expected()}
+    files["expected.yaml"] = (f"# What the grader must say about {case.name}; generated by tests/make_examples.py.\n"
+                              + dump_yaml_ordered(expected))
+    files["README.md"] = f"# {case.name}\n\n{case.zh}\n\n{case.en}\n"
+    return files
+
+
+def dump_yaml_ordered(doc: object) -> str:
+    """expected.yaml keeps rubric order, which reads better than sorted ids."""
+    return yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, allow_unicode=True, width=1 << 30)
+
+
+def index_readme() -> str:
+    """The folder's README: what each case is and how to grade it."""
+    lines = [
+        "# Service discovery: example cluster dumps",
+        "",
+        "Generated by `python -m tests.make_examples`; do not edit by hand (the test suite fails on drift).",
+        "Each folder is one student's cluster: `built` after steps 1-5, `cleaned` after step 6, sometimes a",
+        "`baseline` from before the lab, and `expected.yaml` with the verdict the grader owes every check.",
+        "The dumps are `kubectl get namespaces,deployments,replicasets,pods,services,endpoints,endpointslices -A`",
+        "output of a kind cluster (Kubernetes v1.29) that was created three days before the lab.",
+        "",
+        "由 `python -m tests.make_examples` 生成，请勿手工修改。每个目录是一名学生的集群导出：`built` 为第 1-5 步之后，",
+        "`cleaned` 为第 6 步之后，部分目录还有实验前的 `baseline`；`expected.yaml` 给出评分器对每项检查应有的结论。",
+        "",
+        "```sh",
+        "labgrade grade --rubric service-discovery \\",
+        "  --snapshot built=examples/service-discovery/correct/built.yaml \\",
+        "  --snapshot cleaned=examples/service-discovery/correct/cleaned.yaml \\",
+        "  --baseline examples/service-discovery/correct/baseline.yaml",
+        "```",
+        "",
+        "A case in another namespace also needs `-n` (`-n lab-42` for correct-other-namespace).",
+        "不在 default 命名空间的用例需要加 `-n`（correct-other-namespace 为 `-n lab-42`）。",
+        "",
+        "| case | namespace | not passed |",
+        "|---|---|---|",
+    ]
+    for case in CASES:
+        changed = ", ".join(f"{k}: {v}" for k, v in case.expected().items() if v != CORRECT_VERDICTS[k]) or "-"
+        lines.append(f"| [{case.name}]({case.name}/README.md) | {case.lab.namespace} | {changed} |")
+    return "\n".join(lines) + "\n"
+
+
+def render_all() -> dict[str, str]:
+    """Every file under examples/service-discovery/, by path relative to it."""
+    files = {"README.md": index_readme()}
+    for case in CASES:
+        for name, text in render_case(case).items():
+            files[f"{case.name}/{name}"] = text
+    return files
+
+
+def on_disk(root: Path = ROOT) -> dict[str, str]:
+    if not root.exists():
+        return {}
+    return {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8") for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="report drift, write nothing")
+    args = parser.parse_args(argv)
+    wanted = render_all()
+    present = on_disk()
+    stale = sorted(set(present) - set(wanted))
+    changed = sorted(p for p, text in wanted.items() if present.get(p) != text)
+    if args.check:
+        for p in changed:
+            print(f"out of date: {p}")
+        for p in stale:
+            print(f"not generated: {p}")
+        return 1 if changed or stale else 0
+    for p in stale:
+        (ROOT / p).unlink()
+    for p in changed:
+        target = ROOT / p
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(wanted[p], encoding="utf-8", newline="\n")
+    for d in sorted((d for d in ROOT.rglob("*") if d.is_dir()), reverse=True):
+        if not any(d.iterdir()):
+            d.rmdir()
+    print(f"{len(changed)} written, {len(stale)} removed, {len(wanted) - len(changed)} unchanged under {ROOT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
