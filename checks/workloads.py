@@ -113,13 +113,16 @@ def deployment_image(ctx: CheckContext, name: str, image: str = "httpd") -> Outc
 
 
 @check("deployment.pods")
-def deployment_pods(ctx: CheckContext, name: str, replicas: int) -> Outcome:
-    """``replicas`` running pods really belong to the Deployment: each Pod's
-    controller is a ReplicaSet whose controller is this Deployment, by uid.
-    Pods that only carry the right labels do not count."""
+def deployment_pods(ctx: CheckContext, name: str) -> Outcome:
+    """The Deployment's pods are really its own and running: as many running
+    pods as its spec.replicas asks for, each one's controller a ReplicaSet
+    whose controller is this Deployment, by uid. Pods that only carry the
+    right labels do not count. (The replica *number* is graded apart, so one
+    wrong count costs one check.)"""
     dep = _deployment(ctx, name)
     if dep is None:
         return _missing(ctx, name)
+    replicas = int(k8s.spec(dep).get("replicas", 1))
     owned = [p for p in k8s.pods_of(ctx.view, dep) if not k8s.is_terminating(p)]
     running = [p for p in owned if k8s.status(p).get("phase") == "Running"]
     selector = (k8s.spec(dep).get("selector") or {}).get("matchLabels") or {}
@@ -136,7 +139,7 @@ def deployment_pods(ctx: CheckContext, name: str, replicas: int) -> Outcome:
                  f"{replicas} running pods owned by {name} (Pod → ReplicaSet → Deployment)")
     observed = T(f"归属的运行中 Pod：{k8s.names_list([k8s.name(p) for p in running])}",
                  f"owned running pods: {k8s.names_list([k8s.name(p) for p in running])}")
-    if len(running) == replicas:
+    if running and len(running) == replicas:
         return passed(T(f"{name} 的 {replicas} 个 Pod 都在运行", f"{name}'s {replicas} pods are running"),
                       observed=observed, notes=notes)
     return failed(

@@ -244,7 +244,7 @@ CASES: tuple[Case, ...] = (
         "deployments' pods are still terminating, their ReplicaSets already gone."),
     Case(
         "wrong-replicas", variant(replicas=(3, 3)),
-        _failed("deployment1-replicas", "deployment1-pods"),
+        _failed("deployment1-replicas"),
         "deployment1 有 3 个副本而不是 2 个，其余都正确（service1 有 6 个端点，正是两个 Deployment 的全部 Pod）。",
         "deployment1 runs 3 replicas instead of 2; everything else is right (service1 has 6 endpoints, exactly all "
         "pods of both deployments)."),
