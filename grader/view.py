@@ -186,40 +186,31 @@ class ClusterView:
         return self._by_uid.get(uid) if uid else None
 
     # -- probes ------------------------------------------------------------
-    def exec(self, namespace: str, pod: str, argv: list[str], *, container: str | None = None,
-             timeout: float = 10.0) -> ExecResult:
-        key = exec_key(namespace, pod, argv)
-        if self.exec_runner is not None:
-            result = self.exec_runner(namespace, pod, argv, container=container, timeout=timeout)
-            self.probes[key] = result
+    def _probe(self, key: str, run: Callable[[], Any] | None, kind: type, what: Text) -> Any:
+        """Run the probe live (and record it for a bundle), or answer from a
+        recording; a dump without one cannot say, which is not the student's fault."""
+        if run is not None:
+            self.probes[key] = result = run()
             return result
         recorded = self.probes.get(key)
-        if isinstance(recorded, ExecResult):
+        if isinstance(recorded, kind):
             return recorded
         raise ProbeUnavailable(
-            Text(
-                "需要在运行中的集群里执行命令，导出文件无法检查此项（用 labgrade grade 连接集群，或用 labgrade collect 收集）",
-                "needs a command run in a live cluster, which a dump cannot show "
-                "(grade against the cluster, or record it with labgrade collect)",
-            )
+            Text(f"需要{what.zh}，导出文件无法检查此项（用 labgrade grade 连接集群，或用 labgrade collect 收集）",
+                 f"needs {what.en}, which a dump cannot show (grade against the cluster, or record it with labgrade collect)")
         )
 
+    def exec(self, namespace: str, pod: str, argv: list[str], *, container: str | None = None,
+             timeout: float = 10.0) -> ExecResult:
+        runner = self.exec_runner
+        run = (lambda: runner(namespace, pod, argv, container=container, timeout=timeout)) if runner else None
+        return self._probe(exec_key(namespace, pod, argv), run, ExecResult,
+                           Text("在运行中的集群里执行命令", "a command run in a live cluster"))
+
     def dns(self, qname: str, rdtype: str = "A") -> DnsResult:
-        key = dns_key(qname, rdtype)
-        if self.dns_runner is not None:
-            result = self.dns_runner(qname, rdtype)
-            self.probes[key] = result
-            return result
-        recorded = self.probes.get(key)
-        if isinstance(recorded, DnsResult):
-            return recorded
-        raise ProbeUnavailable(
-            Text(
-                "需要查询集群 DNS，导出文件无法检查此项（用 labgrade grade 连接集群，或用 labgrade collect 收集）",
-                "needs a query to the cluster DNS, which a dump cannot show "
-                "(grade against the cluster, or record it with labgrade collect)",
-            )
-        )
+        runner = self.dns_runner
+        run = (lambda: runner(qname, rdtype)) if runner else None
+        return self._probe(dns_key(qname, rdtype), run, DnsResult, Text("查询集群 DNS", "a query to the cluster DNS"))
 
 
 def _sort_key(obj: Obj) -> tuple[str, str, str]:
