@@ -72,14 +72,13 @@ def find_coredns_pod(api: Any, retry: Any) -> str:
     return running[0]["metadata"]["name"]
 
 
-def query_via_portforward(api: Any, qname: str, rdtype: str = "A", *, retry: Any) -> DnsResult:
+def query_via_portforward(api: Any, qname: str, rdtype: str = "A", *, pod: str) -> DnsResult:
     import dns.exception
     import dns.query
     from kubernetes import client
     from kubernetes.client.exceptions import ApiException
     from kubernetes.stream import portforward
 
-    pod = find_coredns_pod(api, retry)
     started = time.monotonic()
     try:
         pf = portforward(client.CoreV1Api(api).connect_get_namespaced_pod_portforward, pod, DNS_NAMESPACE, ports="53")

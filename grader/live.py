@@ -166,6 +166,7 @@ class LiveSource:
     live: bool = True
     passes: int = 0
     last_view: ClusterView | None = None
+    _coredns_pod: str | None = None  # found once per source, not once per question
 
     @property
     def info(self) -> SourceInfo:
@@ -260,8 +261,10 @@ class LiveSource:
         return run_exec(self.api, namespace, pod, argv, container=container, timeout=timeout)
 
     def dns(self, qname: str, rdtype: str = "A") -> DnsResult:
-        from grader.dns_probe import query_via_portforward, query_server
+        from grader.dns_probe import find_coredns_pod, query_server, query_via_portforward
 
         if self.dns_server:
             return query_server(self.dns_server, qname, rdtype)
-        return query_via_portforward(self.api, qname, rdtype, retry=self.retry)
+        if self._coredns_pod is None:
+            self._coredns_pod = find_coredns_pod(self.api, self.retry)
+        return query_via_portforward(self.api, qname, rdtype, pod=self._coredns_pod)
