@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from tests.standin.server import StandIn
 
 Obj = dict[str, Any]
-_TRUE = ("true", "1", "True")
+_TRUE = ("1", "t", "T", "TRUE", "true", "True")  # Go's strconv.ParseBool
 
 
 @dataclass

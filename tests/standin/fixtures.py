@@ -26,6 +26,31 @@ def load_dump(path: str | Path) -> list[dict[str, Any]]:
     return yaml.safe_load(Path(path).read_text())["items"]
 
 
+def client_model_errors(objects) -> list[str]:
+    """Why the official client (pydantic models, strict about required fields) would
+    reject these objects, one line per object; empty when all would load.
+
+    A real API server always fills ``containerStatuses[].imageID`` and friends; a
+    hand-written test object that lacks them makes the client raise inside the
+    grader, which tests the fixture rather than the grader.
+    """
+    from kubernetes import client
+    from tests.standin.store import flatten
+
+    errors = []
+    for obj in flatten(objects):
+        version = obj.get("apiVersion", "").rpartition("/")[2]
+        model = getattr(client, f"{version[:1].upper()}{version[1:]}{obj.get('kind', '')}", None)
+        if model is None:
+            continue
+        try:
+            model.from_dict(obj)
+        except Exception as e:  # pydantic.ValidationError, without importing pydantic here
+            name = (obj.get("metadata") or {}).get("name")
+            errors.append(f"{obj.get('kind')} {name}: {' '.join(str(e).split())}")
+    return errors
+
+
 def kube_configuration(standin: StandIn, tmp_path: Path, *, token: str | None = None):
     """A client Configuration loaded through ``load_kube_config`` from the stand-in's kubeconfig."""
     from kubernetes import client, config

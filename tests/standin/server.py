@@ -368,7 +368,7 @@ class StandIn:
             if target.subresource == "exec":
                 return await serve_exec(self, request, target.namespace, target.name, hang=hang)
             return await serve_portforward(self, request, target.namespace, target.name)
-        if request.method in WRITE_METHODS or request.method not in ("GET", "HEAD"):
+        if request.method not in ("GET", "HEAD"):  # writes (and anything else) are refused
             raise st.ApiError(st.method_not_allowed())
         if target is None:
             return self._non_resource(path)
@@ -419,7 +419,7 @@ class StandIn:
             if fault.status == 403 and fault.message is None:
                 return _status_response(_forbidden_for(target, request.method, self.user), headers)
             body = st.for_code(fault.status, message=fault.message, group=target.group, plural=target.plural,
-                               namespace=target.namespace, name=target.name, retry_after=retry)
+                               name=target.name, retry_after=retry)
         else:
             body = st.for_code(fault.status, message=fault.message, retry_after=retry)
         return _status_response(body, headers)

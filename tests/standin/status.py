@@ -114,15 +114,12 @@ def expired_continue(new_token: str) -> dict[str, Any]:
     )
 
 
-def for_code(code: int, *, message: str | None = None, user: str = "", verb: str = "get", group: str = "",
-             plural: str = "", namespace: str | None = None, name: str | None = None,
-             subresource: str | None = None, retry_after: int = 1) -> dict[str, Any]:
+def for_code(code: int, *, message: str | None = None, group: str = "", plural: str = "",
+             name: str | None = None, retry_after: int = 1) -> dict[str, Any]:
     """A plausible Status for an injected fault, worded for the request it hits."""
     if message is None:
         if code == 401:
             return unauthorized()
-        if code == 403 and plural:
-            return forbidden(user, verb, group, plural, namespace, name, subresource)
         if code == 404 and plural and name:
             return not_found(group, plural, name)
         if code == 405:
@@ -131,16 +128,13 @@ def for_code(code: int, *, message: str | None = None, user: str = "", verb: str
             return too_many_requests(retry_after)
         if code == 500:
             return internal_error("injected by the stand-in")
-        if code == 503:
-            message = "the server is currently unable to handle the request"
-        elif code == 504:
-            message = "the server was unable to return a response in the time allotted, but may still be processing the request"
-        else:
-            message = f"injected fault {code}"
-    body = status(code, message)
+        message = {
+            503: "the server is currently unable to handle the request",
+            504: "the server was unable to return a response in the time allotted, but may still be processing the request",
+        }.get(code, f"injected fault {code}")
     if code == 429:
-        body = status(429, message, details={"retryAfterSeconds": retry_after})
-    return body
+        return status(429, message, details={"retryAfterSeconds": retry_after})
+    return status(code, message)
 
 
 class ApiError(Exception):

@@ -21,7 +21,8 @@ from kubernetes import client
 from kubernetes.stream import portforward, stream
 
 from tests.standin import ExecReply
-from tests.standin.fixtures import kube_configuration, make_standin, standin, standin_api_client  # noqa: F401
+from tests.standin.fixtures import (  # noqa: F401
+    client_model_errors, kube_configuration, make_standin, standin, standin_api_client)
 from tests.standin.objects import lab_cluster, pod, service, with_endpoints
 
 NS = "default"
@@ -58,6 +59,13 @@ def pod_names(pod_list) -> list[str]:
 def test_installed_client_version_is_the_one_this_contract_was_written_for():
     # kubernetes 37.x: openapi-generator v7 client, offers v5+v4 for exec.
     assert importlib.metadata.version("kubernetes").split(".")[0] == "37"
+
+
+def test_builders_make_objects_the_client_accepts():
+    assert client_model_errors(lab_cluster()) == []
+    bare = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"},
+            "status": {"containerStatuses": [{"name": "c", "image": "busybox", "ready": True, "restartCount": 0}]}}
+    assert "imageID" in client_model_errors([bare])[0]
 
 
 def test_discovery_documents(standin):
