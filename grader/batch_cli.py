@@ -1,0 +1,87 @@
+"""``labgrade batch``: grade a class from a roster CSV (see ``grader.batch``).
+
+Exit codes: 0 when every student was graded, 1 when some could not be (their
+rows say ``error`` and why; run again to retry just them), 2 when the batch
+could not start (bad roster, rubric, flag or output folder: one line naming
+the file and line), 130 on Ctrl-C (finished students' files are kept; the
+same command resumes).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from grader.i18n import LANGS, default_lang
+
+EXIT_OK, EXIT_SOME_ERRORS, EXIT_INTERRUPTED = 0, 1, 130
+DEFAULT_JOBS = 4
+
+
+def _jobs(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "batch",
+        help="grade a whole class from a roster CSV",
+        description="Grade every student of a roster (live namespaces or kubectl dumps) into OUT/: "
+                    "per student report.json, junit.xml and Gradescope's results.json; for the class "
+                    "gradebook.csv (Moodle, spreadsheets), canvas.csv, junit.xml and summary.md.",
+    )
+    p.add_argument("roster", metavar="ROSTER.csv",
+                   help="CSV with a header: student_id, name, and per student either namespace "
+                        "(+ context, kubeconfig) for live grading or built/cleaned/baseline dump paths "
+                        "(relative to the roster's folder)")
+    p.add_argument("--rubric", required=True, help="bundled rubric name (see `labgrade rubrics`) or a YAML file")
+    p.add_argument("--out", required=True, metavar="DIR", help="results folder (created if missing)")
+    p.add_argument("--jobs", type=_jobs, default=DEFAULT_JOBS, metavar="N",
+                   help=f"students graded at the same time (default {DEFAULT_JOBS})")
+    p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
+                   help="skip students whose OUT/<id>/report.json is still valid (default); "
+                        "--no-resume regrades everyone")
+    p.add_argument("--lang", choices=LANGS, default=None, help="language of the feedback (default: from LANG)")
+    p.add_argument("--phase", help="the phase live clusters are in (default: the rubric's first)")
+    p.add_argument("--kubeconfig", help="kubeconfig for live rows without their own (default: KUBECONFIG, ~/.kube/config)")
+    p.add_argument("--context", help="kubeconfig context for live rows without their own")
+    p.add_argument("--dns-server", metavar="IP[:PORT]", help="ask this DNS server instead of port-forwarding to CoreDNS")
+    p.add_argument("--no-poll", action="store_true", help="do not re-poll failing live checks until the step deadline")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    return p
+
+
+def run(args) -> int:
+    from grader import batch, rubric as rubric_mod
+
+    lang = args.lang or default_lang()
+    rubric = rubric_mod.load(args.rubric)
+    roster = batch.load_roster(args.roster, rubric)
+    options = batch.BatchOptions(
+        jobs=args.jobs, lang=lang, resume=args.resume, poll=not args.no_poll, phase=args.phase,
+        kubeconfig=args.kubeconfig, context=args.context, dns_server=args.dns_server,
+    )
+    progress = None if args.quiet else batch.Progress(sys.stderr, lang=lang)
+    job = batch.Batch(rubric, roster, args.out, options, progress=progress)
+    if any(e.live and not e.kubeconfig and not e.context for e in roster.entries):
+        # The one configuration most live rows share: a mistake in it is the
+        # batch's, not thirty students' error rows.
+        job.apis.configuration(options.kubeconfig, options.context)
+    try:
+        result = job.run()
+    except batch.BatchInterrupted as exc:
+        print(f"labgrade: interrupted: {exc.finished} of {exc.total} students graded this run are saved in "
+              f"{args.out}; the same command resumes", file=sys.stderr)
+        if exc.abandoned:  # worker threads may sit in a network call: do not wait for them at exit
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(EXIT_INTERRUPTED)
+        return EXIT_INTERRUPTED
+    print(result.files["summary.md"].read_text(encoding="utf-8"), end="")
+    names = ", ".join(result.files)
+    print(f"labgrade: {names} and one folder per student in {args.out}", file=sys.stderr)
+    return EXIT_SOME_ERRORS if result.errors else EXIT_OK
+
