@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+from grader import batch_cli
 from grader.errors import InputError
 from grader.i18n import LANGS, default_lang
 
@@ -75,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("rubric")
     _add_lang(e)
     sub.add_parser("checks", help="list the check types a rubric can use")
+    batch_cli.add_parser(sub)
     return parser
 
 
@@ -271,7 +273,7 @@ def cmd_checks(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"grade": cmd_grade, "collect": cmd_collect, "baseline": cmd_baseline, "rubrics": cmd_rubrics, "explain": cmd_explain, "checks": cmd_checks}
+COMMANDS = {"batch": batch_cli.run, "grade": cmd_grade, "collect": cmd_collect, "baseline": cmd_baseline, "rubrics": cmd_rubrics, "explain": cmd_explain, "checks": cmd_checks}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
