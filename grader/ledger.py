@@ -1,0 +1,589 @@
+"""The progress ledger: proof, kept by the student's own runs, that a step
+passed at some moment.
+
+Steps 1-5 of the Service-discovery lab build state and step 6 tears it
+down, so no single look at the cluster can show all six done. ``labgrade
+check`` therefore appends one JSON line per step the first time it passes,
+holding what the checks saw (the uids of the objects they looked at, their
+verdicts and evidence, the exec/DNS probe results), and
+:func:`report_from_ledger` turns the file into the final report.
+
+With ``LABGRADE_KEY`` set each record carries an HMAC-SHA256 over its
+canonical JSON, and that JSON holds the previous record's hmac (``prev``),
+so a record cannot be edited, dropped from the middle or moved without the
+chain breaking at a line this module names.  Dropping records from the end
+cannot be detected by any chain, but it only ever removes the student's own
+credit.  The key is a shared secret: it proves nothing once the student can
+read it, so where it lives is a deployment decision (a lab VM or a grading
+container the student cannot inspect).
+
+The uids tie a record to one cluster and namespace: a ledger copied from
+another student names another ``default`` namespace (another cluster), and
+the ``kubernetes`` Service uid recorded while building is the baseline that
+step 6 compares with after cleanup.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+from checks import k8s, registry
+from grader.errors import InputError
+from grader.i18n import Text
+from grader.outcome import CheckResult, GradeReport, Outcome, SourceInfo, Status, StepResult
+from grader.rubric import Rubric, StepDef
+from grader.view import ClusterView, DnsResult, ExecResult, Obj, build_view
+
+DEFAULT_PATH = ".labgrade-ledger.jsonl"
+KEY_ENV = "LABGRADE_KEY"
+
+#: The objects that identify a cluster for as long as the lab runs; every
+#: record carries their uids.
+NAMESPACE_KEY = "Namespace/default"
+KUBERNETES_KEY = "Service/default/kubernetes"
+IDENTITY_KEYS = (NAMESPACE_KEY, KUBERNETES_KEY)
+
+#: Check parameters that name objects in the lab namespace.
+_NAME_PARAMS = ("name", "names", "deployments", "owned_by", "pod", "service")
+_STATUSES = {s.value: s for s in Status}
+#: Characters of exec output kept per stream: evidence, not an archive.
+PROBE_OUTPUT_LIMIT = 2000
+
+
+def key_from_env(environ: Mapping[str, str] | None = None) -> bytes | None:
+    value = (os.environ if environ is None else environ).get(KEY_ENV, "")
+    return value.encode("utf-8") if value else None
+
+
+def canonical(record: Mapping[str, Any]) -> bytes:
+    """The bytes the hmac covers: the record without ``hmac``, keys sorted,
+    no insignificant whitespace, UTF-8."""
+    body = {k: v for k, v in record.items() if k != "hmac"}
+    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def sign(key: bytes, record: Mapping[str, Any]) -> str:
+    return hmac.new(key, canonical(record), hashlib.sha256).hexdigest()
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def parse_at(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+# -- records ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Record:
+    """One line of the ledger, as read (``number`` counts records from 1)."""
+
+    data: dict[str, Any]
+    line: int
+    number: int
+
+    @property
+    def step(self) -> str:
+        return self.data["step"]
+
+    @property
+    def at(self) -> str:
+        return self.data["at"]
+
+    @property
+    def namespace(self) -> str:
+        return self.data["namespace"]
+
+    @property
+    def uids(self) -> dict[str, str]:
+        return self.data["uids"]
+
+    @property
+    def hmac(self) -> str | None:
+        value = self.data.get("hmac")
+        return value if isinstance(value, str) and value else None
+
+
+def _validate(data: Any, path: str, line: int, number: int) -> dict[str, Any]:
+    def bad(msg: str) -> InputError:
+        return InputError(path, f"record {number} {msg}", line)
+
+    if not isinstance(data, dict):
+        raise bad("is not a JSON object")
+    for field, kind in (("step", str), ("lab", str), ("at", str), ("namespace", str), ("uids", dict), ("checks", list)):
+        if not isinstance(data.get(field), kind):
+            raise bad(f"has no valid {field!r}")
+    if parse_at(data["at"]) is None:
+        raise bad(f"has an unreadable time {data['at'][:40]!r}")
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in data["uids"].items()):
+        raise bad("has a malformed 'uids'")
+    for c in data["checks"]:
+        if not (isinstance(c, dict) and isinstance(c.get("id"), str) and c.get("status") in _STATUSES
+                and all(isinstance(c.get(f), (int, float)) and not isinstance(c.get(f), bool) for f in ("earned", "points"))):
+            raise bad("has a malformed check entry")
+    if not isinstance(data.get("probes", []), list):
+        raise bad("has a malformed 'probes'")
+    return data
+
+
+def parse(text: str, path: str) -> list[Record]:
+    records: list[Record] = []
+    # Only "\n" ends a record: JSON escapes it inside strings, but not U+2028
+    # or NEL, which str.splitlines() would also split on.
+    for line_no, line in enumerate(text.split("\n"), 1):
+        if not line.strip():
+            continue
+        number = len(records) + 1
+        try:
+            data = json.loads(line)
+        except ValueError as exc:
+            raise InputError(path, f"record {number} is not valid JSON ({exc.msg})", line_no) from None
+        records.append(Record(_validate(data, path, line_no, number), line_no, number))
+    return records
+
+
+def read(path: str, *, missing_ok: bool = False) -> list[Record]:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if missing_ok:
+            return []
+        raise InputError(path, "no such ledger file") from None
+    except IsADirectoryError:
+        raise InputError(path, "is a folder, not a ledger file") from None
+    except UnicodeDecodeError:
+        raise InputError(path, "is not a labgrade ledger (not UTF-8 text)") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+    return parse(text, path)
+
+
+def verify(records: list[Record], key: bytes, path: str) -> None:
+    """Raise :class:`InputError` at the first record that breaks the chain,
+    saying how: unsigned, edited (or another key), or out of place."""
+    if not records:
+        return
+    valid = [r.hmac is not None and hmac.compare_digest(r.hmac, sign(key, r.data)) for r in records]
+    prev = ""
+    for r, ok in zip(records, valid):
+        if r.hmac is None:
+            raise InputError(path, f"record {r.number} is not signed (no hmac): it was written without "
+                                   f"{KEY_ENV}, or its hmac was removed", r.line)
+        if not ok:
+            if not any(valid):
+                raise InputError(path, f"record {r.number} was edited or is not signed with this key "
+                                       f"(no record verifies: is {KEY_ENV} the key the ledger was written with?)", r.line)
+            raise InputError(path, f"record {r.number} was edited or is not signed with this key", r.line)
+        claimed = r.data.get("prev") or ""
+        if not hmac.compare_digest(str(claimed), prev):
+            later = {x.hmac for x in records[r.number:]}
+            if claimed in later:
+                why = "the records were reordered"
+            elif r.number == 1:
+                why = "the records before it were removed"
+            else:
+                why = "a record before it was removed"
+            raise InputError(path, f"record {r.number} is out of place ({why}): the hmac chain breaks here", r.line)
+        prev = r.hmac or ""
+
+
+def first_by_step(records: list[Record]) -> dict[str, Record]:
+    """Each step's first record: a step recorded again later (two runs that
+    raced, a hand-merged file) never replaces the first."""
+    out: dict[str, Record] = {}
+    for r in records:
+        out.setdefault(r.step, r)
+    return out
+
+
+# -- what a record holds ---------------------------------------------------------------
+
+def identity(view: ClusterView) -> dict[str, str]:
+    """The uids of the objects that outlive the lab: the ``default``
+    namespace (one per cluster) and the ``kubernetes`` Service."""
+    out: dict[str, str] = {}
+    if view.has("Namespace"):
+        ns = view.get("Namespace", None, "default")
+        if ns is not None and k8s.uid(ns):
+            out[NAMESPACE_KEY] = k8s.uid(ns)
+    if view.has("Service"):
+        svc = view.get("Service", "default", "kubernetes")
+        if svc is not None and k8s.uid(svc):
+            out[KUBERNETES_KEY] = k8s.uid(svc)
+    return out
+
+
+def _named(step: StepDef) -> list[str]:
+    names: list[str] = []
+    for check in step.checks:
+        for param in _NAME_PARAMS:
+            value = check.params.get(param)
+            for v in value if isinstance(value, list) else [value]:
+                if isinstance(v, str) and v and v not in names:
+                    names.append(v)
+    return names
+
+
+def looked_at(step: StepDef, view: ClusterView, namespace: str) -> dict[str, str]:
+    """``kind/name -> uid`` of the objects the step's checks are about: the
+    objects their parameters name, a Deployment's pods (by ownership), a
+    Service's ready backend pods, and the cluster's identity objects."""
+    out: dict[str, str] = {}
+
+    def add(obj: Obj | None) -> None:
+        if obj is not None and k8s.uid(obj):
+            out[f"{obj.get('kind')}/{k8s.name(obj)}"] = k8s.uid(obj)
+
+    def safe(kind: str, fn):  # a kind the source could not list: nothing to record
+        try:
+            return fn() if view.has(kind) else None
+        except Exception:  # noqa: BLE001 - recording evidence must never break grading
+            return None
+
+    for name in _named(step):
+        dep = safe("Deployment", lambda: view.get("Deployment", namespace, name))
+        if dep is not None:
+            add(dep)
+            for pod in safe("Pod", lambda: k8s.pods_of(view, dep) if view.has("ReplicaSet") else []) or []:
+                add(pod)
+        svc = safe("Service", lambda: view.get("Service", namespace, name))
+        if svc is not None:
+            add(svc)
+            for b in safe("Pod", lambda: k8s.service_backends(view, svc)[0]) or []:
+                if b.ready:
+                    add(b.pod)
+        add(safe("Pod", lambda: view.get("Pod", namespace, name)))
+    out.update(identity(view))
+    return dict(sorted(out.items()))
+
+
+def step_probes(step: StepDef, view: ClusterView) -> list[dict[str, Any]]:
+    """The exec/DNS results of this round that the step's live checks asked
+    for: exec in a pod they name, DNS questions about a service they name."""
+    live = [c for c in step.checks if (spec := registry.get(c.use)) is not None and spec.live]
+    if not live:
+        return []
+    names = set(_named(step))
+    out = []
+    for key in sorted(view.probes):
+        r = view.probes[key]
+        if isinstance(r, ExecResult) and r.pod in names:
+            d = r.to_dict()
+            d["stdout"], d["stderr"] = d["stdout"][:PROBE_OUTPUT_LIMIT], d["stderr"][:PROBE_OUTPUT_LIMIT]
+            out.append(d)
+        elif isinstance(r, DnsResult) and r.qname.split(".")[0] in names:
+            out.append(r.to_dict())
+    return out
+
+
+def _text(t: Text | None) -> dict[str, str] | None:
+    return t.to_dict() if t is not None else None
+
+
+def make_record(lab: str, step: StepDef, result: StepResult, view: ClusterView, namespace: str,
+                at: datetime) -> dict[str, Any]:
+    """A record for ``step`` passing in ``view`` (no ``prev``/``hmac`` yet)."""
+    return {
+        "step": step.id,
+        "lab": lab,
+        "at": iso(at),
+        "namespace": namespace,
+        "uids": looked_at(step, view, namespace),
+        "checks": [
+            {"id": c.id, "status": c.status.value, "earned": c.earned, "points": c.points,
+             "observed": _text(c.outcome.observed), "message": _text(c.outcome.message)}
+            for c in result.checks
+        ],
+        "probes": step_probes(step, view),
+    }
+
+
+def step_done(result: StepResult) -> bool:
+    """Every check that carries points passed and nothing failed; a
+    0-point check that could not be evaluated (DNS unreachable) does not
+    hold the step back, because an error is never the student's fault."""
+    if any(c.status is Status.FAILED or (c.status is Status.SKIPPED and c.outcome.graded) for c in result.checks):
+        return False
+    return all(c.status is Status.PASSED for c in result.checks if c.points > 0)
+
+
+# -- the file ---------------------------------------------------------------------
+
+class Ledger:
+    """A ledger file that ``labgrade check`` reads every round and appends to.
+
+    Appending holds an exclusive lock and re-reads the file under it, so two
+    ``check --watch`` windows on one ledger neither duplicate a step nor
+    break the hmac chain.
+    """
+
+    def __init__(self, path: str, key: bytes | None):
+        self.path = path
+        self.key = key
+        folder = Path(path).parent
+        if not folder.is_dir():
+            raise InputError(path, "its folder does not exist")
+
+    def records(self) -> list[Record]:
+        records = read(self.path, missing_ok=True)
+        self._check(records)
+        return records
+
+    def _check(self, records: list[Record]) -> None:
+        if self.key is not None:
+            verify(records, self.key, self.path)
+        elif any(r.hmac for r in records):
+            raise InputError(self.path, f"its records are signed but {KEY_ENV} is not set: set it as when the "
+                                        "ledger was started, or new records could not be verified")
+
+    @contextmanager
+    def _locked(self) -> Iterator[Any]:
+        try:
+            f = open(self.path, "a+", encoding="utf-8")
+        except OSError as exc:
+            raise InputError(self.path, f"cannot write: {exc.strerror or exc}") from None
+        try:
+            try:
+                import fcntl
+
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+            except ImportError:  # not POSIX: best effort
+                pass
+            yield f
+        finally:
+            f.close()  # releases the lock
+
+    def append(self, entries: list[dict[str, Any]]) -> tuple[list[Record], list[dict[str, Any]]]:
+        """Append the entries for steps not recorded yet, chained and signed.
+        Returns all records afterwards and the entries really written."""
+        with self._locked() as f:
+            f.seek(0)
+            records = parse(f.read(), self.path)
+            self._check(records)
+            have = {r.step for r in records}
+            prev = records[-1].hmac if records else None
+            written: list[dict[str, Any]] = []
+            lines = []
+            for entry in entries:
+                if entry["step"] in have:
+                    continue  # another run recorded it first: the first one stands
+                rec = {k: v for k, v in entry.items() if k not in ("prev", "hmac")}
+                rec["prev"] = prev if self.key is not None else None
+                rec["hmac"] = sign(self.key, rec) if self.key is not None else None
+                prev = rec["hmac"]
+                have.add(rec["step"])
+                written.append(rec)
+                lines.append(json.dumps(rec, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n")
+            if lines:
+                try:
+                    f.seek(0, os.SEEK_END)
+                    f.write("".join(lines))
+                    f.flush()
+                    os.fsync(f.fileno())
+                except OSError as exc:
+                    raise InputError(self.path, f"cannot write: {exc.strerror or exc}") from None
+            line = records[-1].line if records else 0
+            for rec in written:
+                line += 1
+                records.append(Record(rec, line, len(records) + 1))
+        return records, written
+
+
+# -- checking a ledger against the cluster and itself ------------------------------------
+
+def baseline_view(records: list[Record], now: ClusterView) -> ClusterView | None:
+    """A one-object view of the ``kubernetes`` Service as the first record
+    saw it, for step 6 to compare uids with, when that record comes from
+    this cluster (same ``default`` namespace uid)."""
+    current = identity(now)
+    for r in records:
+        uid = r.uids.get(KUBERNETES_KEY)
+        if not uid:
+            continue
+        ns_then, ns_now = r.uids.get(NAMESPACE_KEY), current.get(NAMESPACE_KEY)
+        if ns_then and ns_now and ns_then != ns_now:
+            return None
+        svc = {"apiVersion": "v1", "kind": "Service",
+               "metadata": {"name": "kubernetes", "namespace": "default", "uid": uid}}
+        return build_view([svc], kinds=("Service",), location="ledger", phase="baseline", collected_at=r.at)
+    return None
+
+
+def other_cluster(records: list[Record], now: ClusterView) -> Record | None:
+    """The first record made in another cluster than ``now`` (its
+    ``default`` namespace has another uid), if any."""
+    ns_now = identity(now).get(NAMESPACE_KEY)
+    if not ns_now:
+        return None
+    return next((r for r in records if r.uids.get(NAMESPACE_KEY) not in (None, ns_now)), None)
+
+
+def kubernetes_recreated(records: list[Record], now: ClusterView) -> Record | None:
+    """The first record that saw another ``kubernetes`` Service uid than
+    ``now`` in the same cluster: it was deleted (and re-created) since."""
+    cur = identity(now)
+    for r in records:
+        same_cluster = r.uids.get(NAMESPACE_KEY) == cur.get(NAMESPACE_KEY)
+        then, there = r.uids.get(KUBERNETES_KEY), cur.get(KUBERNETES_KEY)
+        if same_cluster and then and there and then != there:
+            return r
+    return None
+
+
+# -- the final report ---------------------------------------------------------------
+
+NOT_RECORDED = Text("账本中没有本步骤完成的记录", "not recorded as done in the ledger")
+
+
+def _recorded_text(value: Any, fallback: Text) -> Text:
+    if isinstance(value, dict) and isinstance(value.get("zh"), str) and isinstance(value.get("en"), str):
+        return Text(value["zh"], value["en"])
+    return fallback
+
+
+def step_from_record(step: StepDef, record: Record | None, path: str, notes: tuple[Text, ...] = ()) -> StepResult:
+    """A step's result as the ledger shows it: a recorded step with its
+    recorded check results (points per today's rubric), any other step
+    failed as "not recorded as done"."""
+    checks: list[CheckResult] = []
+    recorded = {c["id"]: c for c in record.data["checks"]} if record is not None else {}
+    for check in step.checks:
+        entry = recorded.get(check.id)
+        if record is None or entry is None:
+            message = NOT_RECORDED if record is None else Text(
+                f"第 {record.number} 条记录中没有这一项检查", f"record {record.number} holds no result for this check")
+            outcome = Outcome(Status.FAILED, message, 0.0, notes=notes)
+            checks.append(CheckResult(check.id, check.use, check.title, check.hint, check.points, 0.0, outcome))
+            continue
+        status = _STATUSES[entry["status"]]
+        if status is Status.PASSED:
+            score = 1.0
+        elif status is Status.FAILED and entry["points"] > 0:
+            score = min(max(entry["earned"] / entry["points"], 0.0), 1.0)
+        else:
+            score = 0.0
+        when = Text(f"记录于 {record.at}（{path} 第 {record.number} 条）", f"recorded at {record.at} ({path}, record {record.number})")
+        outcome = Outcome(
+            status,
+            _recorded_text(entry.get("message"), when),
+            score,
+            observed=_recorded_text(entry.get("observed"), when) if entry.get("observed") else None,
+            notes=(when,) + notes,
+            graded=status in (Status.PASSED, Status.FAILED),
+        )
+        earned = round(check.points * score, 4) if outcome.graded else 0.0
+        checks.append(CheckResult(check.id, check.use, check.title, check.hint, check.points, earned, outcome))
+    return StepResult(step.id, step.phase, step.title, step.points, tuple(checks))
+
+
+def _step_notes(first: Record, records: list[Record], reference: Record | None, namespace: str | None,
+                cluster: ClusterView | None) -> list[Text]:
+    notes: list[Text] = []
+    again = [r for r in records if r.step == first.step and r is not first]
+    if again:
+        differ = any(r.uids != first.uids for r in again)
+        nums = ", ".join(str(r.number) for r in again)
+        notes.append(Text(
+            f"本步骤又被记录了（第 {nums} 条" + ("，对象 uid 不同" if differ else "") + "），以第一次记录为准",
+            f"this step was recorded again (record {nums}" + (", with other object uids" if differ else "")
+            + "); the first record counts"))
+    want_ns = namespace or (reference.namespace if reference else None)
+    if want_ns and first.namespace != want_ns:
+        notes.append(Text(f"记录的命名空间是 {first.namespace}，不是 {want_ns}",
+                          f"recorded in namespace {first.namespace}, not {want_ns}"))
+    if reference is not None and reference is not first:
+        ns_ref, ns_rec = reference.uids.get(NAMESPACE_KEY), first.uids.get(NAMESPACE_KEY)
+        if ns_ref and ns_rec and ns_ref != ns_rec:
+            notes.append(Text(f"这条记录来自另一个集群（default 命名空间的 uid 与第 {reference.number} 条不同）",
+                              f"recorded in another cluster than record {reference.number} "
+                              "(the default namespace has another uid)"))
+    if cluster is not None:
+        now = identity(cluster)
+        if now.get(NAMESPACE_KEY) and first.uids.get(NAMESPACE_KEY) not in (None, now[NAMESPACE_KEY]):
+            notes.append(Text("这条记录不是在被评分的集群中产生的（default 命名空间的 uid 不同），可能是复制来的账本",
+                              "not recorded in the cluster being graded (the default namespace has another uid): "
+                              "the ledger may be copied"))
+    return notes
+
+
+def report_from_ledger(
+    rubric: Rubric,
+    ledger_path: str,
+    key: bytes | None,
+    *,
+    namespace: str | None = None,
+    cluster: ClusterView | None = None,
+    student: str | None = None,
+) -> GradeReport:
+    """The final report from a ledger. With ``key`` the hmac chain must
+    verify end to end (else :class:`InputError` naming the record); without
+    one every check carries a note that the ledger was not verified.
+
+    ``namespace`` and ``cluster`` (a view of the student's cluster, if the
+    grader has one) let the notes flag records made elsewhere."""
+    records = read(ledger_path)
+    if key is not None:
+        verify(records, key, ledger_path)
+    step_ids = {s.id for s in rubric.steps}
+    for r in records:
+        if r.data["lab"] != rubric.lab:
+            raise InputError(ledger_path, f"record {r.number} is for lab {r.data['lab']!r}, not {rubric.lab!r}", r.line)
+        if r.step not in step_ids:
+            raise InputError(ledger_path, f"record {r.number} is for step {r.step!r}, which rubric {rubric.lab} does not have", r.line)
+
+    general: list[Text] = []
+    if key is None:
+        if any(r.hmac for r in records):
+            general.append(Text(f"账本已签名但未验证（评分时没有设置 {KEY_ENV}）",
+                                f"the ledger is signed but was not verified (graded without {KEY_ENV})"))
+        else:
+            general.append(Text(f"账本未签名（记录时没有 {KEY_ENV}），记录可能被修改过",
+                                f"the ledger is unsigned (written without {KEY_ENV}): its records could have been edited"))
+    first = first_by_step(records)
+    reference = records[0] if records else None
+    steps = []
+    for step in rubric.steps:
+        rec = first.get(step.id)
+        notes = list(general)
+        if rec is not None:
+            notes += _step_notes(rec, records, reference, namespace, cluster)
+        steps.append(step_from_record(step, rec, ledger_path, tuple(notes)))
+    last = max((r.at for r in records), default=None)
+    ns = namespace or (reference.namespace if reference else rubric.namespace)
+    return GradeReport(
+        lab=rubric.lab,
+        title=rubric.title,
+        namespace=ns,
+        rubric_version=rubric.version,
+        steps=tuple(steps),
+        sources=tuple(SourceInfo(phase, "ledger", ledger_path, last) for phase in rubric.phases),
+        generated_at=iso(utc_now()),
+        student=student,
+    )
+
+
+__all__ = [
+    "DEFAULT_PATH", "KEY_ENV", "Ledger", "Record", "baseline_view", "canonical", "first_by_step", "identity",
+    "key_from_env", "kubernetes_recreated", "looked_at", "make_record", "other_cluster", "parse", "read",
+    "report_from_ledger", "sign", "step_done", "step_from_record", "step_probes", "verify",
+]
