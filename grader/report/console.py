@@ -20,6 +20,7 @@ from grader.i18n import Text
 from grader.outcome import CheckResult, GradeReport, Status, StepResult
 from grader.report.safe import for_terminal
 from grader.report.wording import (
+    ungraded_reasons,
     EXPECTED,
     HINT,
     NOT_YOUR_FAULT,
@@ -211,25 +212,6 @@ def _step_details(step: StepResult, lang: str, width: int, paint: _Painter, symb
     for check in step.checks:
         out += _check_lines(check, lang, width, paint, symbols, ellipsis)
     return out
-
-
-def ungraded_reasons(report: GradeReport) -> tuple[int, list[str], int]:
-    """Why points were not judged: (errors, phases without a source, other
-    skipped checks). A phase is "missing" when the run had sources but none
-    for that phase; skips without such an explanation are just counted."""
-    have = {s.phase for s in report.sources}
-    errors, others, missing = 0, 0, []
-    for step, check in report.checks():
-        if check.outcome.graded:
-            continue
-        if check.status is Status.ERROR:
-            errors += 1
-        elif report.sources and step.phase not in have:
-            if step.phase not in missing:
-                missing.append(step.phase)
-        else:
-            others += 1
-    return errors, missing, others
 
 
 def total_line(report: GradeReport, lang: str) -> str:

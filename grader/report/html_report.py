@@ -27,6 +27,7 @@ import re
 from grader.i18n import LANGS, Text
 from grader.outcome import CheckResult, GradeReport, SourceInfo, Status, StepResult
 from grader.report.wording import (
+    ungraded_reasons,
     EXPECTED,
     HINT,
     NOT_YOUR_FAULT,
@@ -144,18 +145,7 @@ def _points(earned: float, points: float, graded: bool) -> str:
 def _ungraded_reasons(report: GradeReport) -> list[Text]:
     """Why points were not judged, one Text per reason (errors, phases with
     no cluster state, other checks that did not run)."""
-    have = {s.phase for s in report.sources}
-    errors, others, missing = 0, 0, []
-    for step, check in report.checks():
-        if check.outcome.graded:
-            continue
-        if check.status is Status.ERROR:
-            errors += 1
-        elif report.sources and step.phase not in have:
-            if step.phase not in missing:
-                missing.append(step.phase)
-        else:
-            others += 1
+    errors, missing, others = ungraded_reasons(report)
     reasons = []
     if errors:
         reasons.append(

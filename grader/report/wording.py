@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from grader.i18n import Text
-from grader.outcome import Status
+from grader.outcome import GradeReport, Status
 
 STATE: dict[Status, Text] = {
     Status.PASSED: Text("通过", "passed"),
@@ -59,3 +59,22 @@ __all__ = [
     "points_str",
     "label",
 ]
+
+
+def ungraded_reasons(report: GradeReport) -> tuple[int, list[str], int]:
+    """Why points were not judged: (errors, phases without a source, other
+    skipped checks). A phase is "missing" when the run had sources but none
+    for that phase; skips without such an explanation are just counted."""
+    have = {s.phase for s in report.sources}
+    errors, others, missing = 0, 0, []
+    for step, check in report.checks():
+        if check.outcome.graded:
+            continue
+        if check.status is Status.ERROR:
+            errors += 1
+        elif report.sources and step.phase not in have:
+            if step.phase not in missing:
+                missing.append(step.phase)
+        else:
+            others += 1
+    return errors, missing, others
