@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from grader import batch_cli
+from grader import batch_cli, selfcheck
 from grader.errors import InputError
 from grader.i18n import LANGS, default_lang
 
@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_live(g)
     g.add_argument("--phase", help="the phase the live cluster is in (default: the first one not in --state/--snapshot)")
     g.add_argument("--state", metavar="FILE", help="keep each live phase's state here and grade earlier phases from it")
+    g.add_argument("--ledger", metavar="FILE", help="grade from a `labgrade check` progress ledger (verified with LABGRADE_KEY)")
     g.add_argument("--junit", metavar="FILE", help="write JUnit XML")
     g.add_argument("--json", metavar="FILE", help="write the whole report as JSON")
     g.add_argument("--html", metavar="FILE", help="write a one-page HTML report (works offline)")
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_lang(e)
     sub.add_parser("checks", help="list the check types a rubric can use")
     batch_cli.add_parser(sub)
+    selfcheck.add_parser(sub)
     return parser
 
 
@@ -191,11 +193,32 @@ def _use_color(args) -> bool:
 
 
 def cmd_grade(args) -> int:
-    from grader import engine, rubric as rubric_mod
-    from grader.report import json_report, junit
+    from grader import rubric as rubric_mod
 
     lang = args.lang or default_lang()
     rubric = rubric_mod.load(args.rubric)
+    if args.ledger:
+        report = _grade_ledger(rubric, args)
+    else:
+        report = _grade_sources(rubric, args)
+    _emit(report, lang, args)
+    if args.fail_under is not None and report.earned < args.fail_under:
+        return EXIT_BELOW
+    return EXIT_OK
+
+
+def _grade_ledger(rubric, args):
+    from grader import ledger
+
+    if args.snapshot or args.state or args.baseline:
+        raise InputError("--ledger", "cannot be combined with --snapshot, --state or --baseline")
+    return ledger.report_from_ledger(rubric, args.ledger, ledger.key_from_env(),
+                                     namespace=args.namespace, student=args.student)
+
+
+def _grade_sources(rubric, args):
+    from grader import engine
+
     sources, recorded_ns = _load_sources(rubric, args.snapshot, args.baseline)
     namespace = args.namespace or recorded_ns or rubric.namespace
     live = None
@@ -213,6 +236,12 @@ def cmd_grade(args) -> int:
 
         _write(args.state, bundle.merge_state(args.state, bundle.to_bundle(
             live.last_view, phase=live.phase, namespace=namespace, context=args.context)))
+    return report
+
+
+def _emit(report, lang: str, args) -> None:
+    from grader.report import json_report, junit
+
     if args.junit:
         _write(args.junit, junit.to_junit_xml(report, lang))
     if args.json:
@@ -222,9 +251,6 @@ def cmd_grade(args) -> int:
 
         _write(args.html, to_html(report, lang))
     _print_report(report, lang, args)
-    if args.fail_under is not None and report.earned < args.fail_under:
-        return EXIT_BELOW
-    return EXIT_OK
 
 
 def _print_report(report, lang: str, args) -> None:
@@ -273,7 +299,7 @@ def cmd_checks(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"batch": batch_cli.run, "grade": cmd_grade, "collect": cmd_collect, "baseline": cmd_baseline, "rubrics": cmd_rubrics, "explain": cmd_explain, "checks": cmd_checks}
+COMMANDS = {"batch": batch_cli.run, "check": selfcheck.run, "grade": cmd_grade, "collect": cmd_collect, "baseline": cmd_baseline, "rubrics": cmd_rubrics, "explain": cmd_explain, "checks": cmd_checks}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -110,3 +110,14 @@ def test_snapshot_grading_does_not_import_the_kubernetes_client():
     )
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
+
+
+def test_grade_from_a_ledger_rejects_mixing_and_a_tampered_file(tmp_path, capsys, monkeypatch):
+    ledger = tmp_path / "ledger.jsonl"
+    ledger.write_text('{"step": "step1", "lab": "service-discovery", "hmac": "00"}\n', encoding="utf-8")
+    assert main(grade("--ledger", str(ledger), "--snapshot", str(CORRECT / "built.yaml"))) == 2
+    assert "cannot be combined" in capsys.readouterr().err
+    monkeypatch.setenv("LABGRADE_KEY", "instructor-secret")
+    assert main(grade("--ledger", str(ledger))) == 2
+    err = capsys.readouterr().err
+    assert str(ledger) in err and err.count("\n") == 1
