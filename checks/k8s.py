@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from grader.i18n import Text
+from grader.outcome import Outcome, failed
 from grader.view import ClusterView, Obj
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
@@ -268,3 +270,15 @@ def names_list(items: list[str], limit: int = 8) -> str:
     if len(items) <= limit:
         return ", ".join(items) if items else "-"
     return ", ".join(items[:limit]) + f", … (+{len(items) - limit})"
+
+
+def not_found(view: ClusterView, namespace: str, kind: str, wanted: str, notes: tuple[Text, ...] = ()) -> Outcome:
+    """The failure for an object that should exist: what was asked for, and
+    which objects of that kind the namespace does hold (often a typo)."""
+    others = names_list([name(o) for o in view.objects(kind, namespace)])
+    return failed(
+        Text(f"命名空间 {namespace} 中没有 {kind} {wanted}", f"no {kind} {wanted} in namespace {namespace}"),
+        expected=Text(f"{kind} {wanted}", f"{kind} {wanted}"),
+        observed=Text(f"该命名空间的 {kind}：{others}", f"{kind}s in the namespace: {others}"),
+        notes=notes,
+    )

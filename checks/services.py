@@ -11,12 +11,7 @@ from grader.view import Obj
 
 
 def _missing(ctx: CheckContext, name: str) -> Outcome:
-    others = [k8s.name(s) for s in ctx.view.objects("Service", ctx.namespace)]
-    return failed(
-        T(f"命名空间 {ctx.namespace} 中没有 Service {name}", f"no Service {name} in namespace {ctx.namespace}"),
-        expected=T(f"Service {name}", f"Service {name}"),
-        observed=T(f"该命名空间的 Service：{k8s.names_list(others)}", f"Services in the namespace: {k8s.names_list(others)}"),
-    )
+    return k8s.not_found(ctx.view, ctx.namespace, "Service", name)
 
 
 @check("service.exists")

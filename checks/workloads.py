@@ -8,19 +8,13 @@ from grader.outcome import Outcome, failed, passed
 
 
 def _missing(ctx: CheckContext, name: str) -> Outcome:
-    others = [k8s.name(d) for d in ctx.view.objects("Deployment", ctx.namespace)]
     notes = ()
     lookalikes = [k8s.name(p) for p in ctx.view.objects("Pod", ctx.namespace)
                   if k8s.name(p).startswith(name) and k8s.controller_ref(p) is None] if ctx.view.has("Pod") else []
     if lookalikes:
         notes = (T(f"找到了同名前缀的裸 Pod：{k8s.names_list(lookalikes)}；本步骤要求用 Deployment 创建",
                    f"found bare pods named like it: {k8s.names_list(lookalikes)}; this step asks for a Deployment"),)
-    return failed(
-        T(f"命名空间 {ctx.namespace} 中没有 Deployment {name}", f"no Deployment {name} in namespace {ctx.namespace}"),
-        expected=T(f"Deployment {name}", f"Deployment {name}"),
-        observed=T(f"该命名空间的 Deployment：{k8s.names_list(others)}", f"Deployments in the namespace: {k8s.names_list(others)}"),
-        notes=notes,
-    )
+    return k8s.not_found(ctx.view, ctx.namespace, "Deployment", name, notes)
 
 
 @check("deployment.exists")

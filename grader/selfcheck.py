@@ -43,7 +43,7 @@ from grader.i18n import LANGS, Text, default_lang
 from grader.outcome import CheckResult, SourceInfo, Status, StepResult
 from grader.report.console import cell_width, fit, wrap
 from grader.report.safe import for_terminal
-from grader.report.wording import HINT, NOT_YOUR_FAULT, label, points_str
+from grader.report.wording import HINT, NOT_YOUR_FAULT, TABLE_WORDS, label, points_str
 from grader.rubric import Rubric, StepDef, only_phase
 from grader.view import ClusterView
 
@@ -52,11 +52,7 @@ DEFAULT_INTERVAL = 5.0
 MIN_INTERVAL = 1.0
 
 _WORDS = {
-    "step": Text("步骤", "Step"),
-    "title": Text("内容", "Title"),
-    "state": Text("状态", "State"),
-    "points": Text("得分", "Points"),
-    "namespace": Text("命名空间", "namespace"),
+    **TABLE_WORDS,
     "updated": Text("更新于", "updated"),
     "todo": Text("未完成", "not yet"),
     "error": Text("出错", "error"),

@@ -20,6 +20,7 @@ from grader.i18n import Text
 from grader.outcome import CheckResult, GradeReport, Status, StepResult
 from grader.report.safe import for_terminal
 from grader.report.wording import (
+    TABLE_WORDS,
     ungraded_reasons,
     EXPECTED,
     HINT,
@@ -44,11 +45,7 @@ FIELD_LINES = 12
 MIN_WIDTH = 40
 
 _WORDS = {
-    "step": Text("步骤", "Step"),
-    "title": Text("内容", "Title"),
-    "state": Text("状态", "State"),
-    "points": Text("得分", "Points"),
-    "namespace": Text("命名空间", "namespace"),
+    **TABLE_WORDS,
     "student": Text("学生", "student"),
     "checks": Text("检查项", "Checks"),
     "total": Text("总分", "Total"),

@@ -78,3 +78,13 @@ def ungraded_reasons(report: GradeReport) -> tuple[int, list[str], int]:
         else:
             others += 1
     return errors, missing, others
+
+
+# Table headings the console report and the self-check table share.
+TABLE_WORDS = {
+    "step": Text("步骤", "Step"),
+    "title": Text("内容", "Title"),
+    "state": Text("状态", "State"),
+    "points": Text("得分", "Points"),
+    "namespace": Text("命名空间", "namespace"),
+}
