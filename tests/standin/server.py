@@ -106,6 +106,8 @@ class StandIn:
     :param dns_pod_labels: pods with these labels serve DNS on port 53 via port-forward.
     :param pods_mode: CoreDNS ``pods`` option: insecure, verified or disabled.
     :param time_scale: factor on the seconds commands would really take (wget -T).
+    :param tls: ``(cert_pem_path, key_pem_path, ca_pem_path)`` to serve https, as a
+        real API server does (the in-cluster config of the client only speaks https).
     """
 
     def __init__(self, objects: Iterable[Obj] = (), token: str = "test-token", *, version: str = "1.30.2",
@@ -113,8 +115,9 @@ class StandIn:
                  disabled: Iterable[str] = (), latency: float = 0.0, anonymous: bool = False,
                  user: str = "system:serviceaccount:labgrade:grader",
                  dns_pod_labels: dict[str, str] | None = None, pods_mode: str = "insecure",
-                 time_scale: float = 0.0):
+                 time_scale: float = 0.0, tls: tuple[str, str, str] | None = None):
         self.token = token
+        self.tls = tls
         self.version = version
         self._exec_v5 = exec_v5
         self.exec_handler = exec_handler
@@ -174,7 +177,13 @@ class StandIn:
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, 0)
+        ssl_context = None
+        if self.tls is not None:
+            import ssl
+
+            ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ssl_context.load_cert_chain(self.tls[0], self.tls[1])
+        site = web.TCPSite(self._runner, self.host, 0, ssl_context=ssl_context)
         await site.start()
         self.port = self._runner.addresses[0][1]
 
@@ -189,14 +198,15 @@ class StandIn:
     def url(self) -> str:
         if self.port is None:
             raise RuntimeError("StandIn is not started")
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     def kubeconfig_path(self, tmp_path: Path | str, *, token: str | None = None, filename: str = "kubeconfig") -> Path:
         """Write a kubeconfig (context ``standin``) for this server; ``token=""`` writes a user without credentials."""
         token = self.token if token is None else token
         config = {
             "apiVersion": "v1", "kind": "Config", "preferences": {},
-            "clusters": [{"name": "standin", "cluster": {"server": self.url}}],
+            "clusters": [{"name": "standin", "cluster": {"server": self.url,
+                                                         **({"certificate-authority": self.tls[2]} if self.tls else {})}}],
             "users": [{"name": "standin", "user": {"token": token} if token else {}}],
             "contexts": [{"name": "standin", "context": {"cluster": "standin", "user": "standin", "namespace": "default"}}],
             "current-context": "standin",
@@ -357,7 +367,10 @@ class StandIn:
                 body = st.status(403, f'forbidden: User "system:anonymous" cannot {request.method.lower()} path "{request.path}"', details={})
                 raise st.ApiError(body)
             raise st.ApiError(_forbidden_for(target, request.method, "system:anonymous"))
-        if auth != f"Bearer {self.token}":
+        # The API server's bearer authenticator reads the scheme case-insensitively
+        # (the client's in-cluster config sends "bearer <token>").
+        scheme, _, token = (auth or "").partition(" ")
+        if scheme.lower() != "bearer" or token.strip() != self.token:
             raise st.ApiError(st.unauthorized())
 
     async def _route(self, request: web.Request, hang: bool) -> web.StreamResponse:
