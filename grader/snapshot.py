@@ -71,7 +71,7 @@ def load(path: str | os.PathLike[str]) -> Snapshot:
         raise InputError(str(p), "no such file or folder")
     snap = Snapshot()
     for f in files:
-        _merge(snap, load_file(f), str(f))
+        _merge(snap, load_file(f))
     if not snap.objects and not snap.kinds:
         raise InputError(str(p), "holds no Kubernetes objects (empty dump?)")
     snap.objects = _dedupe(snap.objects)
@@ -186,10 +186,9 @@ def _check_object(item: Any, list_kind: str, loc: str, where: str) -> Obj:
 
 
 def _take_bundle(whole: Snapshot, doc: dict[str, Any], loc: str) -> None:
-    snap = Snapshot(files=[loc])
+    snap = Snapshot()
     _fill_bundle(snap, doc, loc)
-    _merge(whole, snap, loc)
-    whole.files.pop()
+    _merge(whole, snap)
     if snap.phase:
         whole.bundles[snap.phase] = snap
 
@@ -237,11 +236,12 @@ def probe_from_dict(d: Any, loc: str = "", i: int = 0) -> ExecResult | DnsResult
     raise InputError(loc, f"probe {i + 1} has unknown type {d.get('type')!r}")
 
 
-def _merge(into: Snapshot, part: Snapshot, loc: str) -> None:
+def _merge(into: Snapshot, part: Snapshot) -> None:
     into.objects.extend(part.objects)
     into.kinds |= part.kinds
     into.probes.update(part.probes)
-    into.files.append(loc)
+    into.files.extend(part.files)
+    into.bundles.update(part.bundles)
     for attr in ("phase", "collected_at", "namespace"):
         if getattr(into, attr) is None:
             setattr(into, attr, getattr(part, attr))
