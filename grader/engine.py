@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Callable, Mapping, Protocol
 
 from checks import registry
+from grader.clock import iso, utc_now
 from checks.registry import CheckContext
 from grader.i18n import Text
 from grader.outcome import CheckResult, GradeReport, Outcome, SourceInfo, Status, StepResult, error, skipped
@@ -138,7 +138,7 @@ def grade(
         rubric_version=rubric.version,
         steps=tuple(step_results),
         sources=tuple(src.info for _, src in sorted(sources.items(), key=lambda kv: _phase_order(rubric, kv[0]))),
-        generated_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        generated_at=iso(utc_now()),
         duration=round(options.clock() - started, 4),
         student=student,
     )

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from checks import k8s, registry
+from grader.clock import iso, utc_now
 from grader.errors import InputError
 from grader.i18n import Text
 from grader.outcome import CheckResult, GradeReport, Outcome, SourceInfo, Status, StepResult
@@ -71,14 +72,6 @@ def canonical(record: Mapping[str, Any]) -> bytes:
 
 def sign(key: bytes, record: Mapping[str, Any]) -> str:
     return hmac.new(key, canonical(record), hashlib.sha256).hexdigest()
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def parse_at(value: Any) -> datetime | None:

@@ -23,10 +23,10 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+from grader.clock import iso, utc_now
 from grader.errors import InputError
 from grader.i18n import Text
 from grader.outcome import SourceInfo
@@ -246,7 +246,7 @@ class LiveSource:
                     errors.setdefault(kind, explain_failure(exc, kind))
         self.last_view = build_view(
             objects, kinds=kinds, location=self.location, phase=self.phase, live=True,
-            collected_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+            collected_at=iso(utc_now()),
             kind_errors=errors, exec_runner=self.exec, dns_runner=self.dns,
         )
         return self.last_view
