@@ -204,7 +204,7 @@ def _error_suite(lab: str, r: StudentResult, lang: str) -> ET.Element:
     props = ET.SubElement(suite, "properties")
     ET.SubElement(props, "property", {"name": "student", "value": for_xml(r.student_id, 200, single_line=True)})
     ET.SubElement(props, "property", {"name": "status", "value": "error"})
-    case = ET.SubElement(suite, "testcase", {"name": "grading", "classname": f"{for_xml(lab, 200, single_line=True)}.batch",
+    case = ET.SubElement(suite, "testcase", {"name": "grading", "classname": student_classname(lab, r.student_id, "batch"),
                                              "time": "0.000"})
     reason = _reason(r, lang)
     error = ET.SubElement(case, "error", {"message": for_xml(reason, junit.MESSAGE_LIMIT, single_line=True)
@@ -213,13 +213,22 @@ def _error_suite(lab: str, r: StudentResult, lang: str) -> ET.Element:
     return suite
 
 
+def student_classname(lab: str, student_id: str, step_id: str) -> str:
+    """``<lab>.<student>.<step>``: Jenkins (and GitLab) merge test cases with
+    the same classname and name across suites, so in the class file each
+    student's cases carry the student; Jenkins shows ``<lab>.<student>`` as
+    the package and the step as the class."""
+    return ".".join(for_xml(part, 200, single_line=True) for part in (lab, student_id, step_id))
+
+
 def class_junit(lab: str, results: Sequence[StudentResult], lang: str = "en") -> str:
     """All students in one ``<testsuites>``, one testsuite each, roster order.
 
     A student's suite is exactly the one ``labgrade grade --junit`` writes
     (parsed back from it, so both stay one implementation) plus a
     ``student_name`` property; a student who could not be graded gets a
-    suite with one ``error`` testcase.
+    suite with one ``error`` testcase. Each ``classname`` gains the student
+    (see :func:`student_classname`); the per-student file keeps ``<lab>.<step>``.
     """
     root = ET.Element("testsuites", {"name": for_xml(lab, 200, single_line=True)})
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
@@ -232,6 +241,9 @@ def class_junit(lab: str, results: Sequence[StudentResult], lang: str = "en") ->
         else:
             suites = [_error_suite(lab, r, lang)]
         for suite in suites:
+            if r.report is not None:
+                for case, (step, _) in zip(suite.iter("testcase"), r.report.checks()):
+                    case.set("classname", student_classname(lab, r.student_id, step.id))
             if r.name:
                 props = suite.find("properties")
                 if props is None:
@@ -377,6 +389,7 @@ __all__ = [
     "canvas_csv",
     "gradescope_results",
     "class_junit",
+    "student_classname",
     "histogram",
     "failed_checks",
     "summary_markdown",

@@ -150,3 +150,23 @@ def test_a_summary_with_nobody_graded_says_so():
     text = gradebook.summary_markdown(RUBRIC, [StudentResult("bob", "", error=UNREACHABLE)], "en")
     assert "Nobody was graded" in text and "| bob | cannot reach the API server" in text
     assert "mean" not in text
+
+
+def test_class_junit_puts_the_student_into_every_classname_so_ci_does_not_merge_students():
+    results = [
+        StudentResult("alice", "Alice", report=service_discovery()),
+        StudentResult("bob", "Bob", report=service_discovery()),
+        StudentResult("carol", "", error=Text("坏", "broken")),
+    ]
+    root = ET.fromstring(gradebook.class_junit(RUBRIC.lab, results, "en").encode("utf-8"))
+    suites = root.findall("testsuite")
+    keys = [(c.get("classname"), c.get("name")) for s in suites for c in s.iter("testcase")]
+    assert len(keys) == len(set(keys))  # no two students' cases share classname + name
+    first = suites[0].find("testcase")
+    assert first.get("classname") == "service-discovery.alice.step1"
+    assert suites[1].find("testcase").get("classname") == "service-discovery.bob.step1"
+    assert suites[2].find("testcase").get("classname") == "service-discovery.carol.batch"
+    # The per-student file is unchanged: <lab>.<step>, stable across students.
+    from grader.report import junit
+    own = ET.fromstring(junit.to_junit_xml(service_discovery(), "en").encode("utf-8"))
+    assert own.find(".//testcase").get("classname") == "service-discovery.step1"
