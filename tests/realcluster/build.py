@@ -123,6 +123,10 @@ def go_env() -> dict[str, str]:
     return env
 
 
+def go_env_path(key: str) -> Path:
+    return Path(go_env()[key])
+
+
 def binaries() -> dict[str, Path]:
     """Paths of all components; raises BuildError naming the first one missing."""
     for c in COMPONENTS:
