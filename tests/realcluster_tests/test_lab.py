@@ -1,0 +1,203 @@
+"""The Service-discovery lab performed with kubectl on the real control plane, graded live and from dumps.
+
+Each test is one student: a fresh namespace, the six steps of the seed lab (or one of the mistakes a
+class makes), then ``labgrade grade`` against the live cluster (built phase, then the cleaned phase
+with the built state kept in ``--state``), and the same states dumped by the real kubectl
+(``-o yaml`` and ``-o json``) and graded offline. Every check's verdict is asserted, and the live
+and dump verdicts must agree (the live-only probes are skipped on a dump).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from tests.realcluster_tests.lab import LIVE_ONLY, Lab, example_verdicts, offline_view, verdicts
+
+_seq = itertools.count()
+
+
+def expected_live(case: str, **overrides: str) -> dict[str, str]:
+    """The example's verdicts with the live-only probes as a live cluster must answer them."""
+    want = example_verdicts(case)
+    for k in LIVE_ONLY:
+        if want.get(k) == "skipped":
+            want[k] = "passed"
+    want.update(overrides)
+    return want
+
+
+@pytest.fixture
+def lab(real_cluster, tmp_path, request):
+    name = request.node.name.replace("test_", "").replace("_", "-")[:40].strip("-")
+    ns = real_cluster.new_namespace(f"{name}-{next(_seq)}")
+    lab = Lab(real_cluster, ns, tmp_path)
+    lab.baseline_dump = lab.dump("baseline")
+    lab.k  # noqa: B018
+    out = lab.baseline()
+    lab.state.write_text(out.read_text())  # the live runs keep their phases next to the baseline
+    return lab
+
+
+def grade_everything(lab: Lab, cleanup) -> dict:
+    """Live built -> dumps -> cleanup -> live cleaned (built from --state) -> dumps; returns all verdicts."""
+    built_live = verdicts(lab.grade_live("live-built", "--phase", "built"))
+    built_yaml, built_json = lab.dump("built", "yaml"), lab.dump("built", "json")
+    cleanup()
+    cleaned_live = lab.grade_live("live-cleaned", "--phase", "cleaned")
+    cleaned_yaml, cleaned_json = lab.dump("cleaned", "yaml"), lab.dump("cleaned", "json")
+    from_yaml = verdicts(lab.grade_dumps("dump-yaml", f"built={built_yaml}", f"cleaned={cleaned_yaml}",
+                                         baseline=lab.baseline_dump))
+    from_json = verdicts(lab.grade_dumps("dump-json", f"built={built_json}", f"cleaned={cleaned_json}",
+                                         baseline=lab.baseline_dump))
+    return {"built_live": built_live, "live": verdicts(cleaned_live), "yaml": from_yaml, "json": from_json,
+            "report": cleaned_live}
+
+
+def assert_all(results: dict, want: dict[str, str]) -> None:
+    assert results["live"] == want
+    built = {k: v for k, v in want.items() if not k.endswith("-deleted") and k != "kubernetes-service-intact"}
+    assert {k: v for k, v in results["built_live"].items() if k in built} == built
+    assert results["yaml"] == offline_view(want)
+    assert results["json"] == offline_view(want)
+
+
+def cleanup_properly(lab: Lab):
+    def run():
+        lab.step6()
+        lab.wait_gone()
+    return run
+
+
+def test_correct_lab(lab):
+    firsts = lab.build_correct()
+    # The student's own step 5, as typed: busybox wget by the first pod's DNS name under service2.
+    ip = firsts[0]["status"]["podIP"]
+    r = lab.wget(f"http://{ip.replace('.', '-')}.service2.{lab.ns}.svc.cluster.local")
+    assert r.returncode == 0 and "<h1>It works!</h1>" in r.stdout, r.stderr
+    results = grade_everything(lab, cleanup_properly(lab))
+    assert_all(results, expected_live("correct"))
+    assert results["report"]["earned"] == 100
+
+
+def test_wrong_replicas_fixed_with_scale(lab):
+    lab.step1_2(d1=(3, "httpd"))
+    lab.step3()
+    lab.wait_rollout("deployment1")
+    lab.wait_rollout("deployment2")
+    lab.wait_settled(6)
+    # graded while wrong: deployment1 has 3 replicas
+    wrong = verdicts(lab.grade_live("wrong", "--phase", "built", "--no-poll", state=False))
+    assert wrong["deployment1-replicas"] == "failed"
+    assert wrong["deployment1-pods"] == "passed" and wrong["service1-endpoints"] == "passed"
+    lab.k("scale", "deployment/deployment1", "--replicas=2")
+    lab.wait_rollout("deployment1")
+    lab.wait_settled(5)
+    lab.step4()
+    lab.step5()
+    lab.wait_settled(6)
+    assert_all(grade_everything(lab, cleanup_properly(lab)), expected_live("correct"))
+
+
+def test_wrong_image_fixed_with_set_image(lab):
+    lab.step1_2(d2=(3, "nginx"))
+    lab.step3()
+    lab.wait_rollout("deployment1")
+    lab.wait_rollout("deployment2")
+    lab.wait_settled(5)
+    wrong = verdicts(lab.grade_live("wrong", "--phase", "built", "--no-poll", state=False))
+    assert wrong["deployment2-image"] == "failed"
+    lab.k("set", "image", "deployment/deployment2", "httpd=httpd")
+    lab.wait_rollout("deployment2")
+    lab.wait_settled(5)
+    rs = [r for r in lab.get("replicasets")["items"] if r["metadata"]["name"].startswith("deployment2-")]
+    assert len(rs) == 2, "a real rollout leaves the old ReplicaSet behind, scaled to 0"
+    assert sorted(r["spec"]["replicas"] for r in rs) == [0, 3]
+    lab.step4()
+    lab.step5()
+    lab.wait_settled(6)
+    assert_all(grade_everything(lab, cleanup_properly(lab)), expected_live("correct"))
+
+
+def test_wrong_image_left_wrong(lab):
+    lab.step1_2(d2=(3, "nginx"))
+    lab.step3()
+    lab.wait_rollout("deployment1")
+    lab.wait_rollout("deployment2")
+    lab.wait_settled(5)
+    lab.step4()
+    lab.step5()
+    lab.wait_settled(6)
+    assert_all(grade_everything(lab, cleanup_properly(lab)), expected_live("wrong-image"))
+
+
+def test_bare_pods_instead_of_deployment2(lab):
+    lab.apply(__import__("tests.realcluster_tests.lab", fromlist=["x"]).deployment_manifest("deployment1", 2, "httpd"))
+    for i in range(3):
+        lab.k("run", f"deployment2-{i}", "--image=httpd", "--labels=app=httpd,deployment=deployment2",
+              "--restart=Never")
+    lab.step3()
+    lab.wait_rollout("deployment1")
+    lab.wait_settled(5)
+    first1 = lab.pods_of("deployment1")[0]["metadata"]["name"]
+    lab.k("label", "pod", first1, "deployment2-0", "svc2=yes")
+    from tests.realcluster_tests.lab import service_manifest
+    lab.apply(service_manifest("service2", {"svc2": "yes"}, headless=True))
+    lab.step5()
+    lab.wait_settled(6)
+
+    def cleanup():
+        lab.k("delete", "deployment", "deployment1", "--wait=false")
+        lab.k("delete", "pod", "deployment2-0", "deployment2-1", "deployment2-2", "clientpod", "--wait=false")
+        lab.k("delete", "service", "service1", "service2", "--wait=false")
+        lab.wait_gone()
+
+    results = grade_everything(lab, cleanup)
+    # Live, the wget probe needs service2-endpoints (skipped here): it is skipped, not passed.
+    want = expected_live("bare-pods", **{"clientpod-wget-service2": "skipped"})
+    want["deployments-deleted"] = "passed"  # this student did delete the one deployment they made
+    assert_all(results, want)
+
+
+def test_service2_without_selector_and_hand_written_endpoints(lab):
+    lab.step1_2()
+    lab.step3()
+    lab.wait_rollout("deployment1")
+    lab.wait_rollout("deployment2")
+    lab.wait_settled(5)
+    from tests.realcluster_tests.lab import service_manifest
+    ips = [lab.pods_of("deployment1")[0]["status"]["podIP"], lab.pods_of("deployment2")[0]["status"]["podIP"]]
+    lab.apply(service_manifest("service2", None, headless=True),
+              {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "service2"},
+               "subsets": [{"addresses": [{"ip": ip} for ip in ips], "ports": [{"port": 80}]}]})
+    lab.step5()
+    lab.wait_settled(6)
+    results = grade_everything(lab, cleanup_properly(lab))
+    assert_all(results, expected_live("hand-written-endpoints", **{"clientpod-wget-service2": "skipped"}))
+
+
+def test_service2_over_all_pods(lab):
+    lab.step1_2()
+    lab.step3()
+    lab.wait_rollout("deployment1")
+    lab.wait_rollout("deployment2")
+    lab.wait_settled(5)
+    from tests.realcluster_tests.lab import service_manifest
+    lab.apply(service_manifest("service2", {"app": "httpd"}, headless=True))
+    lab.step5()
+    lab.wait_settled(6)
+    results = grade_everything(lab, cleanup_properly(lab))
+    assert_all(results, expected_live("service2-all-pods", **{"clientpod-wget-service2": "skipped"}))
+
+
+def test_namespace_deleted_as_cleanup(lab):
+    lab.build_correct()
+
+    def cleanup():
+        lab.c.kubectl("delete", "namespace", lab.ns, "--wait=false")
+        lab.c.wait_for(lambda: lab.c.kubectl("get", "namespace", lab.ns, check=False).returncode != 0, 120,
+                       f"namespace {lab.ns} to be deleted")
+
+    results = grade_everything(lab, cleanup)
+    assert_all(results, expected_live("correct"))

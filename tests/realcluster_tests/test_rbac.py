@@ -1,0 +1,75 @@
+"""labgrade as the ServiceAccount that deploy/rbac.yaml binds, judged by the real RBAC authorizer.
+
+The manifest is applied as shipped (whatever it says today), the per-namespace prober binding is
+made as the file's comment says, and the grader runs with a real service-account token minted by
+``kubectl create token``: lists, exec over websockets and port-forward must all be allowed; a write
+must be refused by the authorizer; a namespace without the prober binding must turn the exec
+probe into an ``error`` (no points lost) carrying the API server's own RBAC wording.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.realcluster.cluster import REPO
+from tests.realcluster_tests.lab import Lab, checks, verdicts
+from tests.realcluster_tests.test_lab import expected_live
+
+SA = "system:serviceaccount:labgrade:labgrade"
+
+
+@pytest.fixture(scope="module")
+def sa_kubeconfig(real_cluster, tmp_path_factory):
+    real_cluster.kubectl("apply", "-f", str(REPO / "deploy" / "rbac.yaml"))
+    real_cluster.wait_for(lambda: real_cluster.kubectl("get", "serviceaccount", "labgrade", "-n", "labgrade",
+                                                       check=False).returncode == 0, 30, "the labgrade ServiceAccount")
+    token = real_cluster.kubectl("create", "token", "labgrade", "-n", "labgrade", "--duration=2h").stdout.strip()
+    assert token.count(".") == 2  # a signed JWT from the real TokenRequest API
+    path = tmp_path_factory.mktemp("sa") / "kubeconfig"
+    return real_cluster.write_kubeconfig(path, f"https://127.0.0.1:{real_cluster.api_port}", {"token": token})
+
+
+def built_lab(cluster, tmp_path, ns: str, bind_prober: bool) -> Lab:
+    cluster.new_namespace(ns)
+    lab = Lab(cluster, ns, tmp_path)
+    if bind_prober:
+        lab.k("create", "rolebinding", "labgrade-prober", "--clusterrole=labgrade-prober",
+              "--serviceaccount=labgrade:labgrade")
+    lab.build_correct()
+    return lab
+
+
+def test_shipped_roles_are_enough_for_every_check(real_cluster, sa_kubeconfig, tmp_path):
+    lab = built_lab(real_cluster, tmp_path, "rbac-bound", bind_prober=True)
+    who = json.loads(real_cluster.kubectl("auth", "whoami", "-o", "json", kubeconfig=sa_kubeconfig).stdout)
+    assert who["status"]["userInfo"]["username"] == SA
+    got = verdicts(lab.grade_live("sa-built", "--phase", "built", kubeconfig=sa_kubeconfig, state=False))
+    want = {k: v for k, v in expected_live("correct").items()
+            if not k.endswith("-deleted") and k != "kubernetes-service-intact"}
+    assert {k: v for k, v in got.items() if k in want} == want  # exec (wget) and port-forward (DNS) included
+
+
+def test_a_write_is_refused_by_the_real_authorizer(real_cluster, sa_kubeconfig, tmp_path):
+    lab = built_lab(real_cluster, tmp_path, "rbac-write", bind_prober=True)
+    r = real_cluster.kubectl("-n", lab.ns, "delete", "pod", "clientpod", kubeconfig=sa_kubeconfig, check=False)
+    assert r.returncode != 0
+    assert (f'User "{SA}" cannot delete resource "pods" in API group "" in the namespace "{lab.ns}"') in r.stderr
+    r = real_cluster.kubectl("-n", lab.ns, "scale", "deployment/deployment1", "--replicas=1",
+                             kubeconfig=sa_kubeconfig, check=False)
+    assert r.returncode != 0 and "forbidden" in r.stderr.lower()
+    assert lab.get("deployment", "deployment1")["spec"]["replicas"] == 2
+
+
+def test_missing_prober_binding_is_an_error_with_the_rbac_wording(real_cluster, sa_kubeconfig, tmp_path):
+    lab = built_lab(real_cluster, tmp_path, "rbac-unbound", bind_prober=False)
+    report = lab.grade_live("sa-unbound", "--phase", "built", "--no-poll", kubeconfig=sa_kubeconfig, state=False)
+    got = verdicts(report)
+    assert got["clientpod-wget-service2"] == "error"
+    assert got["service1-dns"] == "passed" and got["service2-dns"] == "passed"  # port-forward is bound in kube-system
+    assert got["service1-endpoints"] == "passed"
+    wget = checks(report)["clientpod-wget-service2"]
+    text = json.dumps(wget, ensure_ascii=False)
+    assert "forbidden" in text.lower() and "pods/exec" in text, text
+    assert wget["earned"] == 0 and report["ungraded"] >= wget["points"]
