@@ -106,7 +106,10 @@ def grade(
 ) -> GradeReport:
     started = options.clock()
     ns = namespace or rubric.namespace
-    views: dict[str, ClusterView] = {phase: src.view() for phase, src in sources.items()}
+    # Oldest first (baseline, then the rubric's phases): checks that compare
+    # moments read ``views`` in this order.
+    ordered = sorted(sources, key=lambda phase: _phase_order(rubric, phase))
+    views: dict[str, ClusterView] = {phase: sources[phase].view() for phase in ordered}
     results: dict[str, CheckResult] = {}
     by_step: dict[str, list[CheckResult]] = {}
     step_results: list[StepResult] = []

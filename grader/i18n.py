@@ -39,3 +39,18 @@ def default_lang(environ: dict[str, str] | None = None) -> str:
         if value:
             return "zh" if value.lower().startswith("zh") else "en"
     return "en"
+
+
+# How a sentence names a phase. Phase ids (``built``, ``cleaned``) are the
+# rubric's keys, not words a student reads, so messages say when instead;
+# a rubric's own phase names fall back to a quoted id.
+_PHASE_NAMES = {
+    "baseline": Text("实验开始前", "before the lab"),
+    "built": Text("搭建完成后", "after building"),
+    "cleaned": Text("清理之后", "after the cleanup"),
+}
+
+
+def phase_name(phase: str) -> Text:
+    """``phase`` as words for a sentence: ``搭建完成后`` / ``after building``."""
+    return _PHASE_NAMES.get(phase, Text(f"“{phase}”阶段", f"phase '{phase}'"))

@@ -45,7 +45,7 @@ from grader.report.console import cell_width, fit, wrap
 from grader.report.safe import for_terminal
 from grader.report.wording import HINT, NOT_YOUR_FAULT, TABLE_WORDS, label, points_str
 from grader.rubric import Rubric, StepDef, only_phase
-from grader.view import ClusterView
+from grader.view import ClusterView, build_view
 
 DONE, TODO, ERROR = "done", "todo", "error"
 DEFAULT_INTERVAL = 5.0
@@ -94,6 +94,27 @@ class _RoundSource:
             self._armed = False
             return self.latest
         return self.refresh()
+
+
+def recorded_view(records: list[ledger_mod.Record], phase: str, namespace: str) -> ClusterView:
+    """The lab's objects as the ledger recorded them (kind, name and uid
+    only), as a view of ``phase``: proof of what was built, once step 6 has
+    removed it. Only kinds the records name count as listed, so a kind the
+    ledger never saw proves nothing either way."""
+    objects: dict[str, dict[str, Any]] = {}
+    for r in records:
+        for key, uid in r.uids.items():
+            kind, _, rest = key.partition("/")
+            if not kind or not rest:
+                continue
+            if key == ledger_mod.NAMESPACE_KEY:
+                meta = {"name": rest, "uid": uid}
+            elif key == ledger_mod.KUBERNETES_KEY:
+                meta = {"name": "kubernetes", "namespace": "default", "uid": uid}
+            else:
+                meta = {"name": rest, "namespace": r.namespace, "uid": uid}
+            objects.setdefault(key, {"kind": kind, "metadata": meta})
+    return build_view(list(objects.values()), location="ledger", phase=phase)
 
 
 @dataclass(frozen=True)
@@ -155,13 +176,20 @@ class Session:
         baseline = ledger_mod.baseline_view(records, self.source.latest) if self.source.latest is not None else None
         results: dict[str, StepResult] = {}
         options = engine.Options(poll=self.poll)
-        for phase in self.rubric.phases:
+        for i, phase in enumerate(self.rubric.phases):
             part = only_phase(self.rubric, phase)
             if not part.steps:
                 continue
-            sources: dict[str, Any] = {phase: self.source}
+            sources: dict[str, Any] = {}
             if baseline is not None:
                 sources["baseline"] = engine.StaticSource(baseline, SourceInfo("baseline", "ledger", self.ledger.path))
+            if i > 0:
+                # What the ledger saw built: the cleanup earns points only
+                # for removing objects an earlier step recorded.
+                earlier = self.rubric.phases[i - 1]
+                built = recorded_view(records, earlier, self.namespace)
+                sources[earlier] = engine.StaticSource(built, SourceInfo(earlier, "ledger", self.ledger.path))
+            sources[phase] = self.source
             self.source.arm()
             report = engine.grade(part, sources, namespace=self.namespace, options=options)
             results.update({s.id: s for s in report.steps})
@@ -462,6 +490,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--dns-server", metavar="IP[:PORT]", help="ask this DNS server instead of port-forwarding to CoreDNS")
     p.add_argument("--no-color", action="store_true", help="no ANSI colour and no redrawing (also: NO_COLOR)")
     p.add_argument("--lang", choices=LANGS, default=None, help="language of the feedback (default: from LANG)")
+    from grader.variants import add_secret_argument
+
+    p.add_argument("--student", help="your student id, when the rubric gives each student their own values")
+    add_secret_argument(p)
     return p
 
 
@@ -473,7 +505,10 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, sleep: Callable[
     if args.interval is not None and not args.watch:
         raise InputError("--interval", "only goes with --watch")
     lang = args.lang or default_lang()
-    rubric = rubric_mod.load(args.rubric)
+    from grader.variants import require_student
+
+    rubric = rubric_mod.load(args.rubric, student=args.student, secret_file=args.course_secret_file)
+    require_student(rubric)
     namespace = args.namespace or rubric.namespace
     book = ledger_mod.Ledger(args.ledger, ledger_mod.key_from_env())
     book.records()  # a broken or foreign ledger stops here, before any cluster access

@@ -87,6 +87,11 @@ class Lab:
     #: Step 6 done with ``kubectl delete svc --all``.
     deletes_kubernetes_service: bool = False
     with_baseline: bool = False
+    #: The student never did steps 1-5: both dumps show the cluster as it was.
+    never_built: bool = False
+    #: ``kubectl delete svc --all`` during step 3 (before the built dump):
+    #: built and cleaned show the same, new, kubernetes Service.
+    deletes_kubernetes_service_early: bool = False
     fmt: Literal["yaml", "json"] = "yaml"
 
 
@@ -128,6 +133,11 @@ def run_lab(lab: Lab) -> Dumps:
     c.clock.set("2026-11-20T08:14:30Z")
     baseline = c.objects()
     c.clock.set(LAB_START)
+    if lab.never_built:
+        c.clock.advance(900)
+        built = c.objects()
+        c.clock.advance(303)
+        return Dumps(baseline, built, c.objects())
 
     # Steps 1 and 2: two httpd deployments that share app=httpd.
     d1 = c.deployment("deployment1", namespace=ns, replicas=lab.replicas[0], image=lab.images[0],
@@ -144,6 +154,8 @@ def run_lab(lab: Lab) -> Dumps:
     # Step 3: service1 over every pod.
     c.service("service1", namespace=ns, selector=lab.service1_selector, ports=HTTP)
     c.clock.advance(95)
+    if lab.deletes_kubernetes_service_early:
+        c.recreate_kubernetes_service()
 
     # Step 4: service2 over the first pod of each.
     first1, first2 = c.pods_of(d1)[0], pods2[0]
@@ -268,14 +280,15 @@ CASES: tuple[Case, ...] = (
         "null endpoints and its Endpoints has no subsets."),
     Case(
         "bare-pods", variant(deployment2_as_bare_pods=True),
-        _failed("deployment2-exists", skipped=("deployment2-replicas", "deployment2-image", "deployment2-pods",
+        _failed("deployment2-exists", "deployments-deleted", skipped=("deployment2-replicas", "deployment2-image", "deployment2-pods",
                                                 "service1-endpoints", "service2-endpoints")),
         "没有创建 deployment2，而是手工创建了 3 个带相同标签的裸 Pod（deployment2-pod1..3）。"
         "service1 因此有 5 个端点，其中 3 个是裸 Pod；service2 选中了 deployment1 的第一个 Pod 和 deployment2-pod1。"
-        "依赖 deployment2 的检查被跳过。",
+        "依赖 deployment2 的检查因前置检查未通过而不得分；第 6 步删除 deployment2 不计分（它从未被创建）。",
         "No deployment2: three bare pods with its labels (deployment2-pod1..3) stand in for it. service1 thus has 5 "
         "endpoints, 3 of them bare pods; service2 selects deployment1's first pod and deployment2-pod1. The checks "
-        "that need deployment2 are skipped."),
+        "that need deployment2 are blocked by it (points lost); deleting deployment2 in step 6 earns nothing, as it "
+        "never existed."),
     Case(
         "hand-written-endpoints", variant(service2_backends="hand-written", service2_headless=False),
         _failed("service2-endpoints"),
@@ -315,6 +328,25 @@ CASES: tuple[Case, ...] = (
         "it seconds later with the same name and ClusterIP but a new uid and a creationTimestamp three days after "
         "the default namespace's (its Endpoints are new as well; its EndpointSlice has no owner and stays). "
         "Includes baseline.yaml."),
+    Case(
+        "never-built", variant(never_built=True),
+        _failed("deployment1-exists", "deployment2-exists", "service1-exists", "service2-exists", "clientpod-running",
+                "deployments-deleted", "pods-deleted", "services-deleted", "kubernetes-service-intact",
+                skipped=("deployment1-replicas", "deployment1-image", "deployment1-pods", "deployment2-replicas",
+                         "deployment2-image", "deployment2-pods", "service1-endpoints", "service1-port",
+                         "service2-endpoints", "service2-port", "clientpod-wget-service2", "service1-dns",
+                         "service2-dns")),
+        "学生没有做第 1-5 步：两个导出文件都是实验前的集群。第 6 步没有可清理的对象，不得分。",
+        "The student never did steps 1-5: both dumps show the cluster as it was before the lab. Step 6 had nothing "
+        "to clean up and earns nothing."),
+    Case(
+        "kubernetes-recreated-before-built", variant(deletes_kubernetes_service_early=True),
+        _failed("kubernetes-service-intact"),
+        "第 3 步时学生用 kubectl delete svc --all 删掉了 kubernetes 服务，API server 随即重建了它。"
+        "built 和 cleaned 两个导出中的 kubernetes 服务 uid 相同（都是重建后的），没有 baseline：只有创建时间能说明它被删过。",
+        "During step 3 the student ran kubectl delete svc --all, deleting the kubernetes service, which the API "
+        "server re-created at once. Both dumps show the same (new) uid and there is no baseline: only its creation "
+        "time shows it was deleted."),
     Case(
         "leftovers", variant(keep=("deployment2", "service1")),
         _failed("deployments-deleted", "pods-deleted", "services-deleted"),

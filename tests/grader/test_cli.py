@@ -64,7 +64,7 @@ def test_explicit_phase_and_baseline(tmp_path, capsys):
     assert rc == 0
     data = json.loads(js.read_text(encoding="utf-8"))
     checks = {c["id"]: c for s in data["steps"] for c in s["checks"]}
-    assert "same uid as in baseline" in checks["kubernetes-service-intact"]["message"]["en"]
+    assert "same uid as before the lab" in checks["kubernetes-service-intact"]["message"]["en"]
     assert checks["deployment1-exists"]["graded"] is False  # no built dump: not graded
 
 

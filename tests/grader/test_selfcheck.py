@@ -214,7 +214,7 @@ def test_deleting_the_kubernetes_service_is_caught_by_the_uid_the_ledger_recorde
     assert step6.state == selfcheck.TODO
     intact = next(c for c in step6.result.checks if c.id == "kubernetes-service-intact")
     assert intact.status is Status.FAILED
-    assert "the same uid as in baseline" in intact.outcome.expected.en
+    assert "the same uid as before the lab" in intact.outcome.expected.en
     assert any("it was deleted and re-created" in w.en for w in after.warnings)
     text = selfcheck.render(after, "en")
     assert "Next: step6" in text
