@@ -1,0 +1,205 @@
+"""The stand-in (tests/standin) held against the real API server: the same requests to both.
+
+The real cluster's state after a correct lab is dumped with kubectl and loaded into a StandIn, so
+both servers hold the same objects; then the same GETs (lists, selectors, pages, missing objects,
+discovery), the same execs and the same DNS question over port-forward go to each, and what the
+grader can observe must match. Differences that are deliberate are listed in
+``tests/standin/server.py``'s docstring; this test names them as it skips over them.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import urllib.request
+
+import pytest
+
+from tests.realcluster_tests.lab import DUMP_KINDS, Lab
+
+NS = "contract"
+
+
+def _get(base: str, path: str, ctx: ssl.SSLContext | None, headers: dict) -> tuple[int, dict]:
+    req = urllib.request.Request(base + path, headers=headers)
+    try:
+        with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+@pytest.fixture(scope="module")
+def pair(real_cluster, tmp_path_factory):
+    """(real GET, stand-in GET, lab, real ApiClient, stand-in ApiClient) over the same objects."""
+    from kubernetes import client, config
+
+    from tests.standin.server import StandIn
+
+    tmp = tmp_path_factory.mktemp("contract")
+    real_cluster.new_namespace(NS)
+    lab = Lab(real_cluster, NS, tmp)
+    lab.build_correct()
+    objects = json.loads(real_cluster.kubectl("get", DUMP_KINDS, "-A", "-o", "json").stdout)["items"]
+    version = json.loads(real_cluster.api_get("/version")[1])["gitVersion"].lstrip("v")
+    standin = StandIn(objects, version=version).start()
+    ctx = real_cluster._ssl()
+    base = f"https://127.0.0.1:{real_cluster.api_port}"
+
+    def real(path):
+        return _get(base, path, ctx, {})
+
+    def fake(path):
+        return _get(standin.url, path, None, {"Authorization": f"Bearer {standin.token}"})
+
+    def api_client(kubeconfig):
+        cfg = client.Configuration()
+        config.load_kube_config(config_file=str(kubeconfig), client_configuration=cfg)
+        return client.ApiClient(cfg)
+
+    try:
+        yield real, fake, lab, api_client(real_cluster.kubeconfig), api_client(standin.kubeconfig_path(tmp))
+    finally:
+        standin.stop()
+
+
+def keyset(obj: dict, *path: str) -> set:
+    for p in path:
+        obj = obj.get(p) or {}
+    return set(obj)
+
+
+LISTS = [
+    f"/api/v1/namespaces/{NS}/pods",
+    f"/api/v1/namespaces/{NS}/services",
+    f"/api/v1/namespaces/{NS}/endpoints",
+    f"/apis/apps/v1/namespaces/{NS}/deployments",
+    f"/apis/apps/v1/namespaces/{NS}/replicasets",
+    f"/apis/discovery.k8s.io/v1/namespaces/{NS}/endpointslices",
+    "/api/v1/namespaces",
+    f"/api/v1/namespaces/{NS}/pods?labelSelector=svc2%3Dyes",
+    f"/api/v1/namespaces/{NS}/pods?labelSelector=app%3Dhttpd%2Cdeployment%3Ddeployment2",
+    f"/api/v1/namespaces/{NS}/pods?fieldSelector=metadata.name%3Dclientpod",
+    "/api/v1/namespaces/no-such-namespace/pods",
+]
+
+
+@pytest.mark.parametrize("path", LISTS)
+def test_list_shapes_and_contents_agree(pair, path):
+    real, fake, *_ = pair
+    (rc, r), (fc, f) = real(path), fake(path)
+    assert (fc, f["kind"], f["apiVersion"]) == (rc, r["kind"], r["apiVersion"])
+    assert keyset(f) == keyset(r)
+    assert "resourceVersion" in f["metadata"] and "resourceVersion" in r["metadata"]
+    names = lambda d: sorted((i["metadata"].get("namespace", ""), i["metadata"]["name"]) for i in d["items"])  # noqa: E731
+    assert names(f) == names(r)
+    for fi, ri in zip(sorted(f["items"], key=lambda i: i["metadata"]["name"]),
+                      sorted(r["items"], key=lambda i: i["metadata"]["name"])):
+        # A real list's items carry no kind/apiVersion; the objects are the dump's, so the rest must agree.
+        assert keyset(fi) == keyset(ri), fi["metadata"]["name"]
+        assert keyset(fi, "metadata") == keyset(ri, "metadata"), fi["metadata"]["name"]
+
+
+def test_paging_continue_tokens(pair):
+    real, fake, *_ = pair
+    for get in (real, fake):
+        code, first = get(f"/api/v1/namespaces/{NS}/pods?limit=2")
+        assert code == 200 and len(first["items"]) == 2
+        token = first["metadata"]["continue"]
+        assert first["metadata"]["remainingItemCount"] == 4
+        code, rest = get(f"/api/v1/namespaces/{NS}/pods?limit=10&continue={urllib.request.quote(token)}")
+        assert code == 200 and len(rest["items"]) == 4 and not rest["metadata"].get("continue")
+
+
+STATUS_ERRORS = [
+    f"/api/v1/namespaces/{NS}/pods/no-such-pod",
+    f"/apis/apps/v1/namespaces/{NS}/deployments/no-such-deployment",
+    "/api/v1/namespaces/no-such-namespace",
+    f"/api/v1/namespaces/{NS}/services/no-such-service",
+    f"/apis/discovery.k8s.io/v1/namespaces/{NS}/endpointslices/no-such-slice",
+]
+
+
+@pytest.mark.parametrize("path", STATUS_ERRORS)
+def test_not_found_status_bodies_are_identical(pair, path):
+    real, fake, *_ = pair
+    (rc, r), (fc, f) = real(path), fake(path)
+    assert rc == fc == 404
+    assert f == r
+
+
+def test_discovery_agrees_where_the_grader_looks(pair):
+    real, fake, *_ = pair
+    assert fake("/api")[1]["versions"] == real("/api")[1]["versions"]
+    real_groups = {g["name"]: g for g in real("/apis")[1]["groups"]}
+    for g in fake("/apis")[1]["groups"]:
+        assert g["name"] in real_groups
+        assert g["preferredVersion"] == real_groups[g["name"]]["preferredVersion"]
+    for gv, wanted in (("/api/v1", ("pods", "pods/exec", "pods/portforward", "services", "endpoints", "namespaces")),
+                       ("/apis/apps/v1", ("deployments", "replicasets")),
+                       ("/apis/discovery.k8s.io/v1", ("endpointslices",))):
+        r = {x["name"]: x for x in real(gv)[1]["resources"]}
+        f = {x["name"]: x for x in fake(gv)[1]["resources"]}
+        for name in wanted:
+            for field in ("kind", "namespaced", "group", "version"):
+                assert f[name].get(field) == r[name].get(field), (gv, name, field)
+            assert set(f[name]["verbs"]) <= set(r[name]["verbs"]), (gv, name)
+    rv, fv = real("/version")[1], fake("/version")[1]
+    assert fv["gitVersion"] == rv["gitVersion"]
+    assert {"major", "minor", "gitVersion", "platform"} <= set(fv)
+
+
+def _exec_pair(pair, pod: str, argv: list[str]):
+    from grader.exec_ws import run_exec
+
+    _, _, _, real_api, fake_api = pair
+    return run_exec(real_api, NS, pod, argv, timeout=20), run_exec(fake_api, NS, pod, argv, timeout=20)
+
+
+def test_exec_wget_by_dns_name_same_page(pair):
+    lab = pair[2]
+    first = lab.pods(selector="svc2=yes")[0]
+    url = f"http://{first['status']['podIP'].replace('.', '-')}.service2.{NS}.svc.cluster.local"
+    real, fake = _exec_pair(pair, "clientpod", ["wget", "-q", "-O", "-", "-T", "5", url])
+    assert real.exit_code == fake.exit_code == 0, (real, fake)
+    assert real.stdout == fake.stdout
+    assert "<h1>It works!</h1>" in real.stdout
+
+
+def test_exec_exit_codes_agree(pair):
+    real, fake = _exec_pair(pair, "clientpod", ["sh", "-c", "echo out; echo err >&2; exit 3"])
+    assert (real.exit_code, real.stdout, real.stderr) == (fake.exit_code, fake.stdout, fake.stderr) == (3, "out\n", "err\n")
+
+
+def test_exec_missing_binary_is_not_found_on_both(pair):
+    lab = pair[2]
+    httpd_pod = lab.pods_of("deployment1")[0]["metadata"]["name"]
+    real, fake = _exec_pair(pair, httpd_pod, ["wget", "-q", "-O", "-", "http://example.invalid"])
+    # Wording differs (kwok's local exec: "fork/exec bin/wget: no such file or directory";
+    # containerd: 'exec: "wget": executable file not found in $PATH'); the grader reads both as not-found.
+    assert real.exit_code is None and fake.exit_code is None
+    assert real.failure == fake.failure == "not-found", (real, fake)
+
+
+def test_exec_connection_refused_for_an_image_that_serves_nothing(pair):
+    lab = pair[2]
+    ip = lab.pods(selector="run=clientpod")[0]["status"]["podIP"]  # busybox serves nothing on :80
+    real, fake = _exec_pair(pair, "clientpod", ["wget", "-q", "-O", "-", "-T", "5", f"http://{ip}"])
+    assert real.exit_code == fake.exit_code == 1
+    assert "Connection refused" in real.stderr and "Connection refused" in fake.stderr, (real.stderr, fake.stderr)
+
+
+def test_dns_over_portforward_same_answers(pair):
+    from grader.dns_probe import find_coredns_pod, query_via_portforward
+
+    _, _, lab, real_api, fake_api = pair
+    from kubernetes import client
+
+    for name in (f"service1.{NS}.svc.cluster.local", f"service2.{NS}.svc.cluster.local",
+                 f"nothing.{NS}.svc.cluster.local"):
+        answers = []
+        for api in (real_api, fake_api):
+            pod = client.CoreV1Api(api).list_namespaced_pod("kube-system", label_selector="k8s-app=kube-dns").items[0]
+            res = query_via_portforward(api, name, "A", pod=pod.metadata.name)
+            answers.append((res.rcode, tuple(sorted(res.answers)), res.failure))
+        assert answers[0] == answers[1], name
