@@ -15,13 +15,12 @@ import yaml
 
 from grader.errors import InputError
 from grader.snapshot import BUNDLE_API, BUNDLE_KIND, Snapshot, load_file
-from grader.view import KINDS, ClusterView
-
-_KIND_ORDER = {k: i for i, k in enumerate(KINDS)}
+from grader import kinds
+from grader.view import ClusterView
 
 
 def to_bundle(view: ClusterView, *, phase: str, namespace: str, context: str | None = None) -> dict[str, Any]:
-    objects = [o for kind in sorted(view.objects_by_kind, key=lambda k: (_KIND_ORDER.get(k, 99), k))
+    objects = [o for kind in sorted(view.objects_by_kind, key=lambda k: (kinds.order(k), k))
                for o in view.objects_by_kind[kind]]
     meta: dict[str, Any] = {
         "phase": phase,

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from grader import batch_cli, selfcheck
+from grader import authoring, batch_cli, selfcheck
 from grader.errors import InputError
 from grader.i18n import LANGS, default_lang
 
@@ -76,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("explain", help="show a rubric's steps, checks and points")
     e.add_argument("rubric")
     _add_lang(e)
-    sub.add_parser("checks", help="list the check types a rubric can use")
+    ch = sub.add_parser("checks", help="list the check types a rubric can use")
+    ch.add_argument("--doc", metavar="ID", help="the documentation of one check type")
+    authoring.add_parsers(sub)
     batch_cli.add_parser(sub)
     selfcheck.add_parser(sub)
     return parser
@@ -134,12 +136,14 @@ def _state_sources(state: str | None) -> dict:
     }
 
 
-def _live_source(args, namespace: str, phase: str):
+def _live_source(args, namespace: str, phase: str, rubric=None):
     from grader.live import LiveSource, api_client
+    from grader.reads import rubric_reads
 
     api = api_client(args.kubeconfig, args.context)
     where = "live" + (f" context {args.context}" if args.context else "")
-    return LiveSource(api, namespace, phase, location=where, dns_server=args.dns_server)
+    return LiveSource(api, namespace, phase, location=where, dns_server=args.dns_server,
+                      reads=rubric_reads(rubric) if rubric is not None else None)
 
 
 def cmd_collect(args) -> int:
@@ -150,7 +154,7 @@ def cmd_collect(args) -> int:
     phase = args.phase or rubric.phases[0]
     if phase not in rubric.phases:
         raise InputError("--phase", f"unknown phase {phase!r}; this rubric's phases: {', '.join(rubric.phases)}")
-    live = _live_source(args, namespace, phase)
+    live = _live_source(args, namespace, phase, rubric)
     # Grading runs the rubric's probes, which the view records for the bundle.
     rubric_phase = rubric_mod.only_phase(rubric, phase)
     engine.grade(rubric_phase, {phase: live}, namespace=namespace, options=engine.Options(poll=not args.no_poll))
@@ -227,7 +231,7 @@ def _grade_sources(rubric, args):
         phase = args.phase or next((p for p in rubric.phases if p not in sources), None)
         if phase is None or phase not in rubric.phases:
             raise InputError(args.state or "--phase", f"no phase left to grade live (phases: {', '.join(rubric.phases)})")
-        live = _live_source(args, namespace, phase)
+        live = _live_source(args, namespace, phase, rubric)
         sources[phase] = live
     options = engine.Options(poll=not getattr(args, "no_poll", False))
     report = engine.grade(rubric, sources, namespace=namespace, student=args.student, options=options)
@@ -290,6 +294,9 @@ def cmd_explain(args) -> int:
 def cmd_checks(args) -> int:
     from checks import registry
 
+    if args.doc:
+        return authoring.cmd_doc(args.doc)
+
     for cid, spec in sorted(registry.registry().items()):
         params = ", ".join(
             f"{n}" + ("" if p.default is p.empty else f"={p.default!r}") for n, p in spec.params.items()
@@ -300,6 +307,7 @@ def cmd_checks(args) -> int:
 
 
 COMMANDS = {"batch": batch_cli.run, "check": selfcheck.run, "grade": cmd_grade, "collect": cmd_collect, "baseline": cmd_baseline, "rubrics": cmd_rubrics, "explain": cmd_explain, "checks": cmd_checks}
+COMMANDS.update(authoring.COMMANDS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

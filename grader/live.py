@@ -26,22 +26,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from grader import kinds
 from grader.clock import iso, utc_now
 from grader.errors import InputError
 from grader.i18n import Text
 from grader.outcome import SourceInfo
 from grader.view import ClusterView, DnsResult, ExecResult, Obj, ProbeError, build_view
 
-# kind -> (API class, namespaced list method, apiVersion)
-LISTS: dict[str, tuple[str, str, str]] = {
-    "Deployment": ("AppsV1Api", "list_namespaced_deployment", "apps/v1"),
-    "ReplicaSet": ("AppsV1Api", "list_namespaced_replica_set", "apps/v1"),
-    "Pod": ("CoreV1Api", "list_namespaced_pod", "v1"),
-    "Service": ("CoreV1Api", "list_namespaced_service", "v1"),
-    "Endpoints": ("CoreV1Api", "list_namespaced_endpoints", "v1"),
-    "EndpointSlice": ("DiscoveryV1Api", "list_namespaced_endpoint_slice", "discovery.k8s.io/v1"),
-}
-OPTIONAL_KINDS = {"EndpointSlice"}  # an old cluster without it: fall back to Endpoints
+# The kinds a source lists when no rubric says (from grader/kinds.py); kept
+# as a name for callers that ask "did this view list anything at all".
+LISTS: dict[str, kinds.Kind] = {k: kinds.lookup(k) for k in kinds.plan(kinds.DEFAULT_READS, "")[0]}  # type: ignore[misc]
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 REQUEST_TIMEOUT = (5.0, 20.0)  # connect, read
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -167,6 +161,8 @@ class LiveSource:
     passes: int = 0
     last_view: ClusterView | None = None
     _coredns_pod: str | None = None  # found once per source, not once per question
+    #: What the rubric's checks read (grader/kinds.py syntax); None: the defaults.
+    reads: tuple[str, ...] | None = None
 
     @property
     def info(self) -> SourceInfo:
@@ -174,78 +170,85 @@ class LiveSource:
 
     # -- reading --------------------------------------------------------------
     def _list(self, kind: str) -> list[Obj]:
-        from kubernetes import client
-
-        api_name, method, api_version = LISTS[kind]
-        fn = getattr(getattr(client, api_name)(self.api), method)
+        """One paginated LIST of ``kind`` in the lab namespace, by its REST
+        path from grader/kinds.py: any kind the cluster serves, custom
+        resources included, through the same client, auth and retries."""
+        info = kinds.lookup(kind)
+        if info is None:
+            raise KindFailure(Text(f"labgrade 不认识 {kind} 类型（在评分标准的 kinds: 中声明它）",
+                                   f"labgrade does not know kind {kind} (declare it under the rubric's kinds:)"))
         items: list[Obj] = []
         token = None
         while True:
-            kw: dict[str, Any] = {"_preload_content": False, "_request_timeout": REQUEST_TIMEOUT, "limit": 500}
+            query: list[tuple[str, Any]] = [("limit", 500)]
             if token:
-                kw["_continue"] = token
-            resp = self.retry.call(lambda: fn(self.namespace, **kw))
-            body = json.loads(resp.data)
+                query.append(("continue", token))
+            body = json.loads(self.retry.call(lambda: self._raw_get(info.collection_path(self.namespace), query)))
             for item in body.get("items") or []:
-                item.setdefault("apiVersion", api_version)
+                item.setdefault("apiVersion", info.api_version)
                 item.setdefault("kind", kind)
                 items.append(item)
             token = (body.get("metadata") or {}).get("continue")
             if not token:
                 return items
 
-    def _get(self, fn: Callable[[], Any], kind: str, api_version: str) -> Obj | None:
+    def _raw_get(self, path: str, query: list[tuple[str, Any]] | None = None) -> bytes:
+        """A GET of ``path`` with the client's auth, as raw JSON bytes; a
+        non-2xx answer raises ApiException like the generated methods do."""
         from kubernetes.client.exceptions import ApiException
 
+        request = self.api.param_serialize(method="GET", resource_path=path, query_params=query or [],
+                                           header_params={"Accept": "application/json"}, auth_settings=["BearerToken"])
+        resp = self.api.call_api(*request, _request_timeout=REQUEST_TIMEOUT)
+        data = resp.read()
+        if not 200 <= resp.status <= 299:
+            raise ApiException.from_response(http_resp=resp, body=None, data=None)
+        return data
+
+    def _get_one(self, read: kinds.Read) -> list[Obj]:
+        """One named object (``Service:default/kubernetes``); absent is an
+        empty list, not an error: the check decides what absence means."""
+        from kubernetes.client.exceptions import ApiException
+
+        info = kinds.lookup(read.kind)
+        if info is None:
+            raise KindFailure(Text(f"labgrade 不认识 {read.kind} 类型", f"labgrade does not know kind {read.kind}"))
         try:
-            resp = self.retry.call(fn)
+            data = self.retry.call(lambda: self._raw_get(info.object_path(read.namespace, read.name or "")))
         except ApiException as exc:
             if exc.status == 404:
-                return None
+                return []
             raise
-        obj = json.loads(resp.data)
-        obj.setdefault("apiVersion", api_version)
-        obj.setdefault("kind", kind)
-        return obj
+        obj = json.loads(data)
+        obj.setdefault("apiVersion", info.api_version)
+        obj.setdefault("kind", read.kind)
+        return [obj]
 
     def view(self) -> ClusterView:
-        from kubernetes import client
-
-        core = client.CoreV1Api(self.api)
         self.passes += 1
-        jobs: dict[str, Callable[[], list[Obj]]] = {kind: (lambda k=kind: self._list(k)) for kind in LISTS}
-
-        def default_ns() -> list[Obj]:
-            ns = self._get(lambda: core.read_namespace("default", _preload_content=False, _request_timeout=REQUEST_TIMEOUT),
-                           "Namespace", "v1")
-            return [ns] if ns else []
-
-        def kubernetes_svc() -> list[Obj]:
-            svc = self._get(lambda: core.read_namespaced_service("kubernetes", "default", _preload_content=False,
-                                                                 _request_timeout=REQUEST_TIMEOUT), "Service", "v1")
-            return [svc] if svc else []
-
-        jobs["Namespace"] = default_ns
-        if self.namespace != "default":
-            jobs["Service@default"] = kubernetes_svc
+        lists, gets = kinds.plan(self.reads or kinds.DEFAULT_READS, self.namespace)
+        jobs: dict[str, Callable[[], list[Obj]]] = {kind: (lambda k=kind: self._list(k)) for kind in lists}
+        for read in gets:
+            jobs[f"{read.kind}@{read.namespace or ''}/{read.name}"] = lambda r=read: self._get_one(r)
         objects: list[Obj] = []
-        kinds: set[str] = set()
+        listed: set[str] = set()
         errors: dict[str, Text] = {}
-        with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
             futures = {name: pool.submit(fn) for name, fn in jobs.items()}
             for name, fut in futures.items():
                 kind = name.split("@")[0]
                 try:
                     objects.extend(fut.result())
-                    kinds.add(kind)
+                    listed.add(kind)
                 except Exception as exc:  # noqa: BLE001 - every failure becomes a reported reason
                     from kubernetes.client.exceptions import ApiException
 
-                    if kind in OPTIONAL_KINDS and isinstance(exc, ApiException) and exc.status == 404:
+                    info = kinds.lookup(kind)
+                    if info is not None and info.optional and isinstance(exc, ApiException) and exc.status == 404:
                         continue  # not served: the checks fall back to Endpoints
-                    errors.setdefault(kind, explain_failure(exc, kind))
+                    errors.setdefault(kind, exc.reason if isinstance(exc, KindFailure) else explain_failure(exc, kind))
         self.last_view = build_view(
-            objects, kinds=kinds, location=self.location, phase=self.phase, live=True,
+            objects, kinds=listed, location=self.location, phase=self.phase, live=True,
             collected_at=iso(utc_now()),
             kind_errors=errors, exec_runner=self.exec, dns_runner=self.dns,
         )

@@ -202,10 +202,31 @@ def _check_params(c: _Ctx, spec: registry.CheckSpec, params: Any, parent: _Map, 
     return _plain(params)
 
 
+def _declare_kinds(c: _Ctx, top: _Map) -> None:
+    """``kinds:``: custom resources (or any kind grader/kinds.py lacks) the
+    rubric's checks name, with what discovery would say about them."""
+    from grader import kinds
+
+    raw = top.get("kinds")
+    if raw is None:
+        return
+    if not isinstance(raw, _Seq):
+        raise c.fail(top, "kinds", "kinds must be a list")
+    for i, item in enumerate(raw):
+        k = c.mapping(item, raw, i, f"kinds[{i}]", {"kind", "apiVersion", "plural", "namespaced"}, {"kind", "apiVersion", "plural"})
+        if not all(isinstance(k[f], str) and k[f] for f in ("kind", "apiVersion", "plural")):
+            raise c.fail(raw, i, f"kinds[{i}]: kind, apiVersion and plural must be text")
+        group, _, version = k["apiVersion"].rpartition("/")
+        try:
+            kinds.register(kinds.Kind(k["kind"], group, version, k["plural"], bool(k.get("namespaced", True))))
+        except ValueError as exc:
+            raise c.fail(raw, i, f"kinds[{i}]: {exc}") from None
+
+
 def validate(data: Any, loc: str) -> Rubric:
     c = _Ctx(loc)
     top = c.mapping(data, None, None, "rubric",
-                    {"lab", "version", "title", "description", "namespace", "phases", "total", "steps"},
+                    {"lab", "version", "title", "description", "namespace", "phases", "total", "steps", "kinds"},
                     {"lab", "title", "steps"})
     lab = c.ident(top["lab"], top, "lab", "lab")
     title = c.text(top["title"], top, "title", "title")
@@ -214,6 +235,7 @@ def validate(data: Any, loc: str) -> Rubric:
     namespace = top.get("namespace", "default")
     if not isinstance(namespace, str) or not _ID.match(namespace):
         raise c.fail(top, "namespace", f"namespace must be a DNS label (got {namespace!r})")
+    _declare_kinds(c, top)
     phases = tuple(c.id_list(top.get("phases", list(DEFAULT_PHASES)), top, "phases", "phases"))
     if not phases or len(set(phases)) != len(phases) or any(p in RESERVED_PHASES for p in phases):
         raise c.fail(top, "phases", f"phases must be distinct names, not {', '.join(RESERVED_PHASES)}")

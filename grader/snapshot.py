@@ -18,6 +18,7 @@ from typing import Any, Iterable
 
 import yaml
 
+from grader import kinds
 from grader.errors import InputError
 from grader.view import ClusterView, DnsResult, ExecResult, Obj, build_view, dns_key, exec_key
 
@@ -153,7 +154,7 @@ def _take_document(snap: Snapshot, doc: Any, loc: str, n: int, total: int) -> No
             items = doc["items"] if doc["items"] is not None else []
             if not isinstance(items, list):
                 raise InputError(loc, f"{where}'items' is not a list")
-            list_kind = kind[: -len("List")]
+            list_kind = kinds.item_kind(kind) or ""
             if list_kind:
                 snap.kinds.add(list_kind)
         elif isinstance(kind, str):

@@ -13,13 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+from grader import kinds as kind_table
 from grader.i18n import Text
 
 Obj = dict[str, Any]
 
-# Canonical kind names, and the spellings a user or a List kind may use.
-KINDS = ("Namespace", "Deployment", "ReplicaSet", "Pod", "Service", "Endpoints", "EndpointSlice")
-CLUSTER_SCOPED = frozenset({"Namespace"})
+# The kinds the first rubric reads, in bundle order; every kind labgrade
+# knows (and whether it is namespaced) lives in grader/kinds.py.
+KINDS = tuple(k.kind for k in kind_table.BUILTIN if k.kind in {kind_table.parse_read(r).kind for r in kind_table.DEFAULT_READS})
+CLUSTER_SCOPED = frozenset(k.kind for k in kind_table.BUILTIN if not k.namespaced)
 
 
 class MissingKind(Exception):
@@ -172,7 +174,7 @@ class ClusterView:
                 ),
             )
         items = self.objects_by_kind.get(kind, [])
-        if namespace is None or kind in CLUSTER_SCOPED:
+        if namespace is None or not kind_table.is_namespaced(kind):
             return list(items)
         return [o for o in items if o.get("metadata", {}).get("namespace") == namespace]
 

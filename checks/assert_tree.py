@@ -1,0 +1,182 @@
+"""Match an object against a partial tree, the way kuttl asserts and
+Chainsaw assertion trees do, so a teacher writes the shape they expect in
+YAML instead of Python.
+
+* A mapping matches when every key it names matches (other keys are ignored).
+  A key may be a path (``spec.ports[0].nodePort``) or a JMESPath expression
+  in parentheses (``(length(spec.ports))``), evaluated on the mapping.
+* A list matches when each expected element matches a different observed
+  element, in any order (the object may hold more: a Service with a second
+  port still has the first).
+* A leaf is a literal (compared exactly, ``80`` is not ``"80"``), a
+  comparison in parentheses (``(>= 30000)``, ``(!= null)``, ``(in [80, 8080])``),
+  or a JMESPath expression in parentheses that must be truthy with the
+  observed value as ``@`` (``(starts_with(@, 'httpd'))``).
+
+Every leaf is counted once, so a rubric can give partial credit per leaf, and
+each one that failed is reported with its path, expected and observed value.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import jmespath
+import yaml
+
+ABSENT = object()
+_COMPARE = re.compile(r"^\(\s*(==|!=|>=|<=|>|<|in|not in)\s+(.+?)\s*\)$", re.S)
+_PATHY = re.compile(r"[.\[]")
+
+
+@dataclass(frozen=True)
+class Leaf:
+    path: str
+    expected: Any
+    observed: Any
+    ok: bool
+
+
+class BadAssertion(ValueError):
+    """The tree itself is wrong (a JMESPath syntax error): the rubric's
+    mistake, reported at lint time or as an ``error``, never as lost points."""
+
+
+def show(value: Any) -> str:
+    """A leaf value as a student reads it: JSON, ``<absent>`` for a missing key."""
+    if value is ABSENT:
+        return "<absent>"
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def is_expression(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("(") and value.endswith(")")
+
+
+def _search(expr: str, data: Any) -> Any:
+    try:
+        return jmespath.search(expr, data)
+    except jmespath.exceptions.JMESPathError as exc:
+        raise BadAssertion(f"bad JMESPath expression {expr!r}: {exc}") from None
+
+
+def validate(tree: Any, path: str = "") -> list[str]:
+    """Syntax problems in a tree (for the loader and ``labgrade lint``)."""
+    problems: list[str] = []
+    if isinstance(tree, dict):
+        for key, sub in tree.items():
+            here = f"{path}.{key}" if path else str(key)
+            if is_expression(key) or _PATHY.search(str(key)):
+                problems += _compile(str(key)[1:-1] if is_expression(key) else str(key), here)
+            problems += validate(sub, here)
+    elif isinstance(tree, list):
+        for i, sub in enumerate(tree):
+            problems += validate(sub, f"{path}[{i}]")
+    elif is_expression(tree):
+        m = _COMPARE.match(tree)
+        if m:
+            try:
+                yaml.safe_load(m.group(2))
+            except yaml.YAMLError:
+                problems.append(f"{path}: cannot read the value in {tree!r}")
+        else:
+            problems += _compile(tree[1:-1], path)
+    return problems
+
+
+def _compile(expr: str, path: str) -> list[str]:
+    try:
+        jmespath.compile(expr)
+    except jmespath.exceptions.JMESPathError as exc:
+        return [f"{path}: bad JMESPath expression {expr!r} ({' '.join(str(exc).split())[:120]})"]
+    return []
+
+
+def match(expected: Any, observed: Any, path: str = "") -> list[Leaf]:
+    """Every leaf of ``expected`` against ``observed``."""
+    if isinstance(expected, dict):
+        if not isinstance(observed, dict):
+            return [Leaf(path or "$", _shape(expected), observed if observed is not ABSENT else ABSENT, False)]
+        out: list[Leaf] = []
+        for key, sub in expected.items():
+            key = str(key)
+            here = f"{path}.{key}" if path else key
+            if is_expression(key):
+                value = _search(key[1:-1], observed)
+                value = ABSENT if value is None and sub is not None else value
+            elif _PATHY.search(key):
+                value = _search(key, observed)
+                value = ABSENT if value is None else value
+            else:
+                value = observed.get(key, ABSENT)
+            out += match(sub, value, here)
+        return out
+    if isinstance(expected, list):
+        return _match_list(expected, observed, path)
+    return [Leaf(path or "$", expected, observed, _leaf_ok(expected, observed))]
+
+
+def _shape(expected: Any) -> str:
+    return "{...}" if isinstance(expected, dict) else "[...]"
+
+
+def _match_list(expected: list[Any], observed: Any, path: str) -> list[Leaf]:
+    if not isinstance(observed, list):
+        leaves = []
+        for i, sub in enumerate(expected):
+            leaves += [Leaf(lf.path, lf.expected, ABSENT if observed is ABSENT else observed, False)
+                       for lf in match(sub, ABSENT, f"{path}[{i}]")]
+        return leaves
+    used: set[int] = set()
+    out: list[Leaf] = []
+    for i, sub in enumerate(expected):
+        best: tuple[int, int, list[Leaf]] | None = None
+        for j, candidate in enumerate(observed):
+            if j in used:
+                continue
+            leaves = match(sub, candidate, f"{path}[{j}]")
+            good = sum(lf.ok for lf in leaves)
+            if best is None or good > best[0]:
+                best = (good, j, leaves)
+            if good == len(leaves):
+                break
+        if best is None:
+            out += [Leaf(lf.path, lf.expected, ABSENT, False) for lf in match(sub, ABSENT, f"{path}[{i}]")]
+            continue
+        used.add(best[1])
+        out += best[2]
+    return out
+
+
+def _leaf_ok(expected: Any, observed: Any) -> bool:
+    if is_expression(expected):
+        m = _COMPARE.match(expected)
+        if m:
+            return _compare(m.group(1), observed, yaml.safe_load(m.group(2)))
+        return bool(_search(expected[1:-1], None if observed is ABSENT else observed))
+    if expected is None:
+        return observed is ABSENT or observed is None
+    if observed is ABSENT:
+        return False
+    if isinstance(expected, bool) or isinstance(observed, bool):
+        return expected is observed
+    if isinstance(expected, (int, float)) and isinstance(observed, (int, float)):
+        return expected == observed
+    return type(expected) is type(observed) and expected == observed
+
+
+def _compare(op: str, observed: Any, value: Any) -> bool:
+    if op == "==":
+        return (observed is ABSENT and value is None) or observed == value
+    if op == "!=":
+        return not ((observed is ABSENT and value is None) or observed == value)
+    if op in ("in", "not in"):
+        inside = isinstance(value, list) and observed is not ABSENT and observed in value
+        return inside if op == "in" else not inside
+    if observed is ABSENT or isinstance(observed, bool) or not isinstance(observed, (int, float)) \
+            or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return {">=": observed >= value, "<=": observed <= value, ">": observed > value, "<": observed < value}[op]

@@ -1,0 +1,183 @@
+"""Checks on any workload controller: Deployment, StatefulSet, DaemonSet,
+ReplicaSet (and Job), with the same ownership rules the Deployment checks
+follow: a pod counts only if its controller chain leads to the workload by
+uid (Pod -> ReplicaSet -> Deployment; Pod -> StatefulSet/DaemonSet/ReplicaSet/Job).
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from checks import k8s
+from checks.registry import CheckContext, check
+from grader.i18n import Text as T
+from grader.outcome import Outcome, failed, passed
+from grader.view import ClusterView, Obj
+
+WorkloadKind = Literal["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"]
+
+
+def workload_reads(params: dict[str, Any]) -> tuple[str, ...]:
+    kind = params.get("kind", "Deployment")
+    return (kind, "ReplicaSet", "Pod") if kind == "Deployment" else (kind, "Pod")
+
+
+def owned_pods(view: ClusterView, workload: Obj) -> list[Obj]:
+    """Pods the workload really owns, by uid (not by labels)."""
+    if workload.get("kind") == "Deployment":
+        return k8s.pods_of(view, workload)
+    ns = k8s.meta(workload).get("namespace")
+    wuid = k8s.uid(workload)
+    return [p for p in view.objects("Pod", ns)
+            if (ref := k8s.controller_ref(p)) and ref.get("kind") == workload.get("kind") and ref.get("uid") == wuid]
+
+
+def desired(workload: Obj) -> int:
+    """How many pods the controller is asked for (a DaemonSet: one per
+    eligible node, as its status says; a Job: its parallelism)."""
+    kind = workload.get("kind")
+    if kind == "DaemonSet":
+        return int(k8s.status(workload).get("desiredNumberScheduled") or 0)
+    if kind == "Job":
+        return int(k8s.spec(workload).get("parallelism", 1))
+    return int(k8s.spec(workload).get("replicas", 1))
+
+
+def _find(ctx: CheckContext, kind: str, name: str) -> Obj | Outcome:
+    obj = ctx.view.get(kind, ctx.namespace, name)
+    if obj is None:
+        return k8s.not_found(ctx.view, ctx.namespace, kind, name)
+    return obj
+
+
+def _pod_names(pods: list[Obj]) -> str:
+    return k8s.names_list([k8s.name(p) for p in pods])
+
+
+@check("workload.replicas", reads=workload_reads)
+def workload_replicas(ctx: CheckContext, name: str, replicas: int, kind: WorkloadKind = "Deployment",
+                      ready: bool = True) -> Outcome:
+    """A workload asks for ``replicas`` pods and (with ``ready``) that many of its own pods are Ready.
+
+    Why: "N replicas" is the most common workload requirement, and it is met
+    only when the pods are really running: the spec and the ready pods are
+    each half of it, so a rollout that is stuck still earns the spec's half.
+
+    Parameters:
+        name: the workload's name
+        replicas: the number asked for
+        kind: Deployment (default), StatefulSet, DaemonSet, ReplicaSet or Job
+        ready: also require that many Ready pods owned by the workload
+
+    Passes: the desired count (``spec.replicas``; a DaemonSet's ``desiredNumberScheduled``) is ``replicas`` and, with ``ready``, as many owned pods are Ready.
+
+    Fails: "web has 2 replicas, expected 3"; "web asks for 3 replicas but 1 pods are ready";
+        "no StatefulSet web in namespace default".
+
+    Partial credit: half for the desired count, half for the ready pods.
+    """
+    found = _find(ctx, kind, name)
+    if isinstance(found, Outcome):
+        return found
+    have = desired(found)
+    ready_pods = [p for p in owned_pods(ctx.view, found) if k8s.pod_ready(p)]
+    n = len(ready_pods)
+    expected = T(f"期望副本数 {replicas}" + (f"，{replicas} 个就绪 Pod" if ready else ""),
+                 f"{replicas} desired" + (f", {replicas} ready pods" if ready else ""))
+    observed = T(f"期望副本数 {have}，{n} 个就绪 Pod（{_pod_names(ready_pods)}）",
+                 f"{have} desired, {n} ready pods ({_pod_names(ready_pods)})")
+    spec_ok, ready_ok = have == replicas, n == replicas
+    if spec_ok and (ready_ok or not ready):
+        return passed(T(f"{kind} {name} 有 {replicas} 个副本", f"{kind} {name} has {replicas} replicas"), observed=observed)
+    if not spec_ok:
+        return failed(T(f"{name} 的副本数是 {have}，应为 {replicas}", f"{name} has {have} replicas, expected {replicas}"),
+                      expected=expected, observed=observed, score=0.5 if ready and ready_ok else 0.0)
+    return failed(T(f"{name} 的副本数正确，但只有 {n} 个 Pod 就绪（应为 {replicas}）",
+                    f"{name} asks for {replicas} replicas but {n} pods are ready"),
+                  expected=expected, observed=observed, score=0.5)
+
+
+def _template_spec(workload: Obj) -> dict[str, Any]:
+    return (k8s.spec(workload).get("template") or {}).get("spec") or {}
+
+
+@check("workload.image", reads=workload_reads)
+def workload_image(ctx: CheckContext, name: str, image: str, kind: WorkloadKind = "Deployment") -> Outcome:
+    """Every container of a workload (its template and its running pods) runs the ``image`` repository.
+
+    Why: the repository name is what makes it the asked image, from any
+    registry mirror at any tag or digest; a tag that merely says the name,
+    or pods left over from an older template, do not count.
+
+    Parameters:
+        name: the workload's name
+        image: the image repository (``httpd``, ``nginx``)
+        kind: Deployment (default), StatefulSet, DaemonSet, ReplicaSet or Job
+
+    Passes: every container in the pod template and in every owned, non-terminating pod runs ``image``.
+
+    Fails: "web does not run httpd: web=nginx:1.25"; "web's pod template has no containers".
+
+    Partial credit: none.
+    """
+    found = _find(ctx, kind, name)
+    if isinstance(found, Outcome):
+        return found
+    containers = k8s.containers(_template_spec(found))
+    bad = [f"{c.get('name', '?')}={c.get('image') or '(none)'}" for c in containers
+           if k8s.parse_image(str(c.get("image") or "")).repository != image]
+    for pod in owned_pods(ctx.view, found):
+        if not k8s.is_terminating(pod):
+            bad += [f"{k8s.name(pod)}: {c.get('name', '?')}={c.get('image')}" for c in k8s.containers(k8s.spec(pod))
+                    if k8s.parse_image(str(c.get("image") or "")).repository != image]
+    expected = T(f"所有容器使用 {image} 镜像（任意标签或镜像仓库）", f"every container runs the {image} image (any tag or mirror)")
+    if not containers:
+        return failed(T(f"{name} 的 Pod 模板中没有容器", f"{name}'s pod template has no containers"), expected=expected)
+    if bad:
+        listed = k8s.names_list(sorted(set(bad)), 4)
+        return failed(T(f"{name} 的镜像不是 {image}：{listed}", f"{name} does not run {image}: {listed}"),
+                      expected=expected, observed=T(f"镜像：{listed}", f"images: {listed}"))
+    images = ", ".join(str(c.get("image")) for c in containers)
+    return passed(T(f"{name} 使用 {image} 镜像", f"{name} runs {image}"), observed=T(f"镜像：{images}", f"images: {images}"))
+
+
+@check("workload.pods", reads=workload_reads)
+def workload_pods(ctx: CheckContext, name: str, kind: WorkloadKind = "Deployment",
+                  state: Literal["running", "ready"] = "ready") -> Outcome:
+    """A workload's pods are really its own and running (or ready), as many as it asks for.
+
+    Why: pods made by hand with the workload's labels look the same in
+    ``kubectl get pods`` but are not what the step asked for; following the
+    ownerReferences by uid tells them apart.
+
+    Parameters:
+        name: the workload's name
+        kind: Deployment (default), StatefulSet, DaemonSet, ReplicaSet or Job
+        state: ``ready`` (Running and Ready, the default) or ``running``
+
+    Passes: as many owned pods are in ``state`` as the workload's desired count.
+
+    Fails: "web has 1 ready pods, expected 3", with a note naming pods that carry its labels but are not its own.
+
+    Partial credit: none.
+    """
+    found = _find(ctx, kind, name)
+    if isinstance(found, Outcome):
+        return found
+    want = desired(found)
+    owned = [p for p in owned_pods(ctx.view, found) if not k8s.is_terminating(p)]
+    good = [p for p in owned if (k8s.pod_ready(p) if state == "ready" else k8s.status(p).get("phase") == "Running")]
+    selector = (k8s.spec(found).get("selector") or {}).get("matchLabels") or {}
+    owned_uids = {k8s.uid(p) for p in owned}
+    lookalikes = [k8s.name(p) for p in ctx.view.objects("Pod", ctx.namespace)
+                  if k8s.selector_matches(selector, k8s.labels(p)) and k8s.uid(p) not in owned_uids
+                  and not k8s.is_terminating(p)]
+    notes = (T(f"这些 Pod 带有 {name} 的标签但不属于它：{k8s.names_list(lookalikes)}",
+               f"these pods carry {name}'s labels but are not owned by it: {k8s.names_list(lookalikes)}"),) if lookalikes else ()
+    word = T("就绪", "ready") if state == "ready" else T("运行中", "running")
+    observed = T(f"归属于 {name} 的{word.zh} Pod：{_pod_names(good)}", f"{word.en} pods owned by {name}: {_pod_names(good)}")
+    if good and len(good) == want:
+        return passed(T(f"{name} 的 {want} 个 Pod 都已{word.zh}", f"{name}'s {want} pods are {word.en}"),
+                      observed=observed, notes=notes)
+    return failed(T(f"{name} 有 {len(good)} 个{word.zh}的 Pod，应为 {want}", f"{name} has {len(good)} {word.en} pods, expected {want}"),
+                  expected=T(f"{want} 个{word.zh}的 Pod 归属于 {kind} {name}", f"{want} {word.en} pods owned by {kind} {name}"),
+                  observed=observed, notes=notes)

@@ -1,0 +1,216 @@
+"""General checks on any kind: it exists, it is gone, it has this shape.
+
+These are the checks a teacher writes a new lab with: the kind is a
+parameter (custom resources included, once the rubric declares them under
+``kinds:``), the object is found by name or label selector, and the expected
+shape is a partial object tree (see checks/assert_tree.py).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from checks import assert_tree, k8s, select
+from checks.registry import CheckContext, check
+from grader.i18n import Text as T
+from grader.outcome import Outcome, error, failed, passed
+from grader.view import Obj
+
+
+def _bad_selector(exc: Exception) -> Outcome:
+    return error(T(f"评分标准中的标签选择器有误：{exc}", f"the rubric's label selector is wrong: {exc}"))
+
+
+def _names(objs: list[Obj]) -> str:
+    return k8s.names_list([k8s.name(o) for o in objs])
+
+
+@check("object.exists", reads=select.reads_of)
+def object_exists(
+    ctx: CheckContext,
+    kind: str,
+    name: str | None = None,
+    selector: str | dict[str, Any] | None = None,
+    namespace: str | None = None,
+    count: int | None = None,
+) -> Outcome:
+    """An object of any kind exists and is not being deleted.
+
+    Why: the first thing a lab step asks is usually "create X"; a general
+    check lets a rubric say so for any kind without Python.
+
+    Parameters:
+        kind: the kind (``ConfigMap``, ``StatefulSet``, a declared custom resource)
+        name: its name; or give ``selector`` instead
+        selector: a label selector (``app=web`` or a map) matching at least one object
+        namespace: where to look (default: the lab namespace; ignored for cluster-scoped kinds)
+        count: with ``selector``, exactly this many objects must match
+
+    Passes: the object exists (or, with ``selector``, at least one, or exactly ``count``, match) and none is being deleted.
+
+    Fails: "no ConfigMap web-config in namespace default" (listing the names that are there);
+        "ConfigMap web-config is being deleted"; "2 StatefulSets labelled app=web, expected 3".
+
+    Partial credit: none.
+    """
+    if (name is None) == (selector is None):
+        return error(T("评分标准应给出 name 或 selector 之一", "the rubric must give exactly one of name or selector"))
+    tgt = select.target(kind, name, selector, namespace)
+    try:
+        found = tgt.find(ctx.view, ctx.namespace)
+    except select.BadSelector as exc:
+        return _bad_selector(exc)
+    ns = tgt.namespace or ctx.namespace
+    what = tgt.describe()
+    if not found:
+        if name is not None:
+            return k8s.not_found(ctx.view, ns, tgt.kind, name)
+        return failed(T(f"没有{what.zh}", f"no {what.en}"), expected=what,
+                      observed=T(f"该命名空间的 {tgt.kind}：{_names(ctx.view.objects(tgt.kind, ns))}",
+                                 f"{tgt.kind}s in the namespace: {_names(ctx.view.objects(tgt.kind, ns))}"))
+    going = [o for o in found if k8s.is_terminating(o)]
+    observed = T(f"找到：{_names(found)}", f"found: {_names(found)}")
+    if going:
+        return failed(T(f"{what.zh} 正在被删除：{_names(going)}", f"{what.en} being deleted: {_names(going)}"),
+                      expected=T("存在且未被删除", "present and not being deleted"), observed=observed)
+    if count is not None and len(found) != count:
+        return failed(T(f"{what.zh} 有 {len(found)} 个，应为 {count} 个", f"{len(found)} {what.en}, expected {count}"),
+                      expected=T(f"{count} 个", f"{count}"), observed=observed)
+    return passed(T(f"{what.zh} 存在", f"{what.en} exists" if name else f"{what.en} exist"), observed=observed)
+
+
+@check("object.absent", reads=select.reads_of)
+def object_absent(
+    ctx: CheckContext,
+    kind: str,
+    name: str | None = None,
+    names: list[str] | None = None,
+    selector: str | dict[str, Any] | None = None,
+    namespace: str | None = None,
+) -> Outcome:
+    """Objects of any kind are gone (cleanup steps).
+
+    Why: "delete what you created" is every lab's last step; an object
+    already marked for deletion (``deletionTimestamp``) counts as gone,
+    because its controllers or kubelet are finishing the job.
+
+    Parameters:
+        kind: the kind
+        name: one object's name
+        names: several names (partial credit per name)
+        selector: a label selector: every matching object must be gone
+        namespace: where to look (default: the lab namespace)
+
+    Passes: none of the objects is present (terminating ones are noted and counted as gone).
+
+    Fails: "2 Service(s) still present: web, web-headless".
+
+    Partial credit: with ``names``, the fraction of them that are gone.
+    """
+    wanted = ([name] if name else []) + list(names or [])
+    if bool(wanted) == (selector is not None):
+        return error(T("评分标准应给出 name/names 或 selector 之一", "the rubric must give name/names or a selector, not both"))
+    ns = namespace
+    remaining: list[str] = []
+    going: list[str] = []
+    try:
+        if selector is not None:
+            objs = select.target(kind, None, selector, ns).find(ctx.view, ctx.namespace)
+            total = max(len(objs), 1)
+        else:
+            objs = [o for n in wanted for o in select.target(kind, n, None, ns).find(ctx.view, ctx.namespace)]
+            total = len(wanted)
+    except select.BadSelector as exc:
+        return _bad_selector(exc)
+    for o in objs:
+        (going if k8s.is_terminating(o) else remaining).append(k8s.name(o))
+    what = select.target(kind, None, selector, ns).describe() if selector is not None else \
+        T(f"{kind} {k8s.names_list(wanted)}", f"{kind} {k8s.names_list(wanted)}")
+    notes = (T(f"正在删除，视为已删除：{k8s.names_list(going)}", f"being deleted, counted as gone: {k8s.names_list(going)}"),) \
+        if going else ()
+    if not remaining:
+        return passed(T(f"{what.zh} 已删除", f"{what.en}: deleted"), notes=notes)
+    score = 0.0 if selector is not None else round(1 - len(remaining) / total, 4)
+    return failed(
+        T(f"还有 {len(remaining)} 个 {kind} 没有删除：{k8s.names_list(remaining)}",
+          f"{len(remaining)} {kind}(s) still present: {k8s.names_list(remaining)}"),
+        expected=T(f"已删除：{what.zh}", f"deleted: {what.en}"),
+        observed=T(f"仍存在：{k8s.names_list(remaining)}", f"still present: {k8s.names_list(remaining)}"),
+        score=score, notes=notes)
+
+
+@check("object.matches", reads=select.reads_of)
+def object_matches(
+    ctx: CheckContext,
+    kind: str,
+    expect: dict[str, Any],
+    name: str | None = None,
+    selector: str | dict[str, Any] | None = None,
+    namespace: str | None = None,
+    partial: bool = False,
+    what: dict[str, str] | None = None,
+) -> Outcome:
+    """An object has the shape a partial object tree describes.
+
+    Why: most lab requirements are fields (``spec.type: NodePort``, a
+    port, a label); an assertion tree like kuttl's or Chainsaw's states
+    them as YAML, with comparisons (``(>= 30000)``) and JMESPath
+    expressions where a literal is not enough.
+
+    Parameters:
+        kind: the kind
+        expect: the partial tree, e.g. ``{spec: {type: NodePort, "ports[0].nodePort": "(>= 30000)"}}``
+        name: the object's name; or ``selector``: every matching object must match
+        namespace: where to look (default: the lab namespace)
+        partial: give credit per matching leaf instead of all or nothing
+        what: ``{zh, en}``: how the messages name the requirement ("a NodePort service")
+
+    Passes: every leaf of ``expect`` matches (on every selected object).
+
+    Fails: "Service web does not match: spec.type expected "NodePort", saw "ClusterIP"",
+        the evidence lists each leaf that did not match with its path, expected and observed value;
+        "no Service web in namespace default" when the object is missing.
+
+    Partial credit: with ``partial: true``, the fraction of leaves that match.
+    """
+    problems = assert_tree.validate(expect)
+    if problems:
+        return error(T(f"评分标准中的断言有误：{problems[0]}", f"the rubric's assertion is wrong: {problems[0]}"))
+    if (name is None) == (selector is None):
+        return error(T("评分标准应给出 name 或 selector 之一", "the rubric must give exactly one of name or selector"))
+    tgt = select.target(kind, name, selector, namespace)
+    try:
+        found = tgt.find(ctx.view, ctx.namespace)
+    except select.BadSelector as exc:
+        return _bad_selector(exc)
+    if not found:
+        if name is not None:
+            return k8s.not_found(ctx.view, namespace or ctx.namespace, tgt.kind, name)
+        d = tgt.describe()
+        return failed(T(f"没有{d.zh}", f"no {d.en}"), expected=d)
+    label = T(what["zh"], what["en"]) if what else tgt.describe()
+    leaves: list[assert_tree.Leaf] = []
+    try:
+        for obj in found:
+            prefix = "" if name else f"{k8s.name(obj)}:"
+            leaves += [assert_tree.Leaf(prefix + lf.path, lf.expected, lf.observed, lf.ok)
+                       for lf in assert_tree.match(expect, obj)]
+    except assert_tree.BadAssertion as exc:
+        return error(T(f"评分标准中的断言有误：{exc}", f"the rubric's assertion is wrong: {exc}"))
+    bad = [lf for lf in leaves if not lf.ok]
+    shown = [f"{lf.path}: {assert_tree.show(lf.observed)}" for lf in bad[:6]]
+    more = len(bad) - len(shown)
+    ok_n = len(leaves) - len(bad)
+    if not bad:
+        return passed(T(f"{label.zh}：{len(leaves)} 项全部符合", f"{label.en}: all {len(leaves)} fields match"))
+    first = bad[0]
+    return failed(
+        T(f"{label.zh}不符合：{first.path} 应为 {assert_tree.show(first.expected)}，实际为 {assert_tree.show(first.observed)}"
+          + (f"（另有 {len(bad) - 1} 项不符）" if len(bad) > 1 else ""),
+          f"{label.en} does not match: {first.path} expected {assert_tree.show(first.expected)}, saw "
+          f"{assert_tree.show(first.observed)}" + (f" ({len(bad) - 1} more fields differ)" if len(bad) > 1 else "")),
+        expected=T("；".join(f"{lf.path} = {assert_tree.show(lf.expected)}" for lf in bad[:6]),
+                   "; ".join(f"{lf.path} = {assert_tree.show(lf.expected)}" for lf in bad[:6])),
+        observed=T("；".join(shown) + (f"；…（+{more}）" if more > 0 else ""),
+                   "; ".join(shown) + (f"; … (+{more})" if more > 0 else "")),
+        score=round(ok_n / len(leaves), 4) if partial and leaves else 0.0,
+        notes=(T(f"{ok_n}/{len(leaves)} 项符合", f"{ok_n} of {len(leaves)} fields match"),))

@@ -1,0 +1,114 @@
+"""Finding the objects a general check is about: by kind, then by name or
+label selector, in the lab namespace (or the one the rubric names).
+
+Label selectors are the ``kubectl get -l`` syntax (``app=web,tier!=db``,
+``env in (a,b)``, ``!legacy``, ``app``) or a plain map, as a Service's
+selector is written.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from checks import k8s
+from grader import kinds
+from grader.i18n import Text as T
+from grader.view import ClusterView, Obj
+
+_SET = re.compile(r"^\s*([\w./-]+)\s+(in|notin)\s+\(([^)]*)\)\s*$")
+_EQ = re.compile(r"^\s*([\w./-]+)\s*(==|=|!=)\s*([\w.-]*)\s*$")
+_EXISTS = re.compile(r"^\s*(!?)([\w./-]+)\s*$")
+
+
+class BadSelector(ValueError):
+    pass
+
+
+def _split(text: str) -> list[str]:
+    """Split on commas outside parentheses."""
+    parts, depth, cur = [], 0, ""
+    for ch in text:
+        depth += ch == "("
+        depth -= ch == ")"
+        if ch == "," and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    if cur.strip():
+        parts.append(cur)
+    return parts
+
+
+def parse_selector(selector: str | dict[str, Any]) -> Callable[[dict[str, str]], bool]:
+    """A predicate over labels; raises :class:`BadSelector` on bad syntax."""
+    if isinstance(selector, dict):
+        want = {str(k): str(v) for k, v in selector.items()}
+        return lambda labels: all(labels.get(k) == v for k, v in want.items())
+    tests: list[Callable[[dict[str, str]], bool]] = []
+    for part in _split(selector):
+        if m := _SET.match(part):
+            key, op, values = m.group(1), m.group(2), {v.strip() for v in m.group(3).split(",") if v.strip()}
+            tests.append((lambda k, vs: lambda lb: lb.get(k) in vs)(key, values) if op == "in"
+                         else (lambda k, vs: lambda lb: lb.get(k) not in vs)(key, values))
+        elif m := _EQ.match(part):
+            key, op, value = m.groups()
+            tests.append((lambda k, v: lambda lb: lb.get(k) == v)(key, value) if op != "!="
+                         else (lambda k, v: lambda lb: lb.get(k) != v)(key, value))
+        elif m := _EXISTS.match(part):
+            neg, key = m.groups()
+            tests.append((lambda k: lambda lb: k not in lb)(key) if neg else (lambda k: lambda lb: k in lb)(key))
+        else:
+            raise BadSelector(f"cannot read label selector part {part.strip()!r}")
+    if not tests:
+        raise BadSelector("empty label selector")
+    return lambda labels: all(t(labels) for t in tests)
+
+
+def selector_text(selector: str | dict[str, Any]) -> str:
+    if isinstance(selector, dict):
+        return ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
+    return selector
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a rubric points at: ``kind`` plus a name or a selector."""
+
+    kind: str
+    namespace: str | None
+    name: str | None
+    selector: str | dict[str, Any] | None
+
+    def describe(self) -> T:
+        where = f" ({self.namespace})" if self.namespace else ""
+        if self.name:
+            return T(f"{self.kind} {self.name}{where}", f"{self.kind} {self.name}{where}")
+        sel = selector_text(self.selector or {})
+        return T(f"标签为 {sel} 的 {self.kind}{where}", f"{self.kind}s labelled {sel}{where}")
+
+    def find(self, view: ClusterView, lab_namespace: str) -> list[Obj]:
+        ns = None if not kinds.is_namespaced(self.kind) else (self.namespace or lab_namespace)
+        if self.name:
+            obj = view.get(self.kind, ns, self.name)
+            return [obj] if obj is not None else []
+        pick = parse_selector(self.selector or {})
+        return [o for o in view.objects(self.kind, ns) if pick(k8s.labels(o))]
+
+
+def target(kind: str, name: str | None, selector: str | dict[str, Any] | None, namespace: str | None) -> Target:
+    info = kinds.lookup(kind)
+    return Target(info.kind if info else kind, namespace, name, selector)
+
+
+def reads_of(params: dict[str, Any], kind_key: str = "kind") -> tuple[str, ...]:
+    """The reads of a check that looks at ``params[kind_key]``: the lab
+    namespace's list, or one named object in another namespace."""
+    kind = params.get(kind_key) or ""
+    info = kinds.lookup(kind)
+    kind = info.kind if info else kind
+    ns, name = params.get("namespace"), params.get("name")
+    if ns and name:
+        return (f"{kind}:{ns}/{name}",)
+    return (kind,)

@@ -1,0 +1,359 @@
+"""The rubric author's kit: ``lint``, ``schema``, ``checks --doc``,
+``test-rubric`` and ``dump-command``.
+
+A teacher writing a new lab in YAML needs to know, before the class does,
+that the rubric loads, that its points can be earned from what students
+will hand in, that editors complete it, what each check does, and that it
+marks the reference solution and each typical mistake as intended.
+"""
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import re
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from checks import assert_tree, cluster_template, registry, select
+from grader import kinds
+from grader.errors import InputError
+
+SCHEMA_ID = "https://labgrade.invalid/schema/rubric.json"
+SECTIONS = ("Why", "Parameters", "Passes", "Fails", "Partial credit")
+
+
+# -- lint ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Diagnostic:
+    level: str  # "error" | "warning"
+    file: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.level}: {self.message}"
+
+
+def _param_problems(use: str, params: dict[str, Any]) -> list[str]:
+    """Mistakes inside parameters the signature cannot see: assertion trees,
+    templates, label selectors."""
+    out: list[str] = []
+    if isinstance(params.get("expect"), dict) and use == "object.matches":
+        out += assert_tree.validate(params["expect"])
+    templates: list[Any] = [params.get(k) for k in ("url", "name") if use in ("http.get", "dns.lookup")]
+    templates += list(params.get("argv") or []) if use == "exec.run" else []
+    if use == "dns.lookup" and isinstance(params.get("expect"), list):
+        templates += params["expect"]
+    for t in templates:
+        if isinstance(t, str):
+            try:
+                cluster_template.calls(t)
+            except cluster_template.TemplateError as exc:
+                out.append(str(exc))
+    sel = params.get("selector")
+    if sel is not None and use.startswith("object."):
+        try:
+            select.parse_selector(sel)
+        except select.BadSelector as exc:
+            out.append(str(exc))
+    return out
+
+
+def lint(path: str) -> list[Diagnostic]:
+    """Every error the loader finds (one, with its line: loading stops
+    there), then parameter errors and warnings, each with file:line."""
+    from grader import reads, rubric as rubric_mod
+
+    try:
+        rubric = rubric_mod.load(path)
+    except InputError as exc:
+        return [Diagnostic("error", exc.location, exc.line, exc.message)]
+    loc = rubric.path
+    out: list[Diagnostic] = []
+    listed = set(kinds.plan(reads.rubric_reads(rubric), rubric.namespace)[0])
+    for step in rubric.steps:
+        for c in step.checks:
+            spec = registry.get(c.use)
+            assert spec is not None
+            for p in _param_problems(c.use, c.params):
+                out.append(Diagnostic("error", loc, c.line, f"check {c.id}: {p}"))
+            if c.points == 0:
+                out.append(Diagnostic("warning", loc, c.line,
+                                      f"check {c.id}: 0 points, so no grade reaches it (it only informs the student)"))
+            elif spec.live:
+                out.append(Diagnostic("warning", loc, c.line,
+                                      f"check {c.id}: its {c.points:g} points cannot be earned from a dump "
+                                      f"(it needs a live cluster, or a bundle from `labgrade collect`)"))
+            for r in reads.check_reads(c):
+                kind = kinds.parse_read(r).kind
+                if kinds.lookup(kind) is None:
+                    out.append(Diagnostic("warning", loc, c.line,
+                                          f"check {c.id}: kind {kind!r} is not one labgrade knows, so "
+                                          f"`labgrade dump-command` would not list it; declare it under kinds:"))
+                elif kinds.parse_read(r).is_list and kind not in listed:  # pragma: no cover - plan lists every list read
+                    out.append(Diagnostic("warning", loc, c.line, f"check {c.id}: kind {kind} is not listed"))
+    return out
+
+
+# -- schema -------------------------------------------------------------------
+
+def _type_schema(annotation: Any) -> dict[str, Any]:
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if annotation is Any or annotation is inspect.Parameter.empty:
+        return {}
+    if origin in (typing.Union, types.UnionType):
+        return {"anyOf": [_type_schema(a) for a in args]}
+    if origin is typing.Literal:
+        return {"enum": list(args)}
+    if origin in (list, tuple):
+        return {"type": "array", **({"items": _type_schema(args[0])} if args else {})}
+    if origin is dict or annotation is dict:
+        return {"type": "object", **({"additionalProperties": _type_schema(args[1])} if len(args) == 2 else {})}
+    return {str: {"type": "string"}, int: {"type": "integer"}, float: {"type": "number"},
+            bool: {"type": "boolean"}, type(None): {"type": "null"}}.get(annotation, {})
+
+
+def _check_schema(spec: registry.CheckSpec) -> dict[str, Any]:
+    props = {}
+    for name, p in spec.params.items():
+        s = _type_schema(spec.hints.get(name, Any))
+        if p.default is not p.empty:
+            s = {**s, "default": p.default}
+        props[name] = s
+    required = [n for n, p in spec.params.items() if p.default is p.empty]
+    with_schema: dict[str, Any] = {"type": ["object", "null"] if not required else "object",
+                                   "properties": props, "additionalProperties": False}
+    if required:
+        with_schema["required"] = required
+    body: dict[str, Any] = {"properties": {"use": {"const": spec.id}, "with": with_schema}}
+    if required:
+        body["required"] = ["with"]
+    return {"if": {"properties": {"use": {"const": spec.id}}, "required": ["use"]}, "then": body}
+
+
+def schema() -> dict[str, Any]:
+    """JSON Schema (2020-12) of the rubric format, from the check registry:
+    each check type's ``with:`` is its signature."""
+    text = {"type": "object", "properties": {"zh": {"type": "string", "minLength": 1}, "en": {"type": "string", "minLength": 1}},
+            "required": ["zh", "en"], "additionalProperties": False}
+    ident = {"type": "string", "pattern": r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"}
+    reg = registry.registry()
+    check = {
+        "type": "object",
+        "properties": {"id": ident, "use": {"enum": sorted(reg)}, "with": {}, "points": {"type": "number", "minimum": 0},
+                       "title": text, "hint": text, "needs": {"type": "array", "items": {"type": "string"}}},
+        "required": ["id", "use", "points", "title", "hint"],
+        "additionalProperties": False,
+        "allOf": [_check_schema(reg[cid]) for cid in sorted(reg)],
+    }
+    step = {
+        "type": "object",
+        "properties": {"id": ident, "phase": {"type": "string"}, "title": text, "hint": text, "description": text,
+                       "points": {"type": "number", "minimum": 0}, "needs": {"type": "array", "items": {"type": "string"}},
+                       "deadline": {"type": "number", "minimum": 0}, "checks": {"type": "array", "minItems": 1, "items": check}},
+        "required": ["id", "title", "checks"], "additionalProperties": False,
+    }
+    kind = {"type": "object", "properties": {"kind": {"type": "string"}, "apiVersion": {"type": "string"},
+                                             "plural": {"type": "string"}, "namespaced": {"type": "boolean"}},
+            "required": ["kind", "apiVersion", "plural"], "additionalProperties": False}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "labgrade rubric",
+        "type": "object",
+        "properties": {"lab": ident, "version": {"type": ["string", "number"]}, "title": text, "description": text,
+                       "namespace": ident, "phases": {"type": "array", "items": {"type": "string"}},
+                       "total": {"type": "number"}, "kinds": {"type": "array", "items": kind},
+                       "steps": {"type": "array", "minItems": 1, "items": step}},
+        "required": ["lab", "title", "steps"],
+        "additionalProperties": False,
+    }
+
+
+# -- checks --doc -------------------------------------------------------------
+
+_SECTION = re.compile(r"^(Why|Parameters|Passes|Fails|Partial credit|Reads):\s*(.*)$")
+
+
+def doc_sections(spec: registry.CheckSpec) -> dict[str, str]:
+    """The sections of a check's documentation: from its docstring
+    (``Why:``, ``Parameters:``...), else from checks/legacy_meta.py."""
+    from checks import legacy_meta
+
+    lines = spec.doc.splitlines()
+    out: dict[str, str] = {"What": lines[0].strip() if lines else ""}
+    current = None
+    buf: list[str] = []
+    for line in lines[1:]:
+        m = _SECTION.match(line.strip())
+        if m:
+            if current:
+                out[current] = _cap("\n".join(buf).strip())
+            current, buf = m.group(1), [m.group(2)]
+        elif current:
+            buf.append(line.strip())
+    if current:
+        out[current] = _cap("\n".join(buf).strip())
+    for key, value in legacy_meta.DOCS.get(spec.id, {}).items():
+        out.setdefault(key, value)
+    if "Parameters" not in out or not out["Parameters"]:
+        out["Parameters"] = "\n".join(_param_line(spec, n) for n in spec.params) or "none."
+    return out
+
+
+def _param_line(spec: registry.CheckSpec, name: str) -> str:
+    p = spec.params[name]
+    hint = registry.describe_type(spec.hints[name]) if name in spec.hints else "any"
+    default = "required" if p.default is p.empty else f"default {p.default!r}"
+    return f"{name}: {hint} ({default})"
+
+
+def render_doc(check_id: str) -> str:
+    spec = registry.get(check_id)
+    if spec is None:
+        import difflib
+
+        near = difflib.get_close_matches(check_id, sorted(registry.registry()), n=1)
+        raise InputError(check_id, "no such check" + (f"; did you mean {near[0]!r}?" if near else " (see `labgrade checks`)"))
+    s = doc_sections(spec)
+    params_doc = {ln.split(":", 1)[0].strip(): ln.split(":", 1)[1].strip()
+                  for ln in s["Parameters"].splitlines() if ":" in ln}
+    reads = spec.reads if not callable(spec.reads) else None
+    reads_text = ", ".join(reads) if reads else ("depends on the parameters (the kind it names)" if spec.reads else "the default kinds")
+    out = [f"# {spec.id}", "", s["What"], "", "## Why", "", s.get("Why", ""), "", "## Parameters", ""]
+    for name in spec.params:
+        out.append(f"- `{_param_line(spec, name)}`" + (f": {params_doc[name]}" if name in params_doc else ""))
+    if not spec.params:
+        out.append("none")
+    out += ["", "## Passes", "", s.get("Passes", ""), "", "## Fails", "", s.get("Fails", ""),
+            "", "## Partial credit", "", s.get("Partial credit", ""), "", "## Reads", "", reads_text
+            + (" (and runs a probe: a live cluster or a recorded bundle)" if spec.live else ""), ""]
+    return "\n".join(out)
+
+
+# -- test-rubric ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CaseResult:
+    case: str
+    mismatches: tuple[tuple[str, str, str], ...]  # (check, expected, got)
+    earned: float
+    expected_earned: float | None
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches and (self.expected_earned is None or abs(self.earned - self.expected_earned) < 1e-6)
+
+
+def case_dirs(cases: Path) -> list[Path]:
+    return sorted(p for p in cases.iterdir() if p.is_dir() and (p / "expected.yaml").exists())
+
+
+def grade_case(rubric: Any, case: Path) -> tuple[Any, dict[str, Any]]:
+    """Grade one case folder: ``<phase>.yaml|json`` per phase (``baseline``
+    too), or any bundle files that record their phase."""
+    from grader import engine, snapshot
+    from grader.outcome import SourceInfo
+
+    expected = yaml.safe_load((case / "expected.yaml").read_text(encoding="utf-8")) or {}
+    sources: dict[str, Any] = {}
+    files = sorted(f for f in case.iterdir() if f.suffix in (".yaml", ".yml", ".json") and f.name != "expected.yaml")
+    for f in files:
+        snap = snapshot.load(f)
+        phases = [f.stem] if f.stem in ("baseline", *rubric.phases) else list(snap.bundles) or ([snap.phase] if snap.phase else [])
+        for phase in phases:
+            part = snap.bundles.get(phase, snap) if f.stem not in ("baseline", *rubric.phases) else snap
+            sources[phase] = engine.StaticSource(part.view(location=str(f), phase=phase), SourceInfo(phase, "snapshot", str(f)))
+    namespace = expected.get("namespace") or rubric.namespace
+    return engine.grade(rubric, sources, namespace=namespace), expected
+
+
+def test_rubric(rubric_name: str, cases: str) -> list[CaseResult]:
+    from grader import rubric as rubric_mod
+
+    rubric = rubric_mod.load(rubric_name)
+    root = Path(cases)
+    if not root.is_dir():
+        raise InputError(cases, "no such folder of cases")
+    found = case_dirs(root)
+    if not found:
+        raise InputError(cases, "holds no case folders with an expected.yaml")
+    results = []
+    for case in found:
+        report, expected = grade_case(rubric, case)
+        got = {c.id: c.status.value for _, c in report.checks()}
+        want = expected.get("verdicts") or {}
+        ids = list(dict.fromkeys([*want, *got]))
+        mism = tuple((i, str(want.get(i, "-")), got.get(i, "-")) for i in ids if want.get(i) != got.get(i))
+        results.append(CaseResult(case.name, mism, report.earned, expected.get("earned")))
+    return results
+
+
+# -- CLI ----------------------------------------------------------------------
+
+def add_parsers(sub: Any) -> None:
+    p = sub.add_parser("lint", help="check a rubric: errors with file:line, and warnings")
+    p.add_argument("rubric")
+    sub.add_parser("schema", help="print the JSON Schema of the rubric format")
+    p = sub.add_parser("test-rubric", help="grade each case folder and compare with its expected.yaml")
+    p.add_argument("rubric")
+    p.add_argument("--cases", required=True, metavar="DIR")
+    p = sub.add_parser("dump-command", help="print the kubectl command that dumps what a rubric reads")
+    p.add_argument("rubric")
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    diags = lint(args.rubric)
+    for d in diags:
+        print(d)
+    errors = sum(d.level == "error" for d in diags)
+    warnings = len(diags) - errors
+    print(f"labgrade lint: {errors} error(s), {warnings} warning(s)")
+    return 2 if errors else 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    print(json.dumps(schema(), indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_test_rubric(args: argparse.Namespace) -> int:
+    results = test_rubric(args.rubric, args.cases)
+    for r in results:
+        mark = "ok  " if r.ok else "FAIL"
+        print(f"{mark} {r.case}  ({r.earned:g} points)")
+        for check, want, got in r.mismatches:
+            print(f"       {check}: expected {want}, got {got}")
+        if r.expected_earned is not None and abs(r.earned - r.expected_earned) >= 1e-6:
+            print(f"       points: expected {r.expected_earned:g}, got {r.earned:g}")
+    bad = sum(not r.ok for r in results)
+    print(f"labgrade test-rubric: {len(results) - bad} of {len(results)} cases as expected")
+    return 1 if bad else 0
+
+
+def cmd_dump_command(args: argparse.Namespace) -> int:
+    from grader import reads, rubric as rubric_mod
+
+    print(reads.dump_command(rubric_mod.load(args.rubric)))
+    return 0
+
+
+def cmd_doc(check_id: str) -> int:
+    print(render_doc(check_id))
+    return 0
+
+
+COMMANDS = {"lint": cmd_lint, "schema": cmd_schema, "test-rubric": cmd_test_rubric, "dump-command": cmd_dump_command}
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
