@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
-from grader import engine, gradebook
+from grader import engine, gradebook, redact
 from grader.errors import InputError
 from grader.gradebook import StudentResult
 from grader.i18n import Text
@@ -245,6 +245,9 @@ class BatchOptions:
     kubeconfig: str | None = None  # defaults for live rows without their own
     context: str | None = None
     dns_server: str | None = None
+    #: Run exec credential plugins / auth-providers of roster-named kubeconfigs
+    #: (off: whoever wrote the file would choose a command the grader runs).
+    allow_exec_credentials: bool = False
 
 
 @dataclass
@@ -277,18 +280,23 @@ class _ApiClients:
     small for their parallel LISTs, and loading a kubeconfig per student
     would re-parse it and rewrite its certificates each time."""
 
-    def __init__(self) -> None:
+    def __init__(self, roster_kubeconfigs: frozenset[str] = frozenset(), allow_exec_credentials: bool = False) -> None:
         self._lock = threading.Lock()
         self._configs: dict[tuple[str | None, str | None], Any] = {}
+        # Kubeconfigs named by the roster are the students' (or anyone's) files:
+        # their exec plugins are refused unless the teacher allows them.
+        self.roster_kubeconfigs = roster_kubeconfigs
+        self.allow_exec_credentials = allow_exec_credentials
 
     def configuration(self, kubeconfig: str | None, context: str | None) -> Any:
         from grader.live import api_client
 
         key = (kubeconfig, context)
+        allow = self.allow_exec_credentials or kubeconfig not in self.roster_kubeconfigs
         with self._lock:
             if key not in self._configs:
                 try:
-                    base = api_client(kubeconfig, context)
+                    base = api_client(kubeconfig, context, allow_exec_credentials=allow)
                 except InputError as exc:  # a bad kubeconfig: every student using it gets this reason
                     self._configs[key] = exc
                 else:
@@ -328,15 +336,23 @@ class BatchInterrupted(Exception):
 class Batch:
     def __init__(self, rubric: Rubric, roster: Roster, out: str | os.PathLike[str],
                  options: BatchOptions = BatchOptions(), *, progress: "Progress | None" = None,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic,
+                 rubric_for: Callable[[str], Rubric] | None = None):
         self.rubric = rubric
+        # Per-student variants: each row's own rubric (same steps and points, its own values).
+        self.rubric_for = rubric_for or (lambda student_id: rubric)
         self.roster = roster
         self.out = Path(out)
         self.options = options
         self.progress = progress
         self.clock = clock
         self.stop = threading.Event()
-        self.apis = _ApiClients()
+        self.apis = _ApiClients(frozenset(e.kubeconfig for e in roster.entries if e.kubeconfig),
+                                options.allow_exec_credentials)
+        from grader.shared_cluster import SharedClusters  # rows sharing a cluster: one LIST per kind for them all
+
+        self.shared = SharedClusters(self._cluster_counts(), lambda key: self.apis.configuration(*key),
+                                     jobs=options.jobs, dns_server=options.dns_server)
         phase = options.phase or rubric.phases[0]
         if phase not in rubric.phases:
             raise InputError("--phase", f"unknown phase {phase!r}; this rubric's phases: {', '.join(rubric.phases)}")
@@ -345,6 +361,16 @@ class Batch:
             raise InputError("--jobs", f"must be between 1 and {MAX_JOBS}, got {options.jobs}")
 
     # -- sources -------------------------------------------------------------
+    def _cluster_key(self, entry: RosterEntry) -> tuple[str | None, str | None]:
+        return (entry.kubeconfig or self.options.kubeconfig, entry.context or self.options.context)
+
+    def _cluster_counts(self) -> dict[tuple[str | None, str | None], int]:
+        counts: dict[tuple[str | None, str | None], int] = {}
+        for entry in self.roster.entries:
+            if entry.live:
+                counts[self._cluster_key(entry)] = counts.get(self._cluster_key(entry), 0) + 1
+        return counts
+
     def _live_location(self, entry: RosterEntry) -> str:
         context = entry.context or self.options.context
         kubeconfig = entry.kubeconfig or self.options.kubeconfig
@@ -380,6 +406,14 @@ class Batch:
             from grader.live import LiveSource
 
             try:
+                shared = self.shared.get(self._cluster_key(entry))
+            except InputError as exc:
+                raise StudentError(Text(str(exc), str(exc))) from None
+            if shared is not None:  # the class read, cut to this namespace; the probes stay the student's
+                sources[self.live_phase] = _Checked(shared.source(entry.namespace or self.rubric.namespace,
+                                                                  self.live_phase, self._live_location(entry)))
+                return sources, recorded_ns, None
+            try:
                 api = self.apis.client(entry.kubeconfig or self.options.kubeconfig, entry.context or self.options.context)
             except InputError as exc:
                 raise StudentError(Text(str(exc), str(exc))) from None
@@ -402,7 +436,8 @@ class Batch:
             sources, recorded_ns, api = self._sources(entry)
             namespace = entry.namespace or recorded_ns or self.rubric.namespace
             options = engine.Options(poll=self.options.poll, sleep=self._sleep)
-            report = engine.grade(self.rubric, sources, namespace=namespace, student=entry.student_id, options=options)
+            rubric = self.rubric_for(entry.student_id)
+            report = engine.grade(rubric, sources, namespace=namespace, student=entry.student_id, options=options)
             result = StudentResult(entry.student_id, entry.name, report=report)
         except _Stopped:
             raise
@@ -415,6 +450,8 @@ class Batch:
         finally:
             if api is not None:
                 api.close()
+        if result.error is not None:  # the reason reaches gradebook.csv, junit.xml, summary.md, error.txt
+            result = StudentResult(result.student_id, result.name, result.report, redact.text_pair(result.error))
         if self.stop.is_set() and result.report is None:
             raise _Stopped()  # an error caused by the interruption is not the student's
         self.write_student(result)
@@ -437,7 +474,9 @@ class Batch:
             (folder / ERROR_FILE).unlink(missing_ok=True)
         else:
             reason = result.error or Text("", "")
-            write_atomic(folder / ERROR_FILE, f"{reason.zh}\n{reason.en}\n" if reason.zh != reason.en else f"{reason.en}\n")
+            # A dump's kind or name can hold ESC/OSC/bidi bytes: `cat error.txt` must not obey them.
+            zh, en = (for_terminal(redact.text(t), 2000) for t in (reason.zh, reason.en))
+            write_atomic(folder / ERROR_FILE, f"{zh}\n{en}\n" if zh != en else f"{en}\n")
             # A stale report would be taken for this run's on the next resume.
             for name in STUDENT_FILES:
                 (folder / name).unlink(missing_ok=True)
@@ -449,7 +488,8 @@ class Batch:
             report = json_report.from_json(self.student_dir(entry.student_id).joinpath("report.json").read_bytes())
         except (OSError, json_report.ReportFormatError):
             return None
-        if (report.lab, report.rubric_version, report.student) != (self.rubric.lab, self.rubric.version, entry.student_id):
+        version = self.rubric_for(entry.student_id).version  # a variant's version names its values
+        if (report.lab, report.rubric_version, report.student) != (self.rubric.lab, version, entry.student_id):
             return None
         if entry.namespace and report.namespace != entry.namespace:
             return None
@@ -496,7 +536,10 @@ class Batch:
             if progress:
                 progress.done(results[i], resumed=True)
         if todo:
-            self._grade_all(entries, todo, results)
+            try:
+                self._grade_all(entries, todo, results)
+            finally:
+                self.shared.close()
         final = [r for r in results if r is not None]
         assert len(final) == len(entries)
         files = self.write_class(final)

@@ -51,6 +51,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--dns-server", metavar="IP[:PORT]", help="ask this DNS server instead of port-forwarding to CoreDNS")
     p.add_argument("--no-poll", action="store_true", help="do not re-poll failing live checks until the step deadline")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument("--allow-exec-credentials", action="store_true",
+                   help="let kubeconfigs named in the roster run exec credential plugins and auth-providers "
+                        "(refused by default: the file's author chooses the command)")
+    from grader.variants import add_secret_argument
+
+    add_secret_argument(p)  # rubrics with per-student variants: each row graded against its own
     return p
 
 
@@ -58,14 +64,19 @@ def run(args) -> int:
     from grader import batch, rubric as rubric_mod
 
     lang = args.lang or default_lang()
-    rubric = rubric_mod.load(args.rubric)
+    template = rubric_mod.template(args.rubric, secret_file=args.course_secret_file)
+    rubric = template.rubric(None)  # the class's shape (a variant rubric's preview): steps, points, phases
     roster = batch.load_roster(args.roster, rubric)
     options = batch.BatchOptions(
         jobs=args.jobs, lang=lang, resume=args.resume, poll=not args.no_poll, phase=args.phase,
         kubeconfig=args.kubeconfig, context=args.context, dns_server=args.dns_server,
+        allow_exec_credentials=args.allow_exec_credentials,
     )
     progress = None if args.quiet else batch.Progress(sys.stderr, lang=lang)
-    job = batch.Batch(rubric, roster, args.out, options, progress=progress)
+    job = batch.Batch(rubric, roster, args.out, options, progress=progress,
+                      rubric_for=template.rubric if template.varies else None)
+    if template.varies:
+        template.secret()  # a missing course secret is the batch's error, not every student's
     if any(e.live and not e.kubeconfig and not e.context for e in roster.entries):
         # The one configuration most live rows share: a mistake in it is the
         # batch's, not thirty students' error rows.

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from grader import authoring, batch_cli, selfcheck
+from grader import authoring, batch_cli, platforms_cli, selfcheck, variants
 from grader.errors import InputError
 from grader.i18n import LANGS, default_lang
 
@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--junit", metavar="FILE", help="write JUnit XML")
     g.add_argument("--json", metavar="FILE", help="write the whole report as JSON")
     g.add_argument("--html", metavar="FILE", help="write a one-page HTML report (works offline)")
-    g.add_argument("--student", help="a student id to put in the reports")
+    g.add_argument("--student", help="a student id to put in the reports (and, with variants, whose values to grade)")
+    variants.add_secret_argument(g)
     g.add_argument("--fail-under", type=float, metavar="POINTS", help="exit 1 when fewer points are earned")
     g.add_argument("--no-color", action="store_true", help="no ANSI colour (also: NO_COLOR)")
     g.add_argument("-q", "--quiet", action="store_true", help="print only the total line")
@@ -81,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     authoring.add_parsers(sub)
     batch_cli.add_parser(sub)
     selfcheck.add_parser(sub)
+    platforms_cli.add_parsers(sub)
     return parser
 
 
@@ -200,7 +202,8 @@ def cmd_grade(args) -> int:
     from grader import rubric as rubric_mod
 
     lang = args.lang or default_lang()
-    rubric = rubric_mod.load(args.rubric)
+    rubric = rubric_mod.load(args.rubric, student=args.student, secret_file=args.course_secret_file)
+    variants.require_student(rubric)
     if args.ledger:
         report = _grade_ledger(rubric, args)
     else:
@@ -307,6 +310,7 @@ def cmd_checks(args) -> int:
 
 
 COMMANDS = {"batch": batch_cli.run, "check": selfcheck.run, "grade": cmd_grade, "collect": cmd_collect, "baseline": cmd_baseline, "rubrics": cmd_rubrics, "explain": cmd_explain, "checks": cmd_checks}
+COMMANDS.update(platforms_cli.COMMANDS)
 COMMANDS.update(authoring.COMMANDS)
 
 
@@ -315,7 +319,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
     except InputError as exc:
-        print(f"labgrade: error: {exc}", file=sys.stderr)
+        from grader import redact
+        from grader.report.safe import for_terminal
+
+        # A dump's kind or name can hold ESC/OSC/bidi bytes, and an error can quote a credential.
+        print(f"labgrade: error: {for_terminal(redact.text(str(exc)), 2000)}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
         print("labgrade: interrupted", file=sys.stderr)

@@ -9,11 +9,13 @@ endpoints follow).
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Callable, Mapping, Protocol
 
 from checks import registry
+from grader import redact
 from grader.clock import iso, utc_now
 from checks.registry import CheckContext
 from grader.i18n import Text
@@ -118,9 +120,11 @@ def grade(
         source = sources.get(step.phase)
         deadline = options.clock() + step.deadline
         attempts = 0
+        best: dict[str, CheckResult] = {}
         while True:
             attempts += 1
-            step_checks = _run_step(step, source, views, ns, results, by_step, attempts, options)
+            step_checks = [_best(best.get(r.id), r) for r in _run_step(step, source, views, ns, results, by_step, attempts, options)]
+            best = {r.id: r for r in step_checks}
             retry = (
                 source is not None and source.live and options.poll and step.deadline > 0
                 and any(r.status is Status.FAILED for r in step_checks)
@@ -134,7 +138,8 @@ def grade(
         results.update({r.id: r for r in step_checks})
         step_results.append(StepResult(step.id, step.phase, step.title, step.points, tuple(step_checks)))
 
-    return GradeReport(
+    # Every message passes the redaction step before any reporter sees it (grader/redact.py).
+    return redact.report(GradeReport(
         lab=rubric.lab,
         title=rubric.title,
         namespace=ns,
@@ -144,7 +149,19 @@ def grade(
         generated_at=iso(utc_now()),
         duration=round(options.clock() - started, 4),
         student=student,
-    )
+    ))
+
+
+def _best(seen: CheckResult | None, new: CheckResult) -> CheckResult:
+    """The verdict a re-poll keeps: a passed or failed check (what the
+    cluster showed) is never replaced by an error (the grader could not look
+    this time, e.g. the API server went away) or a skip, and of two verdicts
+    the one that earned more stands: the student showed it once."""
+    if seen is None or seen.status not in (Status.PASSED, Status.FAILED):
+        return new
+    if new.status not in (Status.PASSED, Status.FAILED) or new.earned < seen.earned:
+        return dataclasses.replace(seen, attempts=new.attempts)
+    return new
 
 
 def _phase_order(rubric: Rubric, phase: str) -> int:

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from checks import k8s, registry
+from grader import redact
 from grader.clock import iso, utc_now
 from grader.errors import InputError
 from grader.i18n import Text
@@ -563,7 +564,7 @@ def report_from_ledger(
         steps.append(step_from_record(step, rec, ledger_path, tuple(notes)))
     last = max((r.at for r in records), default=None)
     ns = namespace or (reference.namespace if reference else rubric.namespace)
-    return GradeReport(
+    return redact.report(GradeReport(
         lab=rubric.lab,
         title=rubric.title,
         namespace=ns,
@@ -572,7 +573,7 @@ def report_from_ledger(
         sources=tuple(SourceInfo(phase, "ledger", ledger_path, last) for phase in rubric.phases),
         generated_at=iso(utc_now()),
         student=student,
-    )
+    ))
 
 
 __all__ = [

@@ -26,19 +26,64 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from grader import kinds
+from grader import kinds, redact
 from grader.clock import iso, utc_now
 from grader.errors import InputError
 from grader.i18n import Text
 from grader.outcome import SourceInfo
+from grader.unreachable import Unreachable, server_of
 from grader.view import ClusterView, DnsResult, ExecResult, Obj, ProbeError, build_view
 
 # The kinds a source lists when no rubric says (from grader/kinds.py); kept
 # as a name for callers that ask "did this view list anything at all".
 LISTS: dict[str, kinds.Kind] = {k: kinds.lookup(k) for k in kinds.plan(kinds.DEFAULT_READS, "")[0]}  # type: ignore[misc]
 RETRY_STATUSES = {429, 500, 502, 503, 504}
-REQUEST_TIMEOUT = (5.0, 20.0)  # connect, read
+REQUEST_TIMEOUT = (5.0, 10.0)  # connect, read: per socket operation
+#: Seconds one LIST (all its pages and retries) or GET may take in all, on
+#: the wall clock, whatever the server does (a body dripped a byte at a time).
+REQUEST_DEADLINE = 12.0
+#: Bytes one response page may hold (500 items of a sane cluster are far below).
+MAX_BODY = 64 * 1024 * 1024
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def _bounded(fn: Callable[[], Any], seconds: float) -> Any:
+    """``fn()`` under one wall-clock deadline that cuts its sockets."""
+    from grader.deadline import Deadline, DeadlineExceeded
+
+    with Deadline(seconds) as d:
+        try:
+            return fn()
+        except KindFailure:
+            raise
+        except Exception:
+            if d.expired:
+                raise DeadlineExceeded(seconds) from None
+            raise
+
+
+def _read_capped(resp: Any, limit: int, what: str) -> bytes:
+    """A urllib3 response body, refusing more than ``limit`` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in resp.stream(256 * 1024, decode_content=True):
+            size += len(chunk)
+            if size > limit:
+                raise KindFailure(Text(f"API server 的回答超过 {limit // (1024 * 1024)} MB，未读取",
+                                       f"the API server's answer is larger than {limit // (1024 * 1024)} MB; not read"))
+            chunks.append(chunk)
+    finally:
+        resp.release_conn()
+    return b"".join(chunks)
+
+
+def _unreachable(server: str, causes: list[str | None]) -> "Unreachable | None":
+    """Every request of a pass failed before an HTTP answer (or with 401)."""
+    if causes and all(c is not None for c in causes):
+        first = next(c for c in causes if c != "network") if any(c != "network" for c in causes) else "network"
+        return Unreachable(server, first)  # type: ignore[arg-type]
+    return None
 
 
 class KindFailure(Exception):
@@ -47,18 +92,34 @@ class KindFailure(Exception):
         self.reason = reason
 
 
-def api_client(kubeconfig: str | None = None, context: str | None = None) -> Any:
+def api_client(kubeconfig: str | None = None, context: str | None = None, *,
+               allow_exec_credentials: bool = True) -> Any:
     """An ApiClient configured like kubectl: ``--kubeconfig``, else
     ``KUBECONFIG`` (a colon-separated list is merged), else
-    ``~/.kube/config``, else the in-cluster service account."""
+    ``~/.kube/config``, else the in-cluster service account.
+
+    The file is read by :mod:`grader.kubeconfig` first (a malformed one is
+    one line with file and line), ``allow_exec_credentials=False`` refuses
+    exec plugins and auth-providers before the client could run them, and
+    every credential loaded is registered for redaction."""
     from kubernetes import client, config
     from kubernetes.config.config_exception import ConfigException
 
+    from grader import deadline, kubeconfig as kc
+
     cfg = client.Configuration()
-    default_file = Path(os.path.expanduser("~/.kube/config"))
-    where = kubeconfig or os.environ.get("KUBECONFIG") or str(default_file)
+    paths = kc.files(kubeconfig)
+    where = ", ".join(paths) or kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
+    docs = [(p, kc.parse(p)) for p in paths]
+    if not allow_exec_credentials:
+        for path, doc in docs:
+            found = kc.credential_commands(path, doc)
+            if found:
+                raise InputError(path, found[0].refusal())
+    for path, doc in docs:
+        kc.register_secrets(path, doc)
     try:
-        if kubeconfig or os.environ.get("KUBECONFIG") or default_file.exists():
+        if paths or kubeconfig:
             config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=cfg)
         elif os.environ.get("KUBERNETES_SERVICE_HOST"):
             where = "in-cluster config"
@@ -66,14 +127,15 @@ def api_client(kubeconfig: str | None = None, context: str | None = None) -> Any
         else:
             raise InputError("kubeconfig", "no kubeconfig (set KUBECONFIG or --kubeconfig) and not running in a pod")
     except ConfigException as exc:
-        raise InputError(where, f"cannot use it: {_one_line(str(exc))}") from None
-    except (OSError, ValueError, TypeError) as exc:
-        raise InputError(where, f"cannot read it: {_one_line(str(exc))}") from None
+        raise InputError(where, f"cannot use it: {redact.text(_one_line(str(exc)))}") from None
+    except (OSError, ValueError, TypeError, AttributeError, KeyError) as exc:
+        raise InputError(where, f"cannot read it: {redact.text(_one_line(str(exc)))}") from None
+    kc.harden(cfg)
     import urllib3
 
     cfg.retries = urllib3.Retry(total=0, connect=0, read=0, redirect=0, status=0, raise_on_status=False)
     cfg.connection_pool_maxsize = 8
-    return client.ApiClient(cfg)
+    return deadline.install(client.ApiClient(cfg))
 
 
 def _one_line(s: str, limit: int = 300) -> str:
@@ -106,6 +168,9 @@ class Retry:
         from kubernetes.client.exceptions import ApiException
         import urllib3
 
+        from grader.deadline import DeadlineExceeded, current
+
+        bound = current()  # the request's total deadline, if one is armed: never sleep past it
         for attempt in range(self.attempts):
             last = attempt == self.attempts - 1
             try:
@@ -114,11 +179,14 @@ class Retry:
                 if exc.status not in RETRY_STATUSES or last:
                     raise
                 delay = self._retry_after(exc) or self.base * 2 ** attempt
-            except (urllib3.exceptions.HTTPError, OSError):
-                if last:
+            except (urllib3.exceptions.HTTPError, OSError, DeadlineExceeded):
+                if last or (bound is not None and bound.expired):
                     raise
                 delay = self.base * 2 ** attempt
-            self.sleep(min(delay, self.cap))
+            delay = min(delay, self.cap)
+            if bound is not None and delay >= bound.left():
+                raise DeadlineExceeded(bound.seconds)
+            self.sleep(delay)
         raise AssertionError("unreachable")
 
     @staticmethod
@@ -130,12 +198,19 @@ class Retry:
             return None
 
 
-def explain_failure(exc: BaseException, what: str) -> Text:
-    """A student-safe, token-free reason for a request that failed."""
+def explain_failure(exc: BaseException, what: str, server: str | None = None) -> Text:
+    """A student-safe, token-free reason for a request that failed: the
+    server's own words for an HTTP answer, the cause in words (never an
+    exception class name) for one that did not come."""
     from kubernetes.client.exceptions import ApiException
 
-    if isinstance(exc, ApiException):
+    from grader.unreachable import CAUSES, cause
+
+    if isinstance(exc, KindFailure):
+        return exc.reason
+    if isinstance(exc, ApiException) and exc.status:
         code, message = _status_reason(exc)
+        message = redact.text(message)
         if code == 401:
             return Text(f"读取 {what} 时认证失败（401）：凭据无效或已过期", f"unauthorized reading {what} (401): the credentials were rejected")
         if code == 403:
@@ -143,8 +218,9 @@ def explain_failure(exc: BaseException, what: str) -> Text:
         if code == 404:
             return Text(f"集群不提供 {what}（404）", f"the cluster does not serve {what} (404)")
         return Text(f"读取 {what} 失败（{code}）：{message}", f"reading {what} failed ({code}): {message}")
-    return Text(f"无法连接 API server 读取 {what}：{_one_line(type(exc).__name__)}",
-                f"cannot reach the API server to read {what}: {_one_line(type(exc).__name__ + ': ' + str(exc), 200)}")
+    why = CAUSES.get(cause(exc) or "network", CAUSES["network"])
+    at = f" {server}" if server else ""
+    return Text(f"无法连接 API server{at} 读取 {what}：{why.zh}", f"cannot reach the API server{at} to read {what}: {why.en}")
 
 
 @dataclass
@@ -163,6 +239,18 @@ class LiveSource:
     _coredns_pod: str | None = None  # found once per source, not once per question
     #: What the rubric's checks read (grader/kinds.py syntax); None: the defaults.
     reads: tuple[str, ...] | None = None
+    #: Set by :meth:`view` when no request of the pass reached the API
+    #: server (or all got 401): the one line ``grade``, ``check`` and batch show.
+    unreachable: Unreachable | None = None
+
+    def __post_init__(self) -> None:
+        from grader import deadline
+
+        deadline.install(self.api)  # a client made elsewhere (batch) gets request deadlines too
+
+    @property
+    def server(self) -> str:
+        return server_of(self.api)
 
     @property
     def info(self) -> SourceInfo:
@@ -199,8 +287,23 @@ class LiveSource:
 
         request = self.api.param_serialize(method="GET", resource_path=path, query_params=query or [],
                                            header_params={"Accept": "application/json"}, auth_settings=["BearerToken"])
-        resp = self.api.call_api(*request, _request_timeout=REQUEST_TIMEOUT)
-        data = resp.read()
+        from grader.deadline import DeadlineExceeded, current
+
+        bound = current()
+        timeout: Any = REQUEST_TIMEOUT
+        if bound is not None:
+            left = bound.left()
+            if left <= 0:
+                raise DeadlineExceeded(bound.seconds)
+            timeout = (min(REQUEST_TIMEOUT[0], left), min(REQUEST_TIMEOUT[1], left))
+        resp = self.api.call_api(*request, _request_timeout=timeout)
+        try:
+            data = _read_capped(resp.response, MAX_BODY, path)
+        except Exception:
+            if bound is not None and bound.expired:
+                raise DeadlineExceeded(bound.seconds) from None
+            raise
+        resp.data = data
         if not 200 <= resp.status <= 299:
             raise ApiException.from_response(http_resp=resp, body=None, data=None)
         return data
@@ -233,20 +336,29 @@ class LiveSource:
         objects: list[Obj] = []
         listed: set[str] = set()
         errors: dict[str, Text] = {}
+        causes: list[str | None] = []
         with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
-            futures = {name: pool.submit(fn) for name, fn in jobs.items()}
+            futures = {name: pool.submit(_bounded, fn, REQUEST_DEADLINE) for name, fn in jobs.items()}
             for name, fut in futures.items():
                 kind = name.split("@")[0]
                 try:
                     objects.extend(fut.result())
                     listed.add(kind)
+                    causes.append(None)
                 except Exception as exc:  # noqa: BLE001 - every failure becomes a reported reason
                     from kubernetes.client.exceptions import ApiException
 
+                    from grader.unreachable import cause
+
                     info = kinds.lookup(kind)
                     if info is not None and info.optional and isinstance(exc, ApiException) and exc.status == 404:
+                        causes.append(None)
                         continue  # not served: the checks fall back to Endpoints
-                    errors.setdefault(kind, exc.reason if isinstance(exc, KindFailure) else explain_failure(exc, kind))
+                    causes.append(None if isinstance(exc, KindFailure) else cause(exc))
+                    errors.setdefault(kind, explain_failure(exc, kind, self.server))
+        self.unreachable = _unreachable(self.server, causes)
+        if self.unreachable is not None:  # one line for the whole pass, the same under every check
+            errors = {kind: self.unreachable.text for kind in errors}
         self.last_view = build_view(
             objects, kinds=listed, location=self.location, phase=self.phase, live=True,
             collected_at=iso(utc_now()),

@@ -1,0 +1,187 @@
+"""Read a kubeconfig before the ``kubernetes`` client acts on it.
+
+The client's loader is a means of running code and of leaking secrets as
+much as of reading a file: an ``exec`` user runs a command (a roster's
+``kubeconfig`` column ran ``id > PWNED`` during ``labgrade batch``), an
+``auth-provider`` refreshes tokens over the network, a token file that ends
+in a newline becomes an invalid ``Authorization`` header whose text (with
+the token) ended up in every report, and a YAML mistake surfaced as a
+traceback. So labgrade parses the file itself first: one line naming the
+file, line and problem for a malformed one; a refusal naming the user for
+credential commands the teacher did not allow; and afterwards every
+credential the client loaded is registered with :mod:`grader.redact` and
+bearer tokens are trimmed as kubectl trims them (``strings.TrimSpace``).
+"""
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import yaml
+
+from grader import redact
+from grader.errors import InputError
+
+#: Fields of a kubeconfig user that hold a secret (or a file holding one).
+SECRET_FIELDS = ("token", "password", "client-key-data")
+SECRET_FILE_FIELDS = ("tokenFile", "client-key")
+#: auth-provider config fields that hold secrets.
+PROVIDER_SECRETS = ("id-token", "refresh-token", "client-secret", "access-token")
+
+
+@dataclass(frozen=True)
+class CredentialCommand:
+    """A user entry that would make the client run or fetch something."""
+
+    file: str
+    user: str
+    how: str  # "exec" | "auth-provider"
+    command: str
+
+    def refusal(self) -> str:
+        what = (f"runs the command {self.command!r} to get credentials (an exec credential plugin)"
+                if self.how == "exec" else f"gets credentials from the {self.command!r} auth-provider")
+        return (f"user {self.user!r} {what}; labgrade does not run commands or credential helpers from a "
+                "kubeconfig named by a roster, because whoever wrote the file chooses them. "
+                "Give a token or client certificate instead, or pass --allow-exec-credentials if you trust this file")
+
+
+def files(kubeconfig: str | None) -> list[str]:
+    """The files the client would read: ``--kubeconfig``, else every entry
+    of ``KUBECONFIG``, else ``~/.kube/config`` (only those that exist)."""
+    if kubeconfig:
+        return [kubeconfig]
+    env = os.environ.get("KUBECONFIG")
+    if env:
+        return [p for p in env.split(os.pathsep) if p and Path(p).exists()]
+    default = Path(os.path.expanduser("~/.kube/config"))
+    return [str(default)] if default.exists() else []
+
+
+def parse(path: str) -> dict[str, Any]:
+    """The kubeconfig at ``path`` as a mapping, or one :class:`InputError`
+    with the file, line and problem."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(path, "no such kubeconfig file") from None
+    except IsADirectoryError:
+        raise InputError(path, "is a folder, not a kubeconfig file") from None
+    except UnicodeDecodeError:
+        raise InputError(path, "is not a kubeconfig (not UTF-8 text)") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot read the kubeconfig: {exc.strerror or exc}") from None
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise InputError(path, f"not a valid kubeconfig: {exc.problem or exc.context} (a YAML syntax error)",
+                         mark.line + 1 if mark else None) from None
+    except yaml.YAMLError as exc:
+        raise InputError(path, f"not a valid kubeconfig ({' '.join(str(exc).split())[:200]})") from None
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise InputError(path, f"not a kubeconfig: the file holds a YAML {type(doc).__name__}, not a mapping with "
+                               "clusters, users and contexts")
+    for section in ("clusters", "users", "contexts"):
+        value = doc.get(section)
+        if value is not None and not isinstance(value, list):
+            raise InputError(path, f"not a valid kubeconfig: {section!r} must be a list", _line_of(text, section))
+    return doc
+
+
+def _line_of(text: str, key: str) -> int | None:
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.startswith(f"{key}:"):
+            return n
+    return None
+
+
+def _users(doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    for entry in doc.get("users") or []:
+        if isinstance(entry, dict) and isinstance(entry.get("user"), dict):
+            out.append((str(entry.get("name") or "?"), entry["user"]))
+    return out
+
+
+def credential_commands(path: str, doc: dict[str, Any]) -> list[CredentialCommand]:
+    """Every user in the file that has an ``exec`` or ``auth-provider``
+    entry: any of them could be picked by a context, so all count."""
+    out = []
+    for name, user in _users(doc):
+        if isinstance(user.get("exec"), dict) or user.get("exec") is not None:
+            exe = user.get("exec") if isinstance(user.get("exec"), dict) else {}
+            argv = [str(exe.get("command") or "")] + [str(a) for a in exe.get("args") or [] if isinstance(exe.get("args"), list)]
+            out.append(CredentialCommand(path, name, "exec", " ".join(argv).strip()[:120]))
+        if user.get("auth-provider") is not None:
+            provider = user.get("auth-provider") if isinstance(user.get("auth-provider"), dict) else {}
+            out.append(CredentialCommand(path, name, "auth-provider", str(provider.get("name") or "?")[:60]))
+    return out
+
+
+def register_secrets(path: str, doc: dict[str, Any]) -> None:
+    """Tell :mod:`grader.redact` every secret the file holds or points to."""
+    base = Path(path).parent
+    for _, user in _users(doc):
+        for field in SECRET_FIELDS:
+            value = user.get(field)
+            if isinstance(value, str):
+                redact.register(value)
+                if field == "client-key-data":
+                    try:
+                        redact.register(base64.b64decode(value).decode("utf-8", "replace"))
+                    except ValueError:
+                        pass
+        for field in SECRET_FILE_FIELDS:
+            value = user.get(field)
+            if isinstance(value, str) and value:
+                redact.register_file(base / os.path.expanduser(value))
+        provider = user.get("auth-provider")
+        if isinstance(provider, dict) and isinstance(provider.get("config"), dict):
+            for field in PROVIDER_SECRETS:
+                redact.register(provider["config"].get(field))
+
+
+def harden(cfg: Any) -> None:
+    """After the client loaded ``cfg``: register what it holds (token,
+    exec-plugin output, basic-auth password, client key) and trim bearer
+    tokens now and on every refresh, as kubectl does."""
+    _trim_and_register(cfg)
+    hook = getattr(cfg, "refresh_api_key_hook", None)
+    if hook is not None and not getattr(hook, "_labgrade", False):
+        def refreshed(c: Any, _inner=hook) -> None:
+            # The client's hook rewrites api_key with the untrimmed token before
+            # every request; run it on a stand-in object and copy trimmed values
+            # over, so that a parallel request never reads the untrimmed one.
+            shadow = SimpleNamespace(api_key={})
+            _inner(shadow)
+            _trim_and_register(shadow)
+            for name, value in shadow.api_key.items():
+                c.api_key[name] = value
+
+        refreshed._labgrade = True  # type: ignore[attr-defined]
+        cfg.refresh_api_key_hook = refreshed
+
+
+def _trim_and_register(cfg: Any) -> None:
+    keys = getattr(cfg, "api_key", None) or {}
+    for name, value in list(keys.items()):
+        if not isinstance(value, str):
+            continue
+        redact.register(value)
+        scheme, sep, token = value.strip().partition(" ")
+        if sep and scheme.lower() in ("bearer", "basic"):
+            keys[name] = f"{scheme} {token.strip()}"
+        else:
+            keys[name] = value.strip()
+    redact.register(getattr(cfg, "password", None))
+    redact.register_file(getattr(cfg, "key_file", None))
+
+
+__all__ = ["CredentialCommand", "credential_commands", "files", "harden", "parse", "register_secrets"]

@@ -1,0 +1,167 @@
+"""No credential is ever printed: not the bearer token (inline, from a
+token file ending in a newline, as a YAML block scalar), not what an exec
+plugin printed, not a basic-auth password, not a client key; in no output
+(console, JUnit, JSON, HTML; batch's gradebook.csv, junit.xml, summary.md,
+error.txt). The stand-in's fault quotes the credential back in its error
+message, which is the worst a server (or a library's exception text) can do.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytest.importorskip("aiohttp")
+
+from grader import redact  # noqa: E402
+from grader.cli import main  # noqa: E402
+from grader.live import api_client  # noqa: E402
+from tests.standin.fixtures import load_dump, make_standin  # noqa: E402,F401
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "service-discovery"
+
+
+def built() -> list[dict]:
+    return load_dump(EXAMPLES / "correct" / "built.yaml")
+
+
+def kubeconfig(server, tmp_path: Path, user: dict, name: str = "kubeconfig") -> Path:
+    config = {
+        "apiVersion": "v1", "kind": "Config",
+        "clusters": [{"name": "standin", "cluster": {"server": server.url}}],
+        "users": [{"name": "standin", "user": user}],
+        "contexts": [{"name": "standin", "context": {"cluster": "standin", "user": "standin"}}],
+        "current-context": "standin",
+    }
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def exec_plugin(token: str) -> dict:
+    out = json.dumps({"apiVersion": "client.authentication.k8s.io/v1beta1", "kind": "ExecCredential",
+                      "status": {"token": token}})
+    return {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": sys.executable,
+                     "args": ["-c", f"print({out!r})"], "interactiveMode": "Never"}}
+
+
+def users(tmp_path: Path, secret: str) -> dict[str, dict]:
+    token_file = tmp_path / "token"
+    token_file.write_text(secret + "\n")  # what `kubectl create token ... > file` writes
+    return {
+        "inline-token": {"token": secret},
+        "token-file-with-newline": {"tokenFile": str(token_file)},
+        "block-scalar-token": {"token": secret + "\n"},
+        "exec-plugin-output": exec_plugin(secret),
+        "basic-auth-password": {"username": "grader", "password": secret},
+    }
+
+
+FORMS = ["inline-token", "token-file-with-newline", "block-scalar-token", "exec-plugin-output", "basic-auth-password"]
+
+
+def outputs(tmp_path: Path) -> list[str]:
+    return ["--json", str(tmp_path / "r.json"), "--junit", str(tmp_path / "r.xml"), "--html", str(tmp_path / "r.html")]
+
+
+def read_outputs(tmp_path: Path) -> str:
+    return "".join((tmp_path / f).read_text(encoding="utf-8") for f in ("r.json", "r.xml", "r.html"))
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_server_quoting_the_credential_back_never_gets_it_into_a_report(make_standin, tmp_path, capsys, form):
+    secret = f"Zq8-{form}-s3cr3t-value"
+    server = make_standin(built(), token=secret)
+    server.faults.add("GET", r"/pods$", times=None, status=500, message=f"etcd timeout for Bearer {secret}")
+    cfg = kubeconfig(server, tmp_path, users(tmp_path, secret)[form])
+    rc = main(["grade", "--rubric", "service-discovery", "--kubeconfig", str(cfg), "--no-poll", "--no-color",
+               *outputs(tmp_path)])
+    out, err = capsys.readouterr()
+    assert rc in (0, 2)
+    everything = out + err + read_outputs(tmp_path)
+    assert "etcd timeout" in everything  # the message is there, only the secret is masked
+    assert secret not in everything
+    assert "[redacted]" in everything
+
+
+def test_a_token_file_ending_in_a_newline_is_trimmed_as_kubectl_does(make_standin, tmp_path, capsys):
+    secret = "tok-with-newline-9f3e1"
+    server = make_standin(built(), token=secret)
+    cfg = kubeconfig(server, tmp_path, users(tmp_path, secret)["token-file-with-newline"])
+    assert main(["grade", "--rubric", "service-discovery", "--kubeconfig", str(cfg), "--no-poll", *outputs(tmp_path)]) == 0
+    report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert report["totals"]["earned"] == 85  # graded, not 85 points of "Invalid header value"
+    assert secret not in capsys.readouterr().out + read_outputs(tmp_path)
+
+
+def test_a_block_scalar_token_is_trimmed_too(make_standin, tmp_path):
+    secret = "tok-block-scalar-77aa"
+    server = make_standin(built(), token=secret)
+    cfg = kubeconfig(server, tmp_path, users(tmp_path, secret)["block-scalar-token"])
+    assert main(["grade", "--rubric", "service-discovery", "--kubeconfig", str(cfg), "--no-poll", "-q",
+                 "--json", str(tmp_path / "r.json")]) == 0
+    assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["totals"]["earned"] == 85
+
+
+def test_a_client_key_is_registered_and_masked(tmp_path):
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    cert = ca.issue_cert("grader")
+    key_pem = cert.private_key_pem.bytes().decode()
+    key_file = tmp_path / "client.key"
+    key_file.write_text(key_pem)
+    cert_file = tmp_path / "client.crt"
+    cert_file.write_bytes(cert.cert_chain_pems[0].bytes())
+    ca_file = tmp_path / "ca.crt"
+    ca_file.write_bytes(ca.cert_pem.bytes())
+    config = {
+        "apiVersion": "v1", "kind": "Config",
+        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1", "certificate-authority": str(ca_file)}}],
+        "users": [{"name": "u", "user": {"client-certificate": str(cert_file), "client-key": str(key_file)}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+        "current-context": "c",
+    }
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    api_client(str(path), None).close()
+    body_line = next(line for line in key_pem.splitlines() if "-----" not in line and len(line) > 40)
+    assert body_line not in redact.text(f"ssl error near {body_line}")
+    assert "PRIVATE KEY" not in redact.text(key_pem)
+
+
+def test_the_authorization_header_is_masked_even_unregistered():
+    assert "abc123def456" not in redact.text("Invalid header value b'Bearer abc123def456\\n'")
+    assert redact.text("Basic authentication needs a password") == "Basic authentication needs a password"
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+
+
+def test_batch_files_never_hold_a_credential(make_standin, tmp_path, capsys):
+    secret = "batch-s3cr3t-token-41"
+    server = make_standin(built(), token=secret)
+    server.faults.add("GET", r"/namespaces/lab-b/", times=None, status=500, message=f"denied for token {secret}")
+    server.faults.add("GET", r"/namespaces/lab-a/pods$", times=None, status=500, message=f"slow, token {secret}")
+    cls = tmp_path / "class"
+    cls.mkdir()
+    # Each student has her own kubeconfig (so each takes her own reads), with the token in a file.
+    for sid in ("a", "b"):
+        kubeconfig(server, cls, users(cls, secret)["token-file-with-newline"], name=f"kc-{sid}")
+    (cls / "roster.csv").write_text("student_id,namespace,kubeconfig\na,lab-a,kc-a\nb,lab-b,kc-b\n")
+    out = tmp_path / "out"
+    rc = main(["batch", str(cls / "roster.csv"), "--rubric", "service-discovery", "--out", str(out), "--no-poll", "-q"])
+    printed = "".join(capsys.readouterr())
+    assert rc == 1  # b is an error row
+    files = [out / n for n in ("gradebook.csv", "junit.xml", "summary.md", "canvas.csv")]
+    files += [p for p in (out / "a").iterdir()] + [out / "b" / "error.txt"]
+    text = printed + "".join(p.read_text(encoding="utf-8") for p in files)
+    assert "denied for token" in text and "slow, token" in text
+    assert secret not in text
+    rows = {r["student_id"]: r for r in read_csv(out / "gradebook.csv")}
+    assert rows["b"]["status"] == "error" and "[redacted]" in rows["b"]["error"]
