@@ -165,3 +165,48 @@ def test_batch_files_never_hold_a_credential(make_standin, tmp_path, capsys):
     assert secret not in text
     rows = {r["student_id"]: r for r in read_csv(out / "gradebook.csv")}
     assert rows["b"]["status"] == "error" and "[redacted]" in rows["b"]["error"]
+
+
+# -- credential commands in roster-named kubeconfigs ------------------------------------
+
+def pwned_plugin(marker: Path, token: str) -> dict:
+    out = json.dumps({"apiVersion": "client.authentication.k8s.io/v1beta1", "kind": "ExecCredential",
+                      "status": {"token": token}})
+    code = f"open({str(marker)!r}, 'w').write('ran'); print({out!r})"
+    return {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": sys.executable,
+                     "args": ["-c", code], "interactiveMode": "Never"}}
+
+
+def test_a_roster_kubeconfig_with_an_exec_plugin_never_runs_it(make_standin, tmp_path, capsys):
+    server = make_standin(built())
+    cls = tmp_path / "class"
+    cls.mkdir()
+    marker = tmp_path / "PWNED"
+    kubeconfig(server, cls, pwned_plugin(marker, server.token), name="kc-mallory")
+    kubeconfig(server, cls, {"auth-provider": {"name": "oidc", "config": {"id-token": "x" * 20}}}, name="kc-oidc")
+    (cls / "roster.csv").write_text("student_id,namespace,kubeconfig\nmallory,default,kc-mallory\noscar,default,kc-oidc\n")
+    out = tmp_path / "out"
+    rc = main(["batch", str(cls / "roster.csv"), "--rubric", "service-discovery", "--out", str(out), "--no-poll", "-q"])
+    capsys.readouterr()
+    assert rc == 1
+    assert not marker.exists()  # the command never ran
+    rows = {r["student_id"]: r for r in read_csv(out / "gradebook.csv")}
+    assert rows["mallory"]["status"] == "error"
+    assert "exec credential plugin" in rows["mallory"]["error"] and "--allow-exec-credentials" in rows["mallory"]["error"]
+    assert rows["oscar"]["status"] == "error" and "auth-provider" in rows["oscar"]["error"]
+    assert "--allow-exec-credentials" in (out / "mallory" / "error.txt").read_text(encoding="utf-8")
+
+
+def test_allow_exec_credentials_lets_the_teacher_trust_the_roster(make_standin, tmp_path, capsys):
+    server = make_standin(built())
+    cls = tmp_path / "class"
+    cls.mkdir()
+    marker = tmp_path / "ran"
+    kubeconfig(server, cls, pwned_plugin(marker, server.token), name="kc-eks")
+    (cls / "roster.csv").write_text("student_id,namespace,kubeconfig\nalice,default,kc-eks\n")
+    out = tmp_path / "out"
+    rc = main(["batch", str(cls / "roster.csv"), "--rubric", "service-discovery", "--out", str(out), "--no-poll", "-q",
+               "--allow-exec-credentials"])
+    capsys.readouterr()
+    assert rc == 0 and marker.exists()
+    assert read_csv(out / "gradebook.csv")[0]["status"] == "ok"
