@@ -26,6 +26,7 @@ from grader.errors import InputError
 
 SCHEMA_ID = "https://labgrade.invalid/schema/rubric.json"
 SECTIONS = ("Why", "Parameters", "Passes", "Fails", "Partial credit")
+VARIANT = {"type": "string", "pattern": r"^\{\{\s*var\.[A-Za-z_][A-Za-z0-9_]*\s*\}\}$"}
 
 
 # -- lint ---------------------------------------------------------------------
@@ -126,6 +127,8 @@ def _check_schema(spec: registry.CheckSpec) -> dict[str, Any]:
     props = {}
     for name, p in spec.params.items():
         s = _type_schema(spec.hints.get(name, Any))
+        if s.get("type") != "string":  # a per-student value ({{ var.x }}, grader/variants.py) fits any parameter
+            s = {"anyOf": [s, VARIANT]} if s else s
         if p.default is not p.empty:
             s = {**s, "default": p.default}
         props[name] = s
@@ -173,6 +176,7 @@ def schema() -> dict[str, Any]:
         "properties": {"lab": ident, "version": {"type": ["string", "number"]}, "title": text, "description": text,
                        "namespace": ident, "phases": {"type": "array", "items": {"type": "string"}},
                        "total": {"type": "number"}, "kinds": {"type": "array", "items": kind},
+                       "variants": {"type": "object"},
                        "steps": {"type": "array", "minItems": 1, "items": step}},
         "required": ["lab", "title", "steps"],
         "additionalProperties": False,
