@@ -26,8 +26,7 @@ from typing import Callable
 
 import yaml
 
-from checks.registry import CheckContext
-from grader import bundle, engine, rubric as rubric_mod
+from grader import bundle, engine, kinds, reads, rubric as rubric_mod
 from grader.outcome import SourceInfo
 from grader.view import DnsResult, ExecResult, build_view
 from tests.builders import LAB_START, Cluster, base_cluster, dump_yaml, service_port
@@ -37,7 +36,6 @@ from tests.standin.netmodel import ClusterNetwork, is_headless
 from tests.standin.store import ObjectStore
 
 ROOT = Path(__file__).resolve().parents[1] / "examples"
-KINDS = ("Namespace", "Deployment", "ReplicaSet", "Pod", "Service", "Endpoints", "EndpointSlice")
 
 
 # -- the simulated data plane ---------------------------------------------------
@@ -102,11 +100,14 @@ class Plane:
 
 
 def collect(lab: str, objects: list[dict], namespace: str = "default") -> dict:
-    """What ``labgrade collect`` would write for this cluster: grade once
-    with probes answered by the model, then bundle the objects and probes."""
+    """What ``labgrade collect`` would write for this cluster: the kinds
+    the rubric reads, listed in the lab namespace, graded once with probes
+    answered by the model, then bundled with the probe results."""
     rubric = rubric_mod.load(lab)
-    plane = Plane(objects)
-    view = build_view(objects, kinds=KINDS, location="model", phase="built", live=True,
+    plane = Plane(objects)  # the data plane sees the whole cluster
+    listed, _ = kinds.plan(reads.rubric_reads(rubric), namespace)
+    mine = [o for o in objects if o["kind"] in listed and o["metadata"].get("namespace") == namespace]
+    view = build_view(mine, kinds=listed, location="model", phase="built", live=True,
                       exec_runner=plane.exec, dns_runner=plane.dns)
     src = engine.StaticSource(view, SourceInfo("built", "live", "model"), live=False)
     engine.grade(rubric, {"built": src}, namespace=namespace, options=engine.Options(poll=False))
