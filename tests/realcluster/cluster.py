@@ -147,6 +147,7 @@ class Cluster:
         c.api_port = info.get("api_port")
         c.netns_ready = True
         c.bins = {comp.name: comp.path for comp in build.COMPONENTS}
+        c.bins["busybox"] = build.busybox_path()
         return c
 
     # -- running things --------------------------------------------------------------------
@@ -390,7 +391,7 @@ class Cluster:
         home = self.workdir / "kwok-home"
         home.mkdir(exist_ok=True)
         from tests.realcluster import podnet
-        lookup = podnet.prepare_images(self.workdir / "podnet")
+        lookup = podnet.prepare_images(self.workdir / "podnet", str(self.bins["busybox"]))
         env = dict(os.environ, HOME=str(home), PATH="bin", GODEBUG="execerrdot=0")
         self._spawn("kwok", [
             str(self.bins["kwok"]), f"--config={config}", f"--kubeconfig={self.netns_kubeconfig}",
@@ -489,7 +490,7 @@ class Cluster:
         return self.kubectl("get", "serviceaccount", "default", "-n", ns, check=False).returncode == 0
 
     def _dns_answers(self) -> bool:
-        r = self.netns_run(["busybox", "nslookup", "kubernetes.default.svc.cluster.local", DNS_IP], timeout=10)
+        r = self.netns_run([str(self.bins["busybox"]), "nslookup", "kubernetes.default.svc.cluster.local", DNS_IP], timeout=10)
         return r.returncode == 0 and "10.96.0.1" in r.stdout
 
     def _wait(self, component: str, deadline: float, cond) -> None:
