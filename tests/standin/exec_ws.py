@@ -113,8 +113,40 @@ def pod_for_stream(standin: "StandIn", namespace: str, name: str) -> Obj:
     return pod
 
 
+async def misbehave(sock: "ch.ChannelSocket", request: web.Request, reader: asyncio.Future, fault: Any) -> bool:
+    """The injected stream faults after an upgrade; True when one played.
+
+    ``frame_drip``: one stdout frame written to the raw transport a byte at a
+    time (a websocket API cannot send half a frame); ``flood``: stdout frames
+    without end; ``cut``: some output, then the TCP connection dropped with
+    no status, as when the API server goes away mid-command."""
+    if fault is None:
+        return False
+    if fault.frame_drip:
+        payload = bytes([ch.STDOUT]) + b"x" * 100
+        frame = bytes([0x82, len(payload)]) + payload  # FIN + binary, unmasked, short length
+        for i in range(len(frame)):
+            if reader.done() or request.transport is None or request.transport.is_closing():
+                return True
+            request.transport.write(frame[i:i + 1])
+            await asyncio.sleep(fault.frame_drip)
+        return True
+    if fault.flood:
+        chunk = b"<p>It works! and more</p>\n" * (fault.flood // 26 + 1)
+        while not reader.done():
+            await sock.send(ch.STDOUT, chunk[: fault.flood])
+        return True
+    if fault.cut:
+        await sock.send(ch.STDOUT, b"<html><body><h1>It works")
+        await asyncio.sleep(0.05)
+        if request.transport is not None:
+            request.transport.abort()
+        return True
+    return False
+
+
 async def serve_exec(standin: "StandIn", request: web.Request, namespace: str, name: str,
-                     hang: bool = False) -> web.StreamResponse:
+                     hang: bool = False, fault: Any = None) -> web.StreamResponse:
     query = request.query
     argv = query.getall("command", [])
     pod = pod_for_stream(standin, namespace, name)
@@ -149,7 +181,9 @@ async def serve_exec(standin: "StandIn", request: web.Request, namespace: str, n
         try:
             first = ch.STDOUT if want[ch.STDOUT] else ch.STDERR if want[ch.STDERR] else ch.ERROR
             await sock.send(first)  # tells the client the streams are up
-            if hang:  # an injected hang: the command never prints nor ends
+            if await misbehave(sock, request, reader, fault):
+                pass
+            elif hang:  # an injected hang: the command never prints nor ends
                 await reader
             else:
                 if running:

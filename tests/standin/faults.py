@@ -3,7 +3,11 @@
 A :class:`Fault` matches requests by method and a path regex and fires a
 given number of times (or forever).  It can delay the request, answer with
 an error status (429 with ``Retry-After``, 403 worded like RBAC, 500...),
-drop the connection without any response, or make an exec hang.  Faults are
+drop the connection without any response, or make an exec hang; and the
+slow-motion failures that defeat per-read socket timeouts: an upgrade never
+answered (``hang``), a body sent a byte at a time (``drip``), a websocket
+frame dripped a byte at a time (``frame_drip``), exec output without end
+(``flood``), and an exec stream cut without an exit status (``cut``).  Faults are
 checked in the order they were added and the first live one that matches
 wins, so "fail twice, then succeed" is one ``add(..., times=2)``.
 """
@@ -28,6 +32,11 @@ class Fault:
     delay: float = 0.0
     drop: bool = False
     exec_hang: bool = False
+    hang: bool = False  # accept the request and never answer it (nor an upgrade)
+    drip: float = 0.0  # send the response body one byte every `drip` seconds
+    frame_drip: float = 0.0  # exec: after the upgrade, send a frame one byte every `frame_drip` seconds
+    flood: int = 0  # exec: after the upgrade, send stdout frames of this many bytes, without end
+    cut: bool = False  # exec: send some output, then drop the TCP connection (no status)
     hits: int = 0
     _pattern: re.Pattern = field(init=False, repr=False)
 
@@ -54,7 +63,8 @@ class Faults:
 
     def add(self, method: str = "*", path: str = ".*", *, times: int | None = 1, status: int | None = None,
             message: str | None = None, retry_after: int | str | None = None, plain_text: bool = False,
-            delay: float = 0.0, drop: bool = False, exec_hang: bool = False) -> Fault:
+            delay: float = 0.0, drop: bool = False, exec_hang: bool = False, hang: bool = False,
+            drip: float = 0.0, frame_drip: float = 0.0, flood: int = 0, cut: bool = False) -> Fault:
         """Add a fault; ``path`` is a regex searched in the URL path (anchor it yourself).
 
         ``plain_text=True`` answers like the API server's own throttling filters
@@ -63,7 +73,8 @@ class Faults:
         than a Status.
         """
         fault = Fault(method=method, path=path, times=times, status=status, message=message,
-                      retry_after=retry_after, plain_text=plain_text, delay=delay, drop=drop, exec_hang=exec_hang)
+                      retry_after=retry_after, plain_text=plain_text, delay=delay, drop=drop, exec_hang=exec_hang,
+                      hang=hang, drip=drip, frame_drip=frame_drip, flood=flood, cut=cut)
         with self._lock:
             self._faults.append(fault)
         return fault

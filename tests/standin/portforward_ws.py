@@ -14,6 +14,7 @@ stand-in's CoreDNS model speaking DNS over TCP; anything else is refused.
 """
 from __future__ import annotations
 
+import asyncio
 import struct
 from typing import TYPE_CHECKING
 
@@ -54,7 +55,8 @@ def refused_message(pod: dict, port: int) -> str:
             f"IP: [127.0.0.1] : dial tcp 127.0.0.1:{port}: connect: connection refused ")
 
 
-async def serve_portforward(standin: "StandIn", request: web.Request, namespace: str, name: str) -> web.StreamResponse:
+async def serve_portforward(standin: "StandIn", request: web.Request, namespace: str, name: str,
+                            fault=None) -> web.StreamResponse:
     pod = pod_for_stream(standin, namespace, name)
     if not (pod.get("spec") or {}).get("nodeName"):
         raise st.ApiError(st.bad_request(f"pod {name} does not have a host assigned"))
@@ -75,6 +77,11 @@ async def serve_portforward(standin: "StandIn", request: web.Request, namespace:
                 prefix = struct.pack("<H", port)
                 await sock.send(2 * i, prefix)
                 await sock.send(2 * i + 1, prefix)
+            if fault is not None and fault.frame_drip:  # an answer frame dripped a byte at a time
+                from tests.standin.exec_ws import misbehave
+
+                await misbehave(sock, request, asyncio.get_running_loop().create_future(), fault)
+                return ws
             for i, port in enumerate(ports):
                 if standin._serves_dns(pod) and port == 53:
                     streams[2 * i] = TcpDnsStream(lambda: standin.dns)

@@ -347,15 +347,40 @@ class StandIn:
         if fault is not None:
             if fault.delay:
                 await asyncio.sleep(fault.delay)
+            if fault.hang:  # never answer, not even the upgrade: until the client gives up
+                with self._tracking(request):
+                    while request.transport is not None and not request.transport.is_closing():
+                        await asyncio.sleep(0.2)
+                raise _Dropped()
             if fault.drop:
                 return self._drop(request)
             if fault.status:
                 return self._fault_response(request, fault)
         try:
             self._authenticate(request)
-            return await self._route(request, hang=bool(fault and fault.exec_hang))
+            response = await self._route(request, hang=bool(fault and fault.exec_hang), fault=fault)
         except st.ApiError as e:
-            return _status_response(e.body, e.headers)
+            response = _status_response(e.body, e.headers)
+        if fault is not None and fault.drip and isinstance(response, web.Response):
+            return await self._drip(request, response, fault.drip)
+        return response
+
+    async def _drip(self, request: web.Request, response: web.Response, every: float) -> web.StreamResponse:
+        """Send ``response`` one byte every ``every`` seconds: each byte is
+        well within any per-read timeout, the whole never within reason."""
+        body = response.body if isinstance(response.body, bytes) else b""
+        stream = web.StreamResponse(status=response.status, headers={
+            k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "transfer-encoding")})
+        stream.content_length = len(body)
+        with self._tracking(request):
+            try:
+                await stream.prepare(request)
+                for i in range(len(body)):
+                    await stream.write(body[i:i + 1])
+                    await asyncio.sleep(every)
+            except (ConnectionError, RuntimeError):
+                pass
+        return stream
 
     def _authenticate(self, request: web.Request) -> None:
         auth = request.headers.get("Authorization")
@@ -373,14 +398,14 @@ class StandIn:
         if scheme.lower() != "bearer" or token.strip() != self.token:
             raise st.ApiError(st.unauthorized())
 
-    async def _route(self, request: web.Request, hang: bool) -> web.StreamResponse:
+    async def _route(self, request: web.Request, hang: bool, fault: Fault | None = None) -> web.StreamResponse:
         path = request.path.rstrip("/") or "/"
         target = parse_resource_path(path)
         if target is not None and target.plural == "pods" and target.subresource in STREAM_SUBRESOURCES \
                 and target.namespace and target.name and target.resource and "pods" not in self._disabled:
             if target.subresource == "exec":
-                return await serve_exec(self, request, target.namespace, target.name, hang=hang)
-            return await serve_portforward(self, request, target.namespace, target.name)
+                return await serve_exec(self, request, target.namespace, target.name, hang=hang, fault=fault)
+            return await serve_portforward(self, request, target.namespace, target.name, fault=fault)
         if request.method not in ("GET", "HEAD"):  # writes (and anything else) are refused
             raise st.ApiError(st.method_not_allowed())
         if target is None:
