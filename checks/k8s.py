@@ -117,6 +117,33 @@ def pod_ips(pod: Obj) -> set[str]:
     return ips
 
 
+def ip_family(ip: str) -> str:
+    """``IPv6`` for an address with a colon, else ``IPv4`` (the API's names)."""
+    return "IPv6" if ":" in ip else "IPv4"
+
+
+def primary_family(service: Obj) -> str:
+    """The Service's primary IP family: ``spec.ipFamilies[0]``, else the
+    family of its ClusterIP, else IPv4 (a dump from before dual-stack).
+    DNS answers and the pod names under a headless Service follow it."""
+    families = spec(service).get("ipFamilies") or []
+    if families and families[0] in ("IPv4", "IPv6"):
+        return families[0]
+    ip = spec(service).get("clusterIP")
+    if isinstance(ip, str) and ip not in ("", "None"):
+        return ip_family(ip)
+    return "IPv4"
+
+
+def pod_ip_of(pod: Obj, family: str) -> str | None:
+    """The pod's address of ``family`` (podIPs holds one per family)."""
+    st = status(pod)
+    ordered = [i.get("ip") for i in st.get("podIPs") or [] if isinstance(i, dict) and i.get("ip")]
+    if st.get("podIP"):
+        ordered.insert(0, st["podIP"])
+    return next((ip for ip in ordered if isinstance(ip, str) and ip_family(ip) == family), None)
+
+
 def containers(pod_spec: dict[str, Any]) -> list[dict[str, Any]]:
     return [c for c in pod_spec.get("containers") or [] if isinstance(c, dict)]
 

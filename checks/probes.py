@@ -109,7 +109,10 @@ def exec_http_get(
                         f"{service} is not headless, so its pods have no names under it"),
                       expected=T("clusterIP: None", "clusterIP: None"),
                       observed=T(f"clusterIP: {k8s.spec(svc).get('clusterIP')}", f"clusterIP: {k8s.spec(svc).get('clusterIP')}"))
-    host = backend_dns_name(svc, backend.pod, backend.ip, ctx.namespace, cluster_domain)
+    # A dual-stack pod has one address per family; CoreDNS names it after
+    # the one of the Service's primary family (spec.ipFamilies[0]).
+    ip = k8s.pod_ip_of(backend.pod, k8s.primary_family(svc)) or backend.ip
+    host = backend_dns_name(svc, backend.pod, ip, ctx.namespace, cluster_domain)
     argv = ["wget", "-q", "-O", "-", "-T", str(timeout), f"http://{host}"]
     r = ctx.view.exec(ctx.namespace, pod, argv, timeout=timeout + 10)
     ok, verdict = classify_wget(r, expect_body)
@@ -133,14 +136,21 @@ def dns_service(ctx: CheckContext, name: str, cluster_domain: str = "cluster.loc
     if svc is None:
         return failed(T(f"没有 Service {name}", f"no Service {name}"))
     qname = f"{name}.{ctx.namespace}.svc.{cluster_domain}"
+    # The records asked for and expected follow the primary IP family: a
+    # dual-stack Service with ipFamilies [IPv6, IPv4] is checked with AAAA.
+    family = k8s.primary_family(svc)
+    rdtype = "AAAA" if family == "IPv6" else "A"
     if k8s.spec(svc).get("clusterIP") == "None":
-        want = sorted({b.ip for b in k8s.service_backends(ctx.view, svc)[0] if b.ready and ":" not in b.ip})
+        want = sorted({ip for b in k8s.service_backends(ctx.view, svc)[0] if b.ready
+                       for ip in ([k8s.pod_ip_of(b.pod, family)] if b.pod is not None else [b.ip])
+                       if ip and k8s.ip_family(ip) == family})
         what = T("就绪端点的 IP", "the ready endpoint IPs")
     else:
-        want = sorted(ip for ip in [k8s.spec(svc).get("clusterIP")] if ip)
+        ips = k8s.spec(svc).get("clusterIPs") or [k8s.spec(svc).get("clusterIP")]
+        want = sorted(ip for ip in ips if isinstance(ip, str) and ip and ip != "None" and k8s.ip_family(ip) == family)
         what = T("ClusterIP", "the ClusterIP")
-    r: DnsResult = ctx.view.dns(qname, "A")
-    expected = T(f"{qname} → {', '.join(want) or '-'}（{what.zh}）", f"{qname} → {', '.join(want) or '-'} ({what.en})")
+    r: DnsResult = ctx.view.dns(qname, rdtype)
+    expected = T(f"{qname} {rdtype} → {'、'.join(want) or '-'}（{what.zh}）", f"{qname} {rdtype} → {', '.join(want) or '-'} ({what.en})")
     observed = T(f"{r.rcode or r.failure}：{', '.join(r.answers) or '-'}", f"{r.rcode or r.failure}: {', '.join(r.answers) or '-'}")
     if r.rcode is None:
         return error(T(f"DNS 查询 {qname} 没有得到回答：{r.failure}", f"no DNS answer for {qname}: {r.failure}"))

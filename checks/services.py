@@ -44,6 +44,19 @@ def _describe(ctx: CheckContext, b: k8s.Backend, deployments: dict[str, Obj]) ->
     return None, T(f"{pod}（属于 {k8s.name(dep)}）", f"{pod} (of {k8s.name(dep)})")
 
 
+def _count(ready: list[k8s.Backend]) -> T:
+    """What a Service routes to, counted as people count it: pods, and
+    apart from them any address that is no pod's."""
+    pods = sum(1 for b in ready if b.pod is not None)
+    others = len(ready) - pods
+    zh = f"{pods} 个就绪 Pod"
+    en = f"{pods} ready pod{'s' if pods != 1 else ''}"
+    if others:
+        zh += f"和 {others} 个不属于任何 Pod 的地址"
+        en += f" and {others} address{'es' if others != 1 else ''} of no pod"
+    return T(zh, en)
+
+
 _PICK_WORDS = {"any": ("一个", "one"), "first-by-name": ("按名称排序的第一个", "the first-by-name"),
                "oldest": ("最早创建的", "the oldest")}
 
@@ -92,8 +105,11 @@ def service_endpoints(
     ready = [b for b in backends if b.ready]
     not_ready = [b for b in backends if not b.ready]
     described = [_describe(ctx, b, present) for b in ready]
-    observed = T(f"{len(ready)} 个就绪端点（{source}）：" + k8s.names_list([d[1].zh for d in described], 6),
-                 f"{len(ready)} ready endpoints ({source}): " + k8s.names_list([d[1].en for d in described], 6))
+    # Count pods, not addresses: a dual-stack Service lists every pod in two
+    # EndpointSlices (one per family), which service_backends folds into one.
+    count = _count(ready)
+    observed = T(f"{count.zh}（来自 {source}）：" + k8s.names_list([d[1].zh for d in described], 6),
+                 f"{count.en} (from {source}): " + k8s.names_list([d[1].en for d in described], 6))
     notes: tuple[T, ...] = ()
     if not_ready:
         names = k8s.names_list([b.label for b in not_ready])
@@ -131,17 +147,23 @@ def service_endpoints(
         got_uids = {k8s.uid(b.pod) for b in ready if b.pod is not None}
         ok = not strays and got_uids == want_uids and len(present) == len(deployments)
         if ok:
-            return passed(T(f"{name} 的 {len(ready)} 个端点正是 {want.zh}", f"{name}'s {len(ready)} endpoints are exactly {want.en}"),
+            asked = sum(int(k8s.spec(d).get("replicas", 1)) for d in present.values())
+            if asked != len(got_uids):
+                notes += (T(f"Deployment 正在滚动更新：现在有 {len(got_uids)} 个就绪 Pod，spec.replicas 合计为 {asked}",
+                            f"a rollout is in progress: {len(got_uids)} ready pods while spec.replicas add up to {asked}"),)
+            return passed(T(f"{name} 的后端是 {len(got_uids)} 个 Pod，恰好是 {want.zh}",
+                            f"{name} routes to {len(got_uids)} pods, exactly {want.en}"),
                           observed=observed, notes=notes)
         missing = len(want_uids - got_uids)
         detail = []
         if strays:
-            detail.append(T(f"多出 {len(strays)} 个不属于这些 Deployment 的端点", f"{len(strays)} endpoints belong to none of them"))
+            detail.append(T(f"其中 {len(strays)} 个不属于这些 Deployment",
+                            f"{len(strays)} of them belong{'s' if len(strays) == 1 else ''} to none of these deployments"))
         if missing:
             detail.append(T(f"缺少 {missing} 个 Pod", f"{missing} of their pods are missing"))
         return failed(
-            T(f"{name} 有 {len(ready)} 个端点，应为 {want.zh}（{len(want_uids)} 个）" + "".join("；" + d.zh for d in detail),
-              f"{name} has {len(ready)} endpoints, expected {want.en} ({len(want_uids)})" + "".join("; " + d.en for d in detail)),
+            T(f"{name} 的后端是 {count.zh}，应为 {want.zh}（{len(want_uids)} 个 Pod）" + "".join("；" + d.zh for d in detail),
+              f"{name} routes to {count.en}, expected {want.en} ({len(want_uids)} pods)" + "".join("; " + d.en for d in detail)),
             expected=want, observed=observed, notes=notes)
 
     # one-of-each
@@ -156,10 +178,10 @@ def service_endpoints(
                       f"{name} picks {k8s.name(b.pod)}, which is not {_PICK_WORDS[pick][1]} pod of {d}"),
                     expected=want, observed=observed, notes=notes)
     if ok:
-        return passed(T(f"{name} 的端点正是 {want.zh}", f"{name}'s endpoints are exactly {want.en}"), observed=observed, notes=notes)
+        return passed(T(f"{name} 的后端恰好是 {want.zh}", f"{name} routes to exactly {want.en}"), observed=observed, notes=notes)
     return failed(
-        T(f"{name} 有 {len(ready)} 个端点：{k8s.names_list([d[1].zh for d in described], 6)}；应为 {want.zh}",
-          f"{name} has {len(ready)} endpoints: {k8s.names_list([d[1].en for d in described], 6)}; expected {want.en}"),
+        T(f"{name} 的后端是 {count.zh}：{k8s.names_list([d[1].zh for d in described], 6)}；应为 {want.zh}",
+          f"{name} routes to {count.en}: {k8s.names_list([d[1].en for d in described], 6)}; expected {want.en}"),
         expected=want, observed=observed, notes=notes)
 
 

@@ -64,9 +64,9 @@ def test_correct_submission_earns_every_point_a_dump_can_show():
 def test_service2_with_all_pods_names_them_and_says_what_was_expected():
     report, _ = grade_case("service2-all-pods")
     c = next(c for _, c in report.checks() if c.id == "service2-endpoints")
-    assert c.outcome.message.en.startswith("service2 has 5 endpoints: deployment1-")
+    assert c.outcome.message.en.startswith("service2 routes to 5 ready pods: deployment1-")
     assert "expected one pod of deployment1 and one pod of deployment2" in c.outcome.message.en
-    assert "service2 有 5 个端点" in c.outcome.message.zh
+    assert "service2 的后端是 5 个就绪 Pod" in c.outcome.message.zh
 
 
 def test_hand_written_endpoints_get_their_own_message():

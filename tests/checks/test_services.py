@@ -60,7 +60,7 @@ def test_all_fails_with_a_stray_bare_pod_behind_it():
     c, _, _ = two_deployments()
     c.bare_pod("extra", image="httpd", labels=APP, applied=True, port=80)
     c.service("service1", ports=HTTP, selector=APP)
-    assert_verdict(endpoints(c), "failed", says="belong to none of them")
+    assert_verdict(endpoints(c), "failed", says="to none of these deployments")
 
 
 def test_all_fails_when_the_selector_matches_no_pod():
@@ -106,7 +106,7 @@ def test_one_of_each_passes_with_one_labelled_pod_of_each():
 def test_one_of_each_fails_when_service2_covers_all_pods():
     c, _, _ = two_deployments()
     c.service("service2", ports=HTTP, selector=APP, headless=True)
-    assert_verdict(endpoints(c, "service2", expect="one-of-each"), "failed", says="has 5 endpoints")
+    assert_verdict(endpoints(c, "service2", expect="one-of-each"), "failed", says="routes to 5 ready pods")
 
 
 def test_one_of_each_fails_with_two_pods_of_one_deployment():

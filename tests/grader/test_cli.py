@@ -33,7 +33,7 @@ def test_wrong_submission_in_chinese_says_expected_and_seen(capsys):
     rc = main(grade("--snapshot", str(WRONG / "built.yaml"), "--lang", "zh"))
     out = capsys.readouterr().out
     assert rc == 0  # grading ran; the score is not the exit code
-    assert "service2 有 5 个端点" in out
+    assert "service2 的后端是 5 个就绪 Pod" in out
     assert "期望" in out or "应为" in out
 
 
