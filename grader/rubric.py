@@ -12,13 +12,16 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from checks import registry
 from grader.errors import InputError
 from grader.i18n import Text
+
+if TYPE_CHECKING:
+    from grader.variants import Template, Variant
 
 DEFAULT_PHASES = ("built", "cleaned")
 RESERVED_PHASES = ("baseline",)
@@ -62,6 +65,7 @@ class Rubric:
     phases: tuple[str, ...]
     steps: tuple[StepDef, ...]
     path: str
+    variant: "Variant | None" = None  # the student's values when the rubric declares variants
 
     @property
     def total(self) -> float:
@@ -327,8 +331,21 @@ def bundled() -> dict[str, str]:
     return dict(sorted(out.items()))
 
 
-def load(name_or_path: str) -> Rubric:
-    """A bundled rubric by name (``service-discovery``) or a YAML file path."""
+def load(name_or_path: str, *, student: str | None = None, secret_file: str | None = None) -> Rubric:
+    """A bundled rubric by name (``service-discovery``) or a YAML file path;
+    with ``variants:``, ``student``'s own (see grader.variants)."""
+    return template(name_or_path, secret_file=secret_file).rubric(student)
+
+
+def template(name_or_path: str, *, secret_file: str | None = None) -> "Template":
+    """The parsed rubric, from which each student's rubric is made."""
+    from grader.variants import Template
+
+    text, loc = _read(name_or_path)
+    return Template(parse_yaml(text, loc), loc, secret_file=secret_file)
+
+
+def _read(name_or_path: str) -> tuple[str, str]:
     p = Path(name_or_path)
     if p.suffix in (".yaml", ".yml") or p.exists():
         try:
@@ -337,11 +354,10 @@ def load(name_or_path: str) -> Rubric:
             raise InputError(str(p), "no such rubric file") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise InputError(str(p), f"cannot read: {exc}") from None
-        return validate(parse_yaml(text, str(p)), str(p))
+        return text, str(p)
     texts = bundled()
     if name_or_path not in texts:
         near = difflib.get_close_matches(name_or_path, list(texts), n=1)
         tip = f"; did you mean {near[0]!r}?" if near else f"; bundled: {', '.join(texts)}"
         raise InputError(name_or_path, f"no bundled rubric of that name and no such file{tip}")
-    loc = f"rubrics/{name_or_path}.yaml"
-    return validate(parse_yaml(texts[name_or_path], loc), loc)
+    return texts[name_or_path], f"rubrics/{name_or_path}.yaml"
