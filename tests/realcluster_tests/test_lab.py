@@ -201,3 +201,43 @@ def test_namespace_deleted_as_cleanup(lab):
 
     results = grade_everything(lab, cleanup)
     assert_all(results, expected_live("correct"))
+
+
+def test_collect_bundles_then_grade_offline(lab):
+    from tests.realcluster_tests.lab import run_labgrade
+
+    lab.build_correct()
+    built = lab.dir / "built.bundle.json"
+    r = run_labgrade("collect", "--rubric", "service-discovery", "-n", lab.ns, "--phase", "built",
+                     "-o", str(built), "--kubeconfig", str(lab.kubeconfig))
+    assert r.returncode == 0, r.stderr
+    lab.step6()
+    lab.wait_gone()
+    cleaned = lab.dir / "cleaned.bundle.json"
+    r = run_labgrade("collect", "--rubric", "service-discovery", "-n", lab.ns, "--phase", "cleaned",
+                     "-o", str(cleaned), "--kubeconfig", str(lab.kubeconfig))
+    assert r.returncode == 0, r.stderr
+    report = lab.grade_dumps("bundles", f"built={built}", f"cleaned={cleaned}", baseline=lab.baseline_dump)
+    # A bundle keeps the probes' results: the live-only checks are graded offline too.
+    assert verdicts(report) == expected_live("correct")
+
+
+def test_self_check_ledger_across_a_real_cleanup(lab):
+    from tests.realcluster_tests.lab import run_labgrade
+
+    ledger = lab.dir / "ledger.jsonl"
+    env = {"LABGRADE_KEY": "realcluster-test-key"}
+    args = ["check", "--rubric", "service-discovery", "-n", lab.ns, "--ledger", str(ledger),
+            "--kubeconfig", str(lab.kubeconfig), "--no-color"]
+    lab.build_correct()
+    r = run_labgrade(*args, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    lab.step6()
+    lab.wait_gone()
+    r = run_labgrade(*args, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = lab.dir / "ledger-report.json"
+    r = run_labgrade("grade", "--rubric", "service-discovery", "-n", lab.ns, "--ledger", str(ledger),
+                     "--json", str(out), "--no-color", env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert verdicts(out) == expected_live("correct")
