@@ -209,6 +209,10 @@ def cmd_grade(args) -> int:
     else:
         report = _grade_sources(rubric, args)
     _emit(report, lang, args)
+    unreachable = getattr(args, "unreachable", None)
+    if unreachable is not None:  # the report is written (every check says why); the run itself failed
+        print(f"labgrade: error: {unreachable.line(lang)}", file=sys.stderr)
+        return EXIT_INPUT
     if args.fail_under is not None and report.earned < args.fail_under:
         return EXIT_BELOW
     return EXIT_OK
@@ -238,7 +242,8 @@ def _grade_sources(rubric, args):
         sources[phase] = live
     options = engine.Options(poll=not getattr(args, "no_poll", False))
     report = engine.grade(rubric, sources, namespace=namespace, student=args.student, options=options)
-    if live is not None and args.state:
+    args.unreachable = live.unreachable if live is not None else None  # grader.live.Unreachable: exit 2
+    if live is not None and args.state and live.unreachable is None:  # never keep a pass that read nothing
         from grader import bundle
 
         _write(args.state, bundle.merge_state(args.state, bundle.to_bundle(

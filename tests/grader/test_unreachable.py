@@ -1,0 +1,108 @@
+"""A cluster that cannot be reached and a kubeconfig that cannot be read:
+one line naming the server (or file and line) and the cause, exit 2, the
+report still written with every check ``error``, and no exception class
+name in anything a person reads."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("aiohttp")
+
+from grader.cli import main  # noqa: E402
+from tests.standin.fixtures import load_dump, make_standin  # noqa: E402,F401
+from tests.standin.server import StandIn  # noqa: E402
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "service-discovery"
+CLASS_NAMES = re.compile(r"Error\b|Exception|urllib3|MaxRetry|HTTPConnection|Traceback|object at 0x")
+
+
+def built() -> list[dict]:
+    return load_dump(EXAMPLES / "correct" / "built.yaml")
+
+
+def grade(cfg: Path, tmp_path: Path, capsys) -> tuple[int, str, dict]:
+    out = tmp_path / "r.json"
+    rc = main(["grade", "--rubric", "service-discovery", "--kubeconfig", str(cfg), "--no-poll", "--no-color",
+               "--json", str(out)])
+    _, err = capsys.readouterr()
+    return rc, err, json.loads(out.read_text(encoding="utf-8"))
+
+
+def messages(report: dict) -> list[str]:
+    return [c["message"][lang] for s in report["steps"] for c in s["checks"] for lang in ("en", "zh")]
+
+
+def assert_unreachable(rc: int, err: str, report: dict, server: str, cause: str) -> None:
+    assert rc == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0] == f"labgrade: error: cannot reach the API server at {server}: {cause}"
+    built_checks = [c for s in report["steps"] if s["phase"] == "built" for c in s["checks"]]
+    assert {c["status"] for c in built_checks} == {"error"}
+    assert all(server in c["message"]["en"] for c in built_checks)
+    assert not any(CLASS_NAMES.search(m) for m in messages(report) + lines)
+
+
+def test_a_stopped_api_server_is_one_line_with_the_address_and_refused(tmp_path, capsys):
+    server = StandIn([]).start()
+    cfg = server.kubeconfig_path(tmp_path)
+    url = server.url
+    server.stop()
+    rc, err, report = grade(cfg, tmp_path, capsys)
+    assert_unreachable(rc, err, report, url, "connection refused (the API server is not running, or the address or port is wrong)")
+
+
+def test_rejected_credentials_are_one_line_with_401(make_standin, tmp_path, capsys):
+    server = make_standin(built())
+    rc, err, report = grade(server.kubeconfig_path(tmp_path, token="wrong-token-123"), tmp_path, capsys)
+    assert_unreachable(rc, err, report, server.url, "the credentials were rejected (401: invalid or expired token)")
+
+
+def test_tls_to_a_plain_http_server_is_one_line_with_tls(make_standin, tmp_path, capsys):
+    server = make_standin(built())
+    cfg = server.kubeconfig_path(tmp_path)
+    https = server.url.replace("http://", "https://")
+    cfg.write_text(cfg.read_text().replace(server.url, https))
+    rc, err, report = grade(cfg, tmp_path, capsys)
+    assert_unreachable(rc, err, report, https, "its TLS certificate is not trusted (check certificate-authority in the kubeconfig)")
+
+
+def test_a_server_that_never_answers_is_one_line_with_timed_out(make_standin, tmp_path, capsys):
+    server = make_standin(built())
+    server.faults.add("*", r".*", times=None, hang=True)
+    rc, err, report = grade(server.kubeconfig_path(tmp_path), tmp_path, capsys)
+    assert_unreachable(rc, err, report, server.url, "timed out (no answer)")
+
+
+def test_the_unreachable_line_is_public_for_check_and_batch(tmp_path):
+    from grader.live import LiveSource, Retry, api_client
+    from grader.unreachable import Unreachable
+
+    server = StandIn([]).start()
+    cfg = server.kubeconfig_path(tmp_path)
+    server.stop()
+    src = LiveSource(api_client(str(cfg), None), "default", "built", retry=Retry(attempts=1, sleep=lambda s: None))
+    src.view()
+    assert isinstance(src.unreachable, Unreachable)
+    assert src.unreachable.line("en").startswith(f"cannot reach the API server at {server.url}: connection refused")
+    assert src.unreachable.line("zh").startswith(f"无法连接 API server {server.url}")
+
+
+@pytest.mark.parametrize("text, line, words", [
+    ("apiVersion: v1\ncurrent-context: a\n\tclusters: []\n", 3, "a YAML syntax error"),
+    ("apiVersion: v1\nclusters: oops\n", 2, "'clusters' must be a list"),
+    ("- just\n- a list\n", None, "not a mapping"),
+])
+def test_a_malformed_kubeconfig_is_one_line_with_file_and_line(tmp_path, capsys, text, line, words):
+    cfg = tmp_path / "kubeconfig"
+    cfg.write_text(text)
+    rc = main(["grade", "--rubric", "service-discovery", "--kubeconfig", str(cfg), "--no-poll"])
+    _, err = capsys.readouterr()
+    assert rc == 2
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    where = f"{cfg}:{line}:" if line else f"{cfg}:"
+    assert err.startswith(f"labgrade: error: {where}") and words in err
