@@ -66,9 +66,12 @@ def _pod_ok(ctx: CheckContext, pod: str) -> Outcome | None:
     return None
 
 
-def _no_binary(r: ExecResult) -> bool:
+def _no_binary(r: ExecResult, binary: str) -> bool:
+    """The command itself is missing (not a "404 Not Found" it printed)."""
     err = (r.stderr or "").lower()
-    return r.failure == "not-found" or r.exit_code in (126, 127) or ("not found" in err and r.exit_code not in (0, None))
+    name = binary.rsplit("/", 1)[-1].lower()
+    return (r.failure == "not-found" or r.exit_code in (126, 127) or "executable file not found" in err
+            or f"{name}: not found" in err)
 
 
 @check("exec.run", live=True, reads=lambda p: _svc_reads(p.get("argv") or []))
@@ -138,7 +141,7 @@ def exec_run(
                  + "".join(f", {s} matching {m!r}" for s, _, m in conds if m))
     if r.failure == "timeout":
         return failed(T(f"命令在 {timeout} 秒内没有结束", f"the command did not finish within {timeout} s"), expected=expected, observed=observed)
-    if _no_binary(r) and exit_code not in (126, 127):
+    if _no_binary(r, rendered[0]) and exit_code not in (126, 127):
         return failed(T(f"Pod {pod} 的镜像中没有 {rendered[0]} 命令", f"there is no {rendered[0]} in pod {pod}'s image"),
                       expected=expected, observed=observed)
     if r.exit_code is None:
@@ -209,7 +212,7 @@ def http_get(
     def fail(zh: str, en: str) -> Outcome:
         return failed(T(f"从 {pod} 访问 {target}：{zh}", f"from {pod}, {target}: {en}"), expected=expected, observed=observed)
 
-    if _no_binary(r):
+    if _no_binary(r, "wget"):
         return fail("Pod 中没有 wget 命令（换用带 wget 的镜像，如 busybox）", "there is no wget in the pod (use an image with it, such as busybox)")
     if r.failure == "timeout":
         return fail("wget 超时没有结束", "wget did not finish in time")

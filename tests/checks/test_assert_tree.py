@@ -1,0 +1,76 @@
+"""Partial object trees (checks/assert_tree.py): one case per way a leaf
+matches or does not, as kuttl and Chainsaw assertion trees behave."""
+from __future__ import annotations
+
+import pytest
+
+from checks.assert_tree import ABSENT, BadAssertion, match, show, validate
+
+SVC = {"kind": "Service", "metadata": {"name": "web", "labels": {"app": "web"}},
+       "spec": {"type": "NodePort", "clusterIP": "10.96.1.2",
+                "ports": [{"name": "http", "port": 80, "targetPort": 80, "nodePort": 30080},
+                          {"name": "https", "port": 443, "targetPort": 8443, "nodePort": 30443}]}}
+
+
+def bad(tree, obj=SVC):
+    return [(lf.path, lf.expected, lf.observed) for lf in match(tree, obj) if not lf.ok]
+
+
+def test_a_mapping_matches_the_keys_it_names_and_ignores_the_rest():
+    assert bad({"spec": {"type": "NodePort"}}) == []
+
+
+def test_a_literal_leaf_that_differs_names_path_expected_and_observed():
+    assert bad({"spec": {"type": "ClusterIP"}}) == [("spec.type", "ClusterIP", "NodePort")]
+
+
+def test_a_missing_key_is_observed_as_absent():
+    assert bad({"spec": {"externalName": "x"}}) == [("spec.externalName", "x", ABSENT)]
+    assert show(ABSENT) == "<absent>"
+
+
+def test_literals_are_typed_80_is_not_the_string_80():
+    assert bad({"spec": {"ports": [{"port": "80"}]}})[0][1:] == ("80", 80)
+
+
+def test_list_elements_match_any_distinct_observed_element_in_any_order():
+    assert bad({"spec": {"ports": [{"port": 443}, {"port": 80}]}}) == []
+    assert len(bad({"spec": {"ports": [{"port": 80}, {"port": 80}]}})) == 1  # one port 80 cannot match twice
+
+
+def test_comparisons():
+    assert bad({"spec": {"ports": [{"nodePort": "(>= 30000)"}]}}) == []
+    assert bad({"spec": {"ports": [{"nodePort": "(< 30000)"}, {"nodePort": "(< 30000)"}]}}) != []
+    assert bad({"spec": {"clusterIP": "(!= 'None')"}}) == []
+    assert bad({"spec": {"type": "(in [NodePort, LoadBalancer])"}}) == []
+    assert bad({"spec": {"type": "(not in [NodePort])"}}) != []
+    assert bad({"spec": {"type": "(>= 3)"}}) != []  # not a number: no ordering
+
+
+def test_path_keys_and_jmespath_keys_and_leaves():
+    assert bad({"spec.ports[0].nodePort": 30080}) == []
+    assert bad({"(length(spec.ports))": 2}) == []
+    assert bad({"spec": {"type": "(starts_with(@, 'Node'))"}}) == []
+    assert bad({"spec.ports[5].port": 80}) == [("spec.ports[5].port", 80, ABSENT)]
+
+
+def test_null_means_absent():
+    assert bad({"spec": {"externalName": None}}) == []
+    assert bad({"spec": {"type": None}}) != []
+
+
+def test_a_mapping_where_a_scalar_is_observed_fails_once():
+    assert len(bad({"spec": {"type": {"x": 1}}})) == 1
+
+
+def test_every_leaf_is_counted_for_partial_credit():
+    leaves = match({"spec": {"type": "ClusterIP", "ports": [{"port": 80, "targetPort": 80}]}}, SVC)
+    assert (len(leaves), sum(lf.ok for lf in leaves)) == (3, 2)
+
+
+def test_a_bad_expression_is_the_rubrics_mistake():
+    assert validate({"spec": {"type": "(starts_with(@,)"}}) != []
+    assert validate({"(length(spec.ports)": 1}) != []
+    assert validate({"spec": {"ports": [{"nodePort": "(>= 30000)"}]}}) == []
+    with pytest.raises(BadAssertion):
+        match({"spec": {"type": "(starts_with(@,)"}}, SVC)

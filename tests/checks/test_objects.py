@@ -1,0 +1,155 @@
+"""object.exists / object.absent / object.matches: any kind, by name or
+selector. One case per branch, each a tiny cluster from tests/builders.py."""
+from __future__ import annotations
+
+from grader.view import build_view
+from tests.builders import base_cluster, service_port
+from tests.checks.verdict import assert_verdict, run, view_of
+
+HTTP = [service_port(80, 80, name="http")]
+
+
+def lab():
+    c = base_cluster()
+    c.deployment("web", replicas=2, image="httpd", labels={"app": "web"})
+    c.service("web", ports=HTTP, selector={"app": "web"}, labels={"tier": "front"})
+    c.service("web-headless", ports=HTTP, selector={"app": "web"}, headless=True, labels={"tier": "front"})
+    return c
+
+
+# -- object.exists ----------------------------------------------------------------
+
+def test_exists_passes_by_name_for_any_kind_spelling():
+    assert_verdict(run("object.exists", view_of(lab()), kind="svc", name="web"), "passed", says="Service web exists")
+
+
+def test_exists_fails_naming_what_the_namespace_has():
+    o = run("object.exists", view_of(lab()), kind="Service", name="wbe")
+    assert_verdict(o, "failed", says="no Service wbe in namespace default")
+    assert "web-headless" in o.observed.en
+
+
+def test_exists_by_selector_passes_and_counts():
+    v = view_of(lab())
+    assert_verdict(run("object.exists", v, kind="Service", selector="tier=front"), "passed")
+    assert_verdict(run("object.exists", v, kind="Service", selector={"tier": "front"}, count=2), "passed")
+    assert_verdict(run("object.exists", v, kind="Service", selector="tier=front", count=3), "failed", says="expected 3")
+
+
+def test_exists_by_selector_that_matches_nothing_fails():
+    assert_verdict(run("object.exists", view_of(lab()), kind="Service", selector="tier in (back,db)"), "failed",
+                   says="no Services labelled")
+
+
+def test_exists_fails_for_an_object_being_deleted():
+    c = lab()
+    pod = c.list("Pod", "default")[0]
+    c.delete_pod(pod)
+    assert_verdict(run("object.exists", view_of(c), kind="Pod", name=pod["metadata"]["name"]), "failed",
+                   says="being deleted")
+
+
+def test_exists_needs_exactly_one_of_name_and_selector():
+    assert_verdict(run("object.exists", view_of(lab()), kind="Service"), "error")
+    assert_verdict(run("object.exists", view_of(lab()), kind="Service", name="web", selector="a=b"), "error")
+
+
+def test_exists_with_a_broken_selector_is_an_error():
+    assert_verdict(run("object.exists", view_of(lab()), kind="Service", selector="a=b,(("), "error", says="selector")
+
+
+def test_exists_on_a_dump_without_the_kind_is_an_error_not_a_failure():
+    v = view_of(lab(), kinds=("Pod",))
+    assert_verdict(run("object.exists", v, kind="ConfigMap", name="x"), "error")
+
+
+def test_exists_for_a_cluster_scoped_kind_ignores_the_namespace():
+    assert_verdict(run("object.exists", view_of(lab()), kind="Namespace", name="kube-system"), "passed")
+
+
+def test_exists_finds_custom_resources():
+    widget = {"apiVersion": "example.com/v1", "kind": "Widget",
+              "metadata": {"name": "w1", "namespace": "default", "uid": "u-w1"}, "spec": {"size": 3}}
+    v = build_view([widget], kinds=("Widget",))
+    assert_verdict(run("object.exists", v, kind="Widget", name="w1"), "passed")
+    assert_verdict(run("object.matches", v, kind="Widget", name="w1", expect={"spec": {"size": "(> 2)"}}), "passed")
+
+
+# -- object.absent ------------------------------------------------------------------
+
+def test_absent_passes_when_gone():
+    assert_verdict(run("object.absent", view_of(lab()), kind="Service", names=["gone1", "gone2"]), "passed")
+
+
+def test_absent_gives_partial_credit_per_name():
+    o = run("object.absent", view_of(lab()), kind="Service", names=["web", "gone"])
+    assert_verdict(o, "failed", 0.5, says="1 Service(s) still present: web")
+
+
+def test_absent_counts_terminating_objects_as_gone_with_a_note():
+    c = lab()
+    pod = c.list("Pod", "default")[0]
+    c.delete_pod(pod)
+    o = run("object.absent", view_of(c), kind="Pod", name=pod["metadata"]["name"])
+    assert_verdict(o, "passed")
+    assert "being deleted" in o.notes[0].en
+
+
+def test_absent_by_selector_fails_with_no_partial_credit():
+    assert_verdict(run("object.absent", view_of(lab()), kind="Service", selector="tier=front"), "failed", 0.0)
+    assert_verdict(run("object.absent", view_of(lab()), kind="Service", selector="tier=none"), "passed")
+
+
+def test_absent_needs_names_or_a_selector():
+    assert_verdict(run("object.absent", view_of(lab()), kind="Service"), "error")
+    assert_verdict(run("object.absent", view_of(lab()), kind="Service", name="a", selector="b=c"), "error")
+
+
+def test_absent_with_a_broken_selector_is_an_error():
+    assert_verdict(run("object.absent", view_of(lab()), kind="Service", selector="!"), "error")
+
+
+# -- object.matches -----------------------------------------------------------------
+
+def test_matches_passes_when_every_leaf_matches():
+    o = run("object.matches", view_of(lab()), kind="Service", name="web-headless",
+            expect={"spec": {"clusterIP": "None", "ports": [{"name": "http", "port": 80}]}})
+    assert_verdict(o, "passed", says="all 3 fields match")
+
+
+def test_matches_fails_naming_each_leaf_with_path_expected_and_observed():
+    o = run("object.matches", view_of(lab()), kind="Service", name="web",
+            expect={"spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": "(>= 30000)"}]}})
+    assert_verdict(o, "failed", 0.0, says='spec.type expected "NodePort", saw "ClusterIP"')
+    assert "spec.ports[0].nodePort: <absent>" in o.observed.en
+    assert 'spec.ports[0].nodePort = "(>= 30000)"' in o.expected.en
+
+
+def test_matches_gives_credit_per_leaf_when_asked():
+    o = run("object.matches", view_of(lab()), kind="Service", name="web", partial=True,
+            expect={"spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": "(>= 30000)"}]}})
+    assert_verdict(o, "failed", round(1 / 3, 4))
+
+
+def test_matches_uses_the_rubrics_wording():
+    o = run("object.matches", view_of(lab()), kind="Service", name="web", expect={"spec": {"type": "NodePort"}},
+            what={"zh": "NodePort 设置", "en": "the NodePort settings"})
+    assert o.message.en.startswith("the NodePort settings does not match") and o.message.zh.startswith("NodePort 设置")
+
+
+def test_matches_by_selector_checks_every_object():
+    o = run("object.matches", view_of(lab()), kind="Service", selector="tier=front", expect={"spec": {"clusterIP": "None"}})
+    assert_verdict(o, "failed", says="web:spec.clusterIP")
+
+
+def test_matches_a_missing_object_fails():
+    assert_verdict(run("object.matches", view_of(lab()), kind="Service", name="nope", expect={"spec": {}}), "failed",
+                   says="no Service nope")
+    assert_verdict(run("object.matches", view_of(lab()), kind="Service", selector="x=y", expect={"spec": {}}), "failed")
+
+
+def test_matches_with_a_bad_tree_or_target_is_an_error():
+    v = view_of(lab())
+    assert_verdict(run("object.matches", v, kind="Service", name="web", expect={"spec": {"type": "(bad(@,)"}}), "error")
+    assert_verdict(run("object.matches", v, kind="Service", expect={"spec": {}}), "error")
+    assert_verdict(run("object.matches", v, kind="Service", selector="((", expect={"spec": {}}), "error")
