@@ -63,8 +63,8 @@ from grader.rubric import Rubric
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _WINDOWS_DEVICES = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
-CLASS_FILES = ("gradebook.csv", "canvas.csv", "junit.xml", "summary.md")
-STUDENT_FILES = ("report.json", "junit.xml", "results.json")
+CLASS_FILES = ("gradebook.csv", "canvas.csv", "junit.xml", "summary.md", "class.html")
+STUDENT_FILES = ("report.json", "junit.xml", "results.json", "report.html")
 ERROR_FILE = "error.txt"
 LIVE_COLUMNS = ("namespace", "context", "kubeconfig")
 MAX_JOBS = 64
@@ -471,6 +471,7 @@ class Batch:
             write_atomic(folder / "report.json", json_report.to_json(result.report))
             write_atomic(folder / "junit.xml", junit.to_junit_xml(result.report, lang))
             write_atomic(folder / "results.json", gradebook.gradescope_results(result.report, lang))
+            write_atomic(folder / "report.html", _student_html(result.report, lang))  # linked from class.html
             (folder / ERROR_FILE).unlink(missing_ok=True)
         else:
             reason = result.error or Text("", "")
@@ -507,6 +508,7 @@ class Batch:
         write_atomic(folder / "junit.xml", junit.to_junit_xml(result.report, self.options.lang), only_if_changed=True)
         write_atomic(folder / "results.json", gradebook.gradescope_results(result.report, self.options.lang),
                      only_if_changed=True)
+        write_atomic(folder / "report.html", _student_html(result.report, self.options.lang), only_if_changed=True)
         (folder / ERROR_FILE).unlink(missing_ok=True)
 
     # -- the class ----------------------------------------------------------------
@@ -588,12 +590,25 @@ class Batch:
             "canvas.csv": gradebook.canvas_csv(self.rubric, results),
             "junit.xml": gradebook.class_junit(self.rubric.lab, results, lang),
             "summary.md": gradebook.summary_markdown(self.rubric, results, lang),
+            "class.html": _class_html(self.rubric, results, lang),
         }
         files = {}
         for name, text in texts.items():
             files[name] = self.out / name
             write_atomic(files[name], text)
         return files
+
+
+def _student_html(report: GradeReport, lang: str) -> str:
+    from grader.report.html_report import to_html
+
+    return to_html(report, lang)
+
+
+def _class_html(rubric: Rubric, results: list[StudentResult], lang: str) -> str:
+    from grader.report.class_html import to_class_html
+
+    return to_class_html(rubric, results, lang)
 
 
 def write_atomic(path: Path, text: str, *, only_if_changed: bool = False) -> None:
