@@ -1,0 +1,217 @@
+"""The author's kit: lint, schema, checks --doc, test-rubric, dump-command,
+and checks from a course's own package through the labgrade.checks entry points."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from checks import registry
+from grader import authoring, rubric
+from grader.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+LABS = ["service-discovery", "service-expose", "headless-dns"]
+
+
+def _write(tmp_path: Path, text: str, name: str = "r.yaml") -> str:
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return str(p)
+
+
+# -- schema -----------------------------------------------------------------------
+
+jsonschema = pytest.importorskip("jsonschema")
+
+
+def _validator():
+    return jsonschema.Draft202012Validator(authoring.schema())
+
+
+def test_the_schema_is_valid_json_schema_and_the_committed_copy_is_current():
+    jsonschema.Draft202012Validator.check_schema(authoring.schema())
+    committed = json.loads((ROOT / "rubrics" / "rubric.schema.json").read_text(encoding="utf-8"))
+    assert committed == authoring.schema(), "run: labgrade schema > rubrics/rubric.schema.json"
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_every_bundled_rubric_validates_and_names_the_schema(lab):
+    text = rubric.bundled()[lab]
+    assert text.splitlines()[0] == "# yaml-language-server: $schema=./rubric.schema.json"
+    assert list(_validator().iter_errors(yaml.safe_load(text))) == []
+
+
+@pytest.mark.parametrize("breakage", [
+    lambda d: d["steps"][0]["checks"][0]["with"].update(nmae="x"),        # a typo in a parameter
+    lambda d: d["steps"][0]["checks"][0].update(use="object.exist"),       # an unknown check
+    lambda d: d["steps"][0]["checks"][0]["with"].update(kind=3),           # a wrong type
+    lambda d: d["steps"][0]["checks"][0]["with"].pop("kind"),              # a missing parameter
+    lambda d: d["steps"][0]["checks"][0].pop("hint"),                      # no hint
+    lambda d: d.update(titel=d["title"]),                                   # an unknown top-level key
+])
+def test_a_broken_rubric_does_not_validate(breakage):
+    data = yaml.safe_load(rubric.bundled()["service-expose"])
+    breakage(data)
+    assert list(_validator().iter_errors(data)) != []
+
+
+def test_labgrade_schema_prints_it(capsys):
+    assert main(["schema"]) == 0
+    assert json.loads(capsys.readouterr().out)["title"] == "labgrade rubric"
+
+
+# -- checks --doc -----------------------------------------------------------------
+
+@pytest.mark.parametrize("check_id", sorted(registry.registry()))
+def test_every_check_documents_every_section(check_id):
+    spec = registry.get(check_id)
+    sections = authoring.doc_sections(spec)
+    for name in ("What", *authoring.SECTIONS):
+        assert sections.get(name, "").strip(), f"{check_id} lacks {name}"
+    text = authoring.render_doc(check_id)
+    for heading in ("## Why", "## Parameters", "## Passes", "## Fails", "## Partial credit", "## Reads"):
+        assert heading in text
+    for param in spec.params:
+        assert f"`{param}:" in text
+
+
+def test_checks_doc_on_the_command_line(capsys):
+    assert main(["checks", "--doc", "object.matches"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# object.matches") and "(>= 30000)" in out
+
+
+def test_checks_doc_of_an_unknown_check_is_an_input_error(capsys):
+    assert main(["checks", "--doc", "object.match"]) == 2
+    assert "did you mean 'object.matches'" in capsys.readouterr().err
+
+
+# -- lint -------------------------------------------------------------------------
+
+def test_lint_reports_the_loaders_error_with_file_and_line(tmp_path, capsys):
+    text = rubric.bundled()["service-expose"].replace("use: workload.replicas", "use: workload.replica", 1)
+    path = _write(tmp_path, text)
+    assert main(["lint", path]) == 2
+    out = capsys.readouterr().out
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if "workload.replica\n" in ln + "\n")
+    assert f"{path}:{line}: error: " in out and "did you mean 'workload.replicas'" in out
+
+
+def test_lint_finds_bad_assertions_templates_and_selectors_with_their_lines(tmp_path):
+    text = rubric.bundled()["service-expose"]
+    text = text.replace('nodePort: "(>= 30000)"', 'nodePort: "(starts_with(@,)"', 1)
+    text = text.replace("{{ nodeport(httpd-nodeport) }}", "{{ node_port(httpd-nodeport) }}", 1)
+    text = text.replace("with: {kind: Service, name: httpd-svc}", 'with: {kind: Service, selector: "a=b,(("}', 1)
+    diags = [d for d in authoring.lint(_write(tmp_path, text)) if d.level == "error"]
+    assert len(diags) == 3 and all(d.line for d in diags)
+    assert any("JMESPath" in d.message for d in diags) and any("node_port" in d.message for d in diags)
+    assert any("selector" in d.message for d in diags)
+
+
+def test_lint_warns_about_points_a_dump_cannot_earn_and_checks_no_grade_reaches():
+    diags = authoring.lint("service-discovery")
+    assert all(d.level == "warning" for d in diags)
+    assert any("clientpod-wget-service2" in d.message and "cannot be earned from a dump" in d.message for d in diags)
+    assert any("service1-dns" in d.message and "0 points" in d.message for d in diags)
+
+
+def test_lint_warns_about_a_kind_the_dump_command_would_not_list(tmp_path):
+    text = rubric.bundled()["service-expose"].replace("kind: Deployment, name: httpd}", "kind: Gizmo, name: httpd}", 1)
+    diags = authoring.lint(_write(tmp_path, text))
+    assert any(d.level == "warning" and "'Gizmo'" in d.message and "dump-command" in d.message for d in diags)
+
+
+def test_a_clean_lint_exits_zero(capsys):
+    assert main(["lint", "headless-dns"]) == 0
+    assert "0 error(s)" in capsys.readouterr().out
+
+
+# -- dump-command -----------------------------------------------------------------
+
+def test_dump_command(capsys):
+    assert main(["dump-command", "service-discovery"]) == 0
+    assert capsys.readouterr().out.strip() == \
+        "kubectl get namespaces,deployments,replicasets,pods,services,endpoints,endpointslices -A -o yaml"
+
+
+# -- test-rubric ------------------------------------------------------------------
+
+@pytest.mark.parametrize("lab", LABS)
+def test_the_bundled_examples_pass_test_rubric(lab, capsys):
+    assert main(["test-rubric", lab, "--cases", str(ROOT / "examples" / lab)]) == 0, capsys.readouterr().out
+    assert "cases as expected" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("lab", ["service-expose", "headless-dns"])
+def test_each_new_lab_has_a_correct_case_worth_100_and_five_mistakes(lab):
+    results = authoring.test_rubric(lab, str(ROOT / "examples" / lab))
+    by = {r.case: r for r in results}
+    assert by["correct"].earned == 100 and len(results) >= 6
+    assert all(r.earned < 100 for name, r in by.items() if name != "correct")
+
+
+def test_a_wrong_expectation_is_reported_and_fails(tmp_path, capsys):
+    import shutil
+
+    case = tmp_path / "cases" / "correct"
+    shutil.copytree(ROOT / "examples" / "service-expose" / "correct", case)
+    exp = yaml.safe_load((case / "expected.yaml").read_text(encoding="utf-8"))
+    exp["verdicts"]["httpd-image"] = "failed"
+    (case / "expected.yaml").write_text(yaml.safe_dump(exp), encoding="utf-8")
+    assert main(["test-rubric", "service-expose", "--cases", str(tmp_path / "cases")]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL correct" in out and "httpd-image: expected failed, got passed" in out
+
+
+def test_test_rubric_needs_a_folder_of_cases(tmp_path, capsys):
+    assert main(["test-rubric", "service-expose", "--cases", str(tmp_path / "none")]) == 2
+    assert main(["test-rubric", "service-expose", "--cases", str(tmp_path)]) == 2
+
+
+def test_the_lab_examples_are_what_their_generator_writes():
+    from tests import make_lab_examples
+
+    assert make_lab_examples.main(["--check"]) == 0
+
+
+# -- entry points -----------------------------------------------------------------
+
+def test_a_course_package_adds_checks_through_the_entry_point_group(tmp_path, monkeypatch):
+    """A real distribution on sys.path (its .dist-info with entry_points.txt),
+    found by importlib.metadata exactly as an installed package would be."""
+    dist = tmp_path / "labgrade_course_checks-0.1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: labgrade-course-checks\nVersion: 0.1.0\n")
+    (dist / "entry_points.txt").write_text("[labgrade.checks]\ncourse = labgrade_course_checks\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.syspath_prepend(str(ROOT / "tests" / "plugin_example"))
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry.registry()))  # the course check goes with the test
+    try:
+        _load_and_use_the_course_check()
+    finally:
+        sys.modules.pop("labgrade_course_checks", None)
+
+
+def _load_and_use_the_course_check():
+    assert "course" in registry.load_entry_points()
+    spec = registry.get("course.configmap_has_key")
+    assert spec is not None and spec.reads == ("ConfigMap",)
+    text = rubric.bundled()["service-expose"].replace(
+        "use: object.exists\n        with: {kind: Deployment, name: httpd}",
+        "use: course.configmap_has_key\n        with: {name: web-config, key: index.html}", 1)
+    r = rubric.validate(rubric.parse_yaml(text, "r.yaml"), "r.yaml")
+    assert r.check("httpd-exists").use == "course.configmap_has_key"
+
+
+def test_a_broken_course_package_is_an_error_naming_it(tmp_path, monkeypatch):
+    dist = tmp_path / "broken-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[labgrade.checks]\nbroken = no_such_module_here\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ImportError, match="entry point 'broken'"):
+        registry.load_entry_points()
