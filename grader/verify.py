@@ -8,7 +8,7 @@ button must say what is wrong with *this* step), prints one line in the
 student's language, and exits:
 
 * 0 — the step passes: every check that carries points passed (zero-point
-  checks, like the DNS ones, are information and cannot hold a student back);
+  checks, like the DNS ones, are information: they are not even run);
 * 1 — not yet: the first failed check's message and hint;
 * 3 — the grader could not judge (an API error, a probe that cannot run on
   a dump): the reason, which is not the student's fault;
@@ -67,8 +67,12 @@ def find_step(rubric: "Rubric", wanted: str) -> "StepDef":
 
 def one_step(rubric: "Rubric", step: "StepDef") -> "Rubric":
     """The rubric cut to ``step``, without the step's own prerequisites (the
-    engine runs a check whose prerequisite was not graded)."""
-    return replace(rubric, steps=(replace(step, needs=()),))
+    engine runs a check whose prerequisite was not graded), and without its
+    zero-point checks when it has others: they cannot change the verdict,
+    and in service-discovery's step 5 they are two DNS port-forwards, about
+    a second of the button's wait."""
+    counted = tuple(c for c in step.checks if c.points > 0) or step.checks
+    return replace(rubric, steps=(replace(step, needs=(), checks=counted),))
 
 
 def verdict(step: "StepResult", lang: str) -> Verdict:

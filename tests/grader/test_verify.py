@@ -62,6 +62,16 @@ def test_an_unknown_step_is_an_input_error_listing_the_steps(capsys):
     assert "steps: step1, step2" in capsys.readouterr().err
 
 
+def test_zero_point_checks_are_not_even_run():
+    from grader import rubric
+    from grader.verify import find_step, one_step
+
+    r = rubric.load("service-discovery")
+    cut = one_step(r, find_step(r, "step5"))
+    assert [c.id for c in cut.steps[0].checks] == ["clientpod-running", "clientpod-wget-service2"]
+    assert cut.steps[0].needs == ()
+
+
 def test_the_rubric_can_come_from_the_environment(monkeypatch, capsys):
     monkeypatch.setenv("LABGRADE_RUBRIC", "service-discovery")
     from grader.cli import build_parser
