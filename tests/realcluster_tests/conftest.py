@@ -54,6 +54,8 @@ def pytest_runtest_makereport(item, call):
         for c in list(_CLUSTER) or []:
             tails = []
             for log in sorted(c.logs.glob("*.log")):
-                lines = log.read_text(errors="replace").splitlines()[-8:]
+                if log.name == "audit.jsonl":
+                    continue
+                lines = [ln[:300] for ln in log.read_text(errors="replace").splitlines()[-5:]]
                 tails.append(f"--- {log.name}\n" + "\n".join(lines))
             rep.sections.append(("realcluster logs", f"logs in {c.logs}\n" + "\n".join(tails)))
