@@ -136,6 +136,29 @@ def busybox_path() -> Path | None:
     return found[-1] if found else None
 
 
+def debian_mirror() -> str:
+    """The Debian archive this machine's apt is set up with (deb822 ``URIs:`` or a classic
+    ``deb URI suite`` line), not the security one: the busybox fetch goes where apt already goes."""
+    import re
+
+    apt = Path("/etc/apt")
+    texts = [p.read_text(errors="replace") for p in sorted((apt / "sources.list.d").glob("*.sources"))]
+    for text in texts:
+        for stanza in re.split(r"\n\s*\n", text):
+            uris = re.search(r"^URIs:\s*(\S+)", stanza, re.M)
+            suites = re.search(r"^Suites:\s*(.+)$", stanza, re.M)
+            if uris and suites and not any(s.endswith("-security") for s in suites.group(1).split()):
+                return uris.group(1).rstrip("/")
+    classic = [apt / "sources.list", *sorted((apt / "sources.list.d").glob("*.list"))]
+    for path in classic:
+        if path.is_file():
+            for line in path.read_text(errors="replace").splitlines():
+                parts = line.split()
+                if len(parts) >= 3 and parts[0] == "deb" and not parts[2].endswith("-security"):
+                    return next(p for p in parts[1:] if not p.startswith("[")).rstrip("/")
+    raise BuildError("no Debian archive in /etc/apt (sources.list or sources.list.d/*.sources) to fetch busybox from")
+
+
 def fetch_busybox(log=print) -> Path:
     """Debian's busybox-static from BUSYBOX_SUITE into bin/busybox-<version>; cached."""
     have = busybox_path()
