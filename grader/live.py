@@ -34,9 +34,14 @@ from grader.outcome import SourceInfo
 from grader.unreachable import Unreachable, server_of
 from grader.view import ClusterView, DnsResult, ExecResult, Obj, ProbeError, build_view
 
-# The kinds a source lists when no rubric says (from grader/kinds.py); kept
-# as a name for callers that ask "did this view list anything at all".
-LISTS: dict[str, kinds.Kind] = {k: kinds.lookup(k) for k in kinds.plan(kinds.DEFAULT_READS, "")[0]}  # type: ignore[misc]
+# The kinds a source lists when no rubric says (from grader/kinds.py), with
+# the generated client's names for them (API class, list method, apiVersion):
+# kept for callers and tests written when each kind had its own method.
+LISTS: dict[str, tuple[str, str, str]] = {
+    k.kind: (f"{(k.group.split('.')[0] or 'core').capitalize()}{k.version.capitalize()}Api",
+             "list_namespaced_" + re.sub(r"(?<!^)(?=[A-Z])", "_", k.kind).lower(), k.api_version)
+    for k in map(kinds.lookup, kinds.plan(kinds.DEFAULT_READS, "")[0]) if k is not None
+}
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 REQUEST_TIMEOUT = (5.0, 10.0)  # connect, read: per socket operation
 #: Seconds one LIST (all its pages and retries) or GET may take in all, on
