@@ -231,9 +231,9 @@ class _Run:
         return out, err, code, delay
 
     def _redirected(self, cmd: list[str]) -> tuple[bytes, bytes, int, float]:
-        """One simple command with ``2>&1``, ``>/dev/null`` or ``2>/dev/null``."""
+        """One simple command with ``2>&1``, ``>&2``, ``>/dev/null`` or ``2>/dev/null``."""
         words: list[str] = []
-        merge = drop_out = drop_err = False
+        merge = to_err = drop_out = drop_err = False
         tokens = iter(cmd)
         for tok in tokens:
             if tok not in (">", ">>", ">&"):
@@ -243,6 +243,8 @@ class _Run:
             target = next(tokens, "")
             if tok == ">&" and fd == "2" and target == "1":
                 merge = True
+            elif tok == ">&" and fd == "1" and target == "2":
+                to_err = True  # `echo err >&2`: a real shell writes it to stderr (found against the real cluster)
             elif fd == "2":
                 drop_err = True
             else:
@@ -250,6 +252,8 @@ class _Run:
         out, err, code, delay = self.command(words) if words else (b"", b"", 0, 0.0)
         if merge:
             out, err = out + err, b""
+        if to_err:
+            out, err = b"", err + out
         return (b"" if drop_out else out), (b"" if drop_err else err), code, delay
 
     # Tools ---------------------------------------------------------------------
