@@ -18,8 +18,8 @@ from checks import registry
 from grader import redact
 from grader.clock import iso, utc_now
 from checks.registry import CheckContext
-from grader.i18n import Text
-from grader.outcome import CheckResult, GradeReport, Outcome, SourceInfo, Status, StepResult, error, skipped
+from grader.i18n import Text, phase_name
+from grader.outcome import CheckResult, GradeReport, Outcome, SourceInfo, Status, StepResult, blocked, error, skipped
 from grader.rubric import CheckDef, Rubric, StepDef
 from grader.view import ClusterView, MissingKind, ProbeError, ProbeUnavailable
 
@@ -67,8 +67,11 @@ def run_check(check: CheckDef, ctx: CheckContext) -> Outcome:
     except ProbeError as exc:
         return error(exc.reason)
     except Exception as exc:  # a bug in a check must not cost a student points or the report
-        detail = f"{type(exc).__name__}: {exc}"[:200]
-        return error(Text(f"评分程序内部错误（{detail}），本项不扣分", f"internal grader error ({detail}); no points taken"))
+        # No exception class name: a student reads this. The check id tells
+        # a maintainer where to look.
+        detail = str(exc)[:160] or "-"
+        return error(Text(f"评分程序内部错误（检查 {check.use} 出了问题），本项不扣分",
+                          f"internal grader error (check {check.use} broke: {detail}); no points taken"))
     if not isinstance(outcome, Outcome):
         return error(Text("评分程序内部错误：检查没有返回结果", "internal grader error: the check returned no outcome"))
     return outcome
@@ -88,6 +91,13 @@ def _blocker(check: CheckDef, step: StepDef, results: dict[str, CheckResult], st
         if need in steps and any(blocks(r) for r in steps[need]):
             return need
     return None
+
+
+def _title_of(need: str, results: Mapping[str, CheckResult], steps: Mapping[str, Text]) -> Text:
+    """A prerequisite's title, to name it in words (its id alone is a key)."""
+    if need in results:
+        return results[need].title
+    return steps.get(need, Text(need, need))
 
 
 def _result(check: CheckDef, outcome: Outcome, duration: float, attempts: int) -> CheckResult:
@@ -115,6 +125,7 @@ def grade(
     results: dict[str, CheckResult] = {}
     by_step: dict[str, list[CheckResult]] = {}
     step_results: list[StepResult] = []
+    step_titles = {s.id: s.title for s in rubric.steps}
 
     for step in rubric.steps:
         source = sources.get(step.phase)
@@ -177,16 +188,21 @@ def _run_step(
     by_step: dict[str, list[CheckResult]],
     attempts: int,
     options: Options,
+    titles: Mapping[str, Text] = {},  # noqa: B006 - read-only
 ) -> list[CheckResult]:
     out: list[CheckResult] = []
     local: dict[str, CheckResult] = dict(results)
     for check in step.checks:
         t0 = options.clock()
         if source is None:
-            outcome = skipped(Text(f"没有 {step.phase} 阶段的集群状态（导出文件），本项未评分",
-                                   f"no cluster state (dump) for phase '{step.phase}': not graded"), graded=False)
+            when = phase_name(step.phase)
+            outcome = skipped(Text(f"本次评分没有{when.zh}的集群状态，本项未评分",
+                                   f"this run has no cluster state {when.en}: not graded"), graded=False)
         elif (need := _blocker(check, step, local, by_step)) is not None:
-            outcome = skipped(Text(f"前置条件 {need} 未通过，本项跳过", f"skipped: prerequisite {need} did not pass"), graded=True)
+            title = _title_of(need, local, titles)
+            outcome = blocked(Text(f"前置检查“{title.zh}”（{need}）未通过，本项没有评判，不得分",
+                                   f"blocked: prerequisite '{title.en}' ({need}) did not pass, so these points are lost"),
+                              need)
         else:
             ctx = CheckContext(view=views[step.phase], views=views, namespace=ns, phase=step.phase)
             outcome = run_check(check, ctx)

@@ -47,6 +47,9 @@ class Outcome:
     observed: Text | None = None
     notes: tuple[Text, ...] = ()
     graded: bool = True
+    #: The id of the failed prerequisite that kept this check from running
+    #: (a SKIPPED outcome whose points are lost, not merely not graded).
+    blocked_by: str | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.score <= 1.0:
@@ -78,6 +81,12 @@ def skipped(message: Text, *, graded: bool) -> Outcome:
     return Outcome(Status.SKIPPED, message, 0.0, graded=graded)
 
 
+def blocked(message: Text, prerequisite: str) -> Outcome:
+    """A check that did not run because ``prerequisite`` failed: its points
+    are lost, and every report says so (JUnit: a failure naming it)."""
+    return Outcome(Status.SKIPPED, message, 0.0, graded=True, blocked_by=prerequisite)
+
+
 @dataclass(frozen=True)
 class CheckResult:
     id: str
@@ -93,6 +102,19 @@ class CheckResult:
     @property
     def status(self) -> Status:
         return self.outcome.status
+
+    @property
+    def blocked(self) -> bool:
+        """Did not run because a prerequisite failed: points lost. (A
+        skipped check that is graded is blocked, also in reports written
+        before ``blocked_by`` existed.)"""
+        return self.outcome.status is Status.SKIPPED and self.outcome.graded
+
+    @property
+    def not_graded(self) -> bool:
+        """Did not run and no points are at stake in this run (no dump for
+        its phase, a probe a dump cannot answer). Errors are apart."""
+        return self.outcome.status is Status.SKIPPED and not self.outcome.graded
 
 
 @dataclass(frozen=True)
@@ -172,6 +194,7 @@ __all__ = [
     "failed",
     "error",
     "skipped",
+    "blocked",
     "CheckResult",
     "StepResult",
     "SourceInfo",

@@ -14,13 +14,16 @@ before any colour is added.
 """
 from __future__ import annotations
 
-import unicodedata
-
 from grader.i18n import Text
 from grader.outcome import CheckResult, GradeReport, Status, StepResult
+from grader.report.layout import DEFAULT_WIDTH, MIN_WIDTH, cell_width, fit, pad, wrap, wrap_prose_and_commands
 from grader.report.safe import for_terminal
 from grader.report.wording import (
     TABLE_WORDS,
+    check_state,
+    state_counts,
+    step_points,
+    step_state,
     ungraded_reasons,
     EXPECTED,
     HINT,
@@ -35,6 +38,10 @@ from grader.report.wording import (
 SYMBOLS = {Status.PASSED: "✔", Status.FAILED: "✘", Status.ERROR: "!", Status.SKIPPED: "–"}
 ASCII_SYMBOLS = {Status.PASSED: "+", Status.FAILED: "x", Status.ERROR: "!", Status.SKIPPED: "-"}
 
+#: The status whose symbol and colour each reported state borrows.
+_STATUS_OF = {"passed": Status.PASSED, "failed": Status.FAILED, "blocked": Status.FAILED,
+              "error": Status.ERROR, "ungraded": Status.SKIPPED}
+
 _COLOURS = {Status.PASSED: "32", Status.FAILED: "31", Status.ERROR: "33", Status.SKIPPED: "90"}
 _BOLD, _DIM = "1", "2"
 
@@ -42,7 +49,6 @@ TITLE_LIMIT = 200
 MESSAGE_LIMIT = 500
 FIELD_LIMIT = 1500  # exec output can be long; the JSON keeps it whole
 FIELD_LINES = 12
-MIN_WIDTH = 40
 
 _WORDS = {
     **TABLE_WORDS,
@@ -50,60 +56,6 @@ _WORDS = {
     "checks": Text("检查项", "Checks"),
     "total": Text("总分", "Total"),
 }
-
-
-def cell_width(text: str) -> int:
-    """Terminal columns ``text`` occupies (CJK wide/fullwidth count 2)."""
-    width = 0
-    for ch in text:
-        if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
-            continue
-        width += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
-    return width
-
-
-def fit(text: str, width: int, ellipsis: str = "…") -> str:
-    """``text`` cut to at most ``width`` columns, marked when cut."""
-    if cell_width(text) <= width:
-        return text
-    room = width - cell_width(ellipsis)
-    out, used = [], 0
-    for ch in text:
-        w = cell_width(ch)
-        if used + w > room:
-            break
-        out.append(ch)
-        used += w
-    return "".join(out) + ellipsis if room >= 0 else ""
-
-
-def pad(text: str, width: int, right: bool = False) -> str:
-    gap = " " * max(width - cell_width(text), 0)
-    return gap + text if right else text + gap
-
-
-def wrap(text: str, width: int) -> list[str]:
-    """Lines of at most ``width`` columns, broken at a space when one is
-    near (English) and anywhere otherwise (Chinese has no spaces)."""
-    width = max(width, 1)
-    lines: list[str] = []
-    for paragraph in text.split("\n"):
-        line, used = "", 0
-        for ch in paragraph:
-            w = cell_width(ch)
-            if used + w > width and line:
-                cut = line.rfind(" ")
-                if cut > len(line) // 3:  # a word boundary not too far back
-                    lines.append(line[:cut].rstrip())
-                    line = line[cut + 1 :]
-                else:
-                    lines.append(line)
-                    line = ""
-                used = cell_width(line)
-            line += ch
-            used += w
-        lines.append(line.rstrip())
-    return lines
 
 
 class _Painter:
@@ -133,19 +85,20 @@ def _header(report: GradeReport, lang: str, sep: str) -> str:
     return sep.join(parts)
 
 
-def _step_points(step: StepResult) -> str:
-    if step.points > 0 and step.ungraded >= step.points:
-        return f"-/{points_str(step.points)}"  # nothing in this step could be judged
-    return f"{points_str(step.earned)}/{points_str(step.points)}"
 
 
 def _step_table(report: GradeReport, lang: str, width: int, paint: _Painter, rule: str) -> tuple[list[str], int]:
     """The overview rows, and the width they take (the details align to it)."""
     heads = [_WORDS[k].get(lang) for k in ("step", "title", "state", "points")]
-    rows = [(_safe(s.id, 40), _safe(s.title.get(lang)), s.status, _step_points(s)) for s in report.steps]
+    rows = [(_safe(s.id, 40), _safe(s.title.get(lang)), step_state(s), step_points(s, lang)) for s in report.steps]
     id_w = max([cell_width(heads[0])] + [cell_width(r[0]) for r in rows])
-    state_w = max([cell_width(heads[2])] + [cell_width(STATE[st].get(lang)) for st in Status])
+    state_w = max([cell_width(heads[2])] + [cell_width(r[2][1].get(lang)) for r in rows])
     pts_w = max([cell_width(heads[3])] + [cell_width(r[3]) for r in rows])
+    if width - id_w - state_w - pts_w - 6 < 12:  # narrow: "5/5 (+10)", the total line says what +10 is
+        rows = [(r[0], r[1], r[2], step_points(s, lang, compact=True)) for r, s in zip(rows, report.steps)]
+        pts_w = max([cell_width(heads[3])] + [cell_width(r[3]) for r in rows])
+    if width - id_w - state_w - pts_w - 6 < 8:  # only absurdly long step ids get cut
+        id_w = max(width - state_w - pts_w - 6 - 8, 5)
     wanted = max([cell_width(heads[1])] + [cell_width(r[1]) for r in rows])
     title_w = max(min(wanted, width - id_w - state_w - pts_w - 6), 8)
     total_w = id_w + title_w + state_w + pts_w + 6
@@ -156,27 +109,38 @@ def _step_table(report: GradeReport, lang: str, width: int, paint: _Painter, rul
         if status is not None:
             state = paint.status(state, status)
         title = pad(fit(cells[1], title_w, ellipsis), title_w)
-        return "  ".join([pad(cells[0], id_w), title, state, pad(cells[3], pts_w, True)]).rstrip()
+        return "  ".join([pad(fit(cells[0], id_w, ellipsis), id_w), title, state, pad(cells[3], pts_w, True)]).rstrip()
 
     out = [paint(line((heads[0], heads[1], heads[2], heads[3])), _BOLD), rule * total_w]
-    for step_id, title, status, pts in rows:
-        out.append(line((step_id, title, STATE[status].get(lang), pts), status))
+    for step_id, title, (key, word), pts in rows:
+        out.append(line((step_id, title, word.get(lang), pts), _STATUS_OF[key]))
     return out, total_w
 
 
-def _field(word: Text, value: str, lang: str, indent: int, width: int) -> list[str]:
-    """``Expected: value`` with continuation lines under the value."""
+def _field(word: Text, value: str, lang: str, indent: int, width: int, *, commands: bool = False) -> list[str]:
+    """``Expected: value`` with continuation lines under the value. With
+    ``commands`` (hints), a shell command in the value gets a line of its
+    own, never wrapped, so copying that line runs all of it."""
     head = label(word, lang)
-    body = wrap(value, width - indent - cell_width(head))
-    if len(body) > FIELD_LINES:  # a page of exec output would bury the next check
-        body = body[: FIELD_LINES - 1] + ["..."]
-    first = " " * indent + head + body[0]
-    return [first.rstrip()] + [(" " * (indent + cell_width(head)) + rest).rstrip() for rest in body[1:]]
+    room = width - indent - cell_width(head)
+    if commands:
+        pieces = wrap_prose_and_commands(value, room)
+    else:
+        pieces = [(False, line) for line in wrap(value, room)]
+    if len(pieces) > FIELD_LINES:  # a page of exec output would bury the next check
+        pieces = pieces[: FIELD_LINES - 1] + [(False, "...")]
+    lines = []
+    if pieces[0][0]:  # a command first: the label alone, the command under it
+        lines.append((" " * indent + head).rstrip())
+    else:
+        lines.append((" " * indent + head + pieces.pop(0)[1]).rstrip())
+    lines += [(" " * (indent + cell_width(head)) + rest).rstrip() for _, rest in pieces]
+    return lines
 
 
 def _check_lines(check: CheckResult, lang: str, width: int, paint: _Painter, symbols: dict[Status, str], ellipsis: str) -> list[str]:
     outcome = check.outcome
-    status = outcome.status
+    status = _STATUS_OF[check_state(check)[0]]  # a blocked check is shown as the lost points it is
     pts = f"{points_str(check.earned)}/{points_str(check.points)}" if outcome.graded else f"-/{points_str(check.points)}"
     head = f"  {symbols[status]} "
     title = fit(_safe(check.title.get(lang)) or _safe(check.id), width - cell_width(head) - cell_width(pts) - 2, ellipsis)
@@ -188,7 +152,7 @@ def _check_lines(check: CheckResult, lang: str, width: int, paint: _Painter, sym
     indent = 6
     message = _safe(outcome.message.get(lang), MESSAGE_LIMIT, lines=True)
     lines += [" " * indent + paint.status(m, status) for m in wrap(message, width - indent) if m]
-    if status is Status.SKIPPED:
+    if status is Status.SKIPPED or check.blocked:
         return lines
     for word, text in ((EXPECTED, outcome.expected), (OBSERVED, outcome.observed)):
         if text is not None and text.get(lang).strip():
@@ -199,7 +163,8 @@ def _check_lines(check: CheckResult, lang: str, width: int, paint: _Painter, sym
     if status is Status.ERROR:
         lines += [" " * indent + paint(m, _DIM) for m in wrap(NOT_YOUR_FAULT.get(lang), width - indent)]
     if check.hint.get(lang).strip():
-        lines += [paint(h, _DIM) for h in _field(HINT, _safe(check.hint.get(lang), MESSAGE_LIMIT), lang, indent, width)]
+        lines += [paint(h, _DIM) for h in _field(HINT, _safe(check.hint.get(lang), MESSAGE_LIMIT), lang, indent, width,
+                                                 commands=True)]
     return lines
 
 
@@ -232,12 +197,12 @@ def total_line(report: GradeReport, lang: str) -> str:
 
 
 def counts_line(report: GradeReport, lang: str, sep: str) -> str:
-    counts = report.counts()
-    parts = [f"{counts[s.value]} {STATE[s].get(lang)}" for s in Status if counts[s.value] or s is Status.PASSED]
+    parts = [f"{n} {word.get(lang)}" for _, n, word in state_counts(report)]
     return f"{_WORDS['checks'].get(lang)}{'：' if lang == 'zh' else ': '}{sep.join(parts)}"
 
 
-def render(report: GradeReport, lang: str = "en", color: bool = False, width: int = 100, *, ascii: bool = False) -> str:
+def render(report: GradeReport, lang: str = "en", color: bool = False, width: int = DEFAULT_WIDTH, *,
+           ascii: bool = False) -> str:
     """The whole report as terminal text, without a final newline (print it).
 
     ``ascii`` swaps the symbols and rules for plain ASCII, for consoles
@@ -262,4 +227,5 @@ def render(report: GradeReport, lang: str = "en", color: bool = False, width: in
     return "\n".join(out)
 
 
-__all__ = ["render", "total_line", "counts_line", "ungraded_reasons", "cell_width", "fit", "wrap", "SYMBOLS", "ASCII_SYMBOLS"]
+__all__ = ["render", "total_line", "counts_line", "ungraded_reasons", "cell_width", "fit", "pad", "wrap", "SYMBOLS",
+           "ASCII_SYMBOLS"]

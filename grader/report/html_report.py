@@ -27,6 +27,10 @@ import re
 from grader.i18n import LANGS, Text
 from grader.outcome import CheckResult, GradeReport, SourceInfo, Status, StepResult
 from grader.report.wording import (
+    check_state,
+    state_counts,
+    step_points,
+    step_state,
     ungraded_reasons,
     EXPECTED,
     HINT,
@@ -43,6 +47,14 @@ ID_LIMIT = 120  # ids, phases, namespaces: short by nature
 HTML_LANG = {"zh": "zh-CN", "en": "en"}
 
 ICONS = {Status.PASSED: "✓", Status.FAILED: "✗", Status.ERROR: "!", Status.SKIPPED: "–"}
+#: By reported state (wording.check_state / step_state).
+_ICON = {"passed": "✓", "failed": "✗", "failed blocked": "✗", "error": "!", "ungraded": "–", "skipped": "–"}
+
+
+def _step_points(step: StepResult, lang: str) -> str:
+    """wording.step_points, with the page's en dash for "nothing judged"."""
+    text = step_points(step, lang)
+    return "–" + text[1:] if text.startswith("-/") else text
 
 _W = {
     "student": Text("学生", "Student"),
@@ -178,16 +190,15 @@ def _ungraded_note(report: GradeReport) -> Text | None:
 
 
 def _step_state(step: StepResult) -> tuple[str, Text]:
-    """The CSS class and label of a step's badge."""
-    if step.checks and all(not c.outcome.graded and c.status is Status.SKIPPED for c in step.checks):
-        return "ungraded", _W["ungraded"]
-    return step.status.value, STATE[step.status]
+    """The CSS class and label of a step's badge (wording.step_state)."""
+    return step_state(step)
 
 
 def _check_state(check: CheckResult) -> tuple[str, Text]:
-    if check.status is Status.SKIPPED and not check.outcome.graded:
-        return "ungraded", _W["ungraded"]
-    return check.status.value, STATE[check.status]
+    """The CSS class and label of a check: a blocked check is styled as the
+    failure it costs (points lost) and labelled "blocked"."""
+    key, word = check_state(check)
+    return ("failed blocked" if key == "blocked" else key), word
 
 
 def _field(word: Text, value: Text, lang: str, cls: str) -> str:
@@ -201,7 +212,7 @@ def _check(check: CheckResult, lang: str) -> str:
     out = [
         f'<li class="check {cls}">',
         '<div class="row">',
-        f'<span class="icon" aria-hidden="true">{ICONS[o.status]}</span>',
+        f'<span class="icon" aria-hidden="true">{_ICON[cls]}</span>',
         f'<span class="ttl">{_bi(title, lang)}</span>',
         f'<span class="cpts"><b>{_points(check.earned, check.points, o.graded)}</b>'
         f'<span class="state">{_bi(state, lang, user=False)}</span></span>',
@@ -236,14 +247,13 @@ def _check(check: CheckResult, lang: str) -> str:
 
 def _step(index: int, step: StepResult, lang: str) -> str:
     cls, state = _step_state(step)
-    graded = not (step.checks and step.ungraded >= step.points and step.points > 0)
     return "".join(
         [
             f'<section class="step {cls}" id="s{index}">',
             '<div class="shead">',
-            f'<span class="badge">{ICONS[step.status] if cls != "ungraded" else ICONS[Status.SKIPPED]} {_bi(state, lang, user=False)}</span>',
+            f'<span class="badge">{_ICON[cls]} {_bi(state, lang, user=False)}</span>',
             f'<h2><span class="sid u">{esc(step.id, ID_LIMIT)}</span>{_bi(step.title, lang)}</h2>',
-            f'<span class="spts">{_points(step.earned, step.points, graded)}</span>',
+            f'<span class="spts">{esc(_step_points(step, lang), ID_LIMIT)}</span>',
             "</div>",
             '<ol class="checks">',
             "".join(_check(c, lang) for c in step.checks),
@@ -257,12 +267,11 @@ def _overview(report: GradeReport, lang: str) -> str:
     rows = []
     for i, step in enumerate(report.steps, 1):
         cls, state = _step_state(step)
-        graded = not (step.checks and step.ungraded >= step.points and step.points > 0)
         rows.append(
             f'<li class="{cls}"><a href="#s{i}">'
-            f'<span class="icon" aria-hidden="true">{ICONS[step.status] if cls != "ungraded" else ICONS[Status.SKIPPED]}</span>'
+            f'<span class="icon" aria-hidden="true">{_ICON[cls]}</span>'
             f'<span class="ttl">{_bi(step.title, lang)}</span>'
-            f'<span class="opts">{_points(step.earned, step.points, graded)}</span></a></li>'
+            f'<span class="opts">{esc(_step_points(step, lang), ID_LIMIT)}</span></a></li>'
         )
     return (
         f'<nav class="overview"><h2>{_bi(_W["steps"], lang, user=False)}</h2>'
@@ -281,11 +290,8 @@ def _header(report: GradeReport, lang: str) -> str:
         meta.append(_field(_W["student"], Text(report.student, report.student), lang, "m"))
     meta.append(_field(_W["namespace"], Text(report.namespace, report.namespace), lang, "m"))
     meta.append(_field(_W["lab"], Text(report.lab, report.lab), lang, "m"))
-    counts = report.counts()
     count_parts = [
-        f'<span class="c {s.value}">{counts[s.value]} {_bi(STATE[s], lang, user=False)}</span>'
-        for s in Status
-        if counts[s.value] or s is Status.PASSED
+        f'<span class="c {key}">{n} {_bi(word, lang, user=False)}</span>' for key, n, word in state_counts(report)
     ]
     note = _ungraded_note(report)
     total = f"{points_str(earned)}/{points_str(points)}"

@@ -44,6 +44,7 @@ def _check_dict(check: CheckResult) -> dict[str, Any]:
         "earned": check.earned,
         "score": outcome.score,
         "graded": outcome.graded,
+        "blocked_by": outcome.blocked_by,
         "message": _text(outcome.message),
         "expected": _text(outcome.expected),
         "observed": _text(outcome.observed),
@@ -130,6 +131,14 @@ def _optional_text(value: Any, where: str) -> Text | None:
     return None if value is None else _read_text(value, where)
 
 
+def _optional_str(data: dict[str, Any], key: str, where: str) -> str | None:
+    """A key that reports written by older versions do not have."""
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ReportFormatError(f"{where}.{key}: unexpected {type(value).__name__}")
+    return value
+
+
 def _read_check(data: dict[str, Any], where: str) -> CheckResult:
     try:
         status = Status(_get(data, "status", str, where))
@@ -145,6 +154,7 @@ def _read_check(data: dict[str, Any], where: str) -> CheckResult:
             observed=_optional_text(data.get("observed"), f"{where}.observed"),
             notes=tuple(_read_text(n, f"{where}.notes[{i}]") for i, n in enumerate(notes)),
             graded=_get(data, "graded", bool, where),
+            blocked_by=_optional_str(data, "blocked_by", where),
         )
     except ReportFormatError:
         raise

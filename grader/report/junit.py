@@ -85,6 +85,10 @@ def _case(report: GradeReport, step: StepResult, check: CheckResult, lang: str) 
     kind = _attr(check.use) or None
     if check.status is Status.FAILED:
         case.add_failure_info(message_of(check, lang), evidence_of(check, lang), kind)
+    elif check.blocked:
+        # Points lost to a failed prerequisite: a failure (an LMS counts
+        # failures), whose message names the prerequisite.
+        case.add_failure_info(message_of(check, lang), evidence_of(check, lang), "blocked")
     elif check.status is Status.ERROR:
         case.add_error_info(message_of(check, lang), evidence_of(check, lang), kind)
     elif check.status is Status.SKIPPED:
@@ -98,6 +102,7 @@ def _case_properties(check: CheckResult, lang: str) -> dict[str, str]:
         "max_points": points_str(check.points),
         "status": check.status.value,
         "graded": "true" if check.outcome.graded else "false",
+        **({"blocked_by": _attr(check.outcome.blocked_by)} if check.outcome.blocked_by else {}),
         "title": _attr(check.title.get(lang)),
     }
 

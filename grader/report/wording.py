@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from grader.i18n import Text
-from grader.outcome import GradeReport, Status
+from grader.outcome import CheckResult, GradeReport, Status, StepResult
 
 STATE: dict[Status, Text] = {
     Status.PASSED: Text("通过", "passed"),
@@ -17,6 +17,11 @@ STATE: dict[Status, Text] = {
     Status.ERROR: Text("出错", "error"),
     Status.SKIPPED: Text("跳过", "skipped"),
 }
+
+#: A check that did not run because a prerequisite failed: its points are
+#: lost. Told apart everywhere from NOT_GRADED (no points at stake here).
+BLOCKED = Text("前置未通过", "blocked")
+NOT_GRADED = Text("未评分", "not graded")
 
 EXPECTED = Text("期望", "Expected")
 OBSERVED = Text("实际", "Observed")
@@ -32,6 +37,60 @@ FALLBACK_MESSAGE: dict[Status, Text] = {
     Status.ERROR: Text("无法完成此项检查", "the check could not be evaluated"),
     Status.SKIPPED: Text("此项检查未运行", "the check did not run"),
 }
+
+
+def check_state(check: CheckResult) -> tuple[str, Text]:
+    """A check's state as reports name it: ``passed``, ``failed``,
+    ``error``, ``blocked`` (prerequisite failed, points lost) or
+    ``ungraded`` (not judged in this run)."""
+    if check.blocked:
+        return "blocked", BLOCKED
+    if check.not_graded:
+        return "ungraded", NOT_GRADED
+    return check.status.value, STATE[check.status]
+
+
+def step_state(step: StepResult) -> tuple[str, Text]:
+    """A step's state, worst first: failed (a failure or a blocked check:
+    points lost), error, not graded (nothing in it could be judged), else
+    passed, even when part of it is not graded (the points say so)."""
+    keys = {check_state(c)[0] for c in step.checks}
+    if keys & {"failed", "blocked"}:
+        return "failed", STATE[Status.FAILED]
+    if "error" in keys:
+        return "error", STATE[Status.ERROR]
+    if keys and keys <= {"ungraded"}:
+        return "ungraded", NOT_GRADED
+    return "passed", STATE[Status.PASSED]
+
+
+def step_points(step: StepResult, lang: str, *, compact: bool = False) -> str:
+    """``12/15``; ``-/15`` when nothing could be judged; ``5/5 graded, 10 not
+    graded`` when part of the step could not (a dump cannot run step 5's
+    probes), so an ungraded part never reads as lost points."""
+    ungraded = step.ungraded
+    if step.points > 0 and ungraded >= step.points:
+        return f"-/{points_str(step.points)}"
+    if ungraded > 0:
+        graded = points_str(round(step.points - ungraded, 4))
+        if compact:
+            return f"{points_str(step.earned)}/{graded} (+{points_str(ungraded)})"
+        if lang == "zh":
+            return f"已评 {points_str(step.earned)}/{graded}，{points_str(ungraded)} 分未评分"
+        return f"{points_str(step.earned)}/{graded} graded, {points_str(ungraded)} not graded"
+    return f"{points_str(step.earned)}/{points_str(step.points)}"
+
+
+def state_counts(report: GradeReport) -> list[tuple[str, int, Text]]:
+    """How many checks are in each reported state, in a fixed order;
+    passed always, the others when there are any."""
+    counts: dict[str, int] = {}
+    for _, c in report.checks():
+        key = check_state(c)[0]
+        counts[key] = counts.get(key, 0) + 1
+    words = {"passed": STATE[Status.PASSED], "failed": STATE[Status.FAILED], "blocked": BLOCKED,
+             "error": STATE[Status.ERROR], "ungraded": NOT_GRADED}
+    return [(k, counts.get(k, 0), w) for k, w in words.items() if counts.get(k) or k == "passed"]
 
 
 def points_str(value: float) -> str:
@@ -50,6 +109,12 @@ def label(word: Text, lang: str) -> str:
 
 __all__ = [
     "STATE",
+    "BLOCKED",
+    "NOT_GRADED",
+    "check_state",
+    "step_state",
+    "step_points",
+    "state_counts",
     "EXPECTED",
     "OBSERVED",
     "NOTE",

@@ -47,7 +47,10 @@ def test_reports_are_written_and_well_formed(tmp_path, capsys):
     cases = {c.get("name"): c for c in suite.iter("testcase")}
     assert cases["service2-endpoints"].get("classname") == "service-discovery.step4"
     assert cases["service2-endpoints"].find("failure") is not None
-    assert cases["clientpod-wget-service2"].find("skipped") is not None
+    # service2-endpoints failed, so the wget check is blocked: a failure naming it, not a skip.
+    blocked = cases["clientpod-wget-service2"].find("failure")
+    assert blocked is not None and blocked.get("type") == "blocked" and "service2-endpoints" in blocked.get("message")
+    assert cases["service1-dns"].find("skipped") is not None  # a dump cannot ask DNS: not graded
     data = json.loads(js.read_text(encoding="utf-8"))
     assert data["schema"] == "labgrade.report/v1" and data["student"] == "s001"
     assert "<html" in html.read_text(encoding="utf-8")

@@ -31,13 +31,14 @@ def lines_after(out: str, start: str, count: int) -> list[str]:
 
 def test_a_failed_replica_count_shows_message_evidence_and_hint() -> None:
     out = render(service_discovery(), "en", color=False)
-    block = lines_after(out, "  ✘ deployment1 has 2 replicas", 5)
+    block = lines_after(out, "  ✘ deployment1 has 2 replicas", 6)
     assert block[0].endswith(" 0/5")
     assert [line.strip() for line in block[1:]] == [
         "deployment1 has 3 replicas, expected 2",
         "Expected: 2 replicas",
         "Observed: 3 replicas (3 ready)",
-        "Hint: Adjust with kubectl scale deployment deployment1 --replicas=2",
+        "Hint: Adjust with",
+        "kubectl scale deployment deployment1 --replicas=2",  # a line of its own: copy it, run it whole
     ]
     assert all(line.startswith("      ") for line in block[1:])
 
@@ -54,7 +55,7 @@ def test_passed_checks_are_one_line_each() -> None:
 def test_the_total_says_what_was_not_graded_and_why() -> None:
     out = render(service_discovery(), "en", color=False)
     assert out.splitlines()[-1] == "Total 62/100 (15 points not graded: 1 error, phase 'cleaned' missing)"
-    assert out.splitlines()[-2] == "Checks: 14 passed · 3 failed · 1 error · 4 skipped"
+    assert out.splitlines()[-2] == "Checks: 14 passed · 3 failed · 1 error · 4 not graded"
     zh = render(service_discovery(), "zh", color=False)
     assert zh.splitlines()[-1] == "总分 62/100（15 分未评分：1 项出错，缺少阶段 'cleaned'）"
 
@@ -73,8 +74,9 @@ def test_an_error_reassures_and_a_skip_gives_its_reason() -> None:
     assert skipped[0].endswith(" -/6")
     assert skipped[1].strip() == "no cluster state for phase 'cleaned'; not graded"
     prereq = render(report([step("step4", Text("服务2", "service2"), [prerequisite_skipped()])]), "en")
-    assert lines_after(prereq, "  – service2's endpoints", 2)[1].strip() == "skipped because step1 failed"
-    assert lines_after(prereq, "  – service2's endpoints", 1)[0].endswith(" 0/12")
+    # Blocked by a failed prerequisite: shown as the lost points it is.
+    assert lines_after(prereq, "  ✘ service2's endpoints", 2)[1].strip() == "skipped because step1 failed"
+    assert lines_after(prereq, "  ✘ service2's endpoints", 1)[0].endswith(" 0/12")
 
 
 def test_the_step_table_lists_every_step_with_state_and_points() -> None:
@@ -83,14 +85,14 @@ def test_the_step_table_lists_every_step_with_state_and_points() -> None:
     assert table[0].split() == ["Step", "Title", "State", "Points"]
     assert set(table[1]) == {"─"}
     assert re.fullmatch(r"step1  Create deployment1 \(2 replicas, httpd\) +failed +10/15", table[2])
-    assert table[7].endswith("skipped    -/15")  # nothing in step6 could be judged
+    assert table[7].endswith("not graded    -/15")  # nothing in step6 could be judged
 
 
 @pytest.mark.parametrize("width", [100, 80, 60])
 def test_chinese_columns_line_up_by_display_width(width: int) -> None:
     out = render(service_discovery(), "zh", color=False, width=width)
     table = lines_after(out, "步骤", 8)
-    states = ("状态", "未通过", "通过", "出错", "跳过")
+    states = ("状态", "未通过", "通过", "出错", "未评分", "前置未通过")
     columns = set()
     for line in table[:1] + table[2:]:
         word = next(w for w in states if f"  {w}" in line)
@@ -103,7 +105,10 @@ def test_chinese_columns_line_up_by_display_width(width: int) -> None:
 @pytest.mark.parametrize("width", [40, 72, 100, 140])
 def test_nothing_is_wider_than_the_terminal(lang: str, width: int) -> None:
     out = render(service_discovery(), lang, color=False, width=width)
-    assert max(cell_width(line) for line in out.splitlines()) <= width
+    commands = [line for line in out.splitlines() if line.lstrip().startswith("kubectl ")]
+    assert max(cell_width(line) for line in out.splitlines() if line not in commands) <= width
+    # Commands are never wrapped, even when wider than the terminal.
+    assert "kubectl scale deployment deployment1 --replicas=2" in [c.strip() for c in commands]
 
 
 def test_colour_only_when_asked_and_it_is_only_decoration() -> None:

@@ -268,7 +268,7 @@ def test_every_student_facing_string_is_on_the_page_in_both_languages() -> None:
 
 def test_failed_check_shows_evidence_notes_and_hint() -> None:
     root = parse(to_html(lab_report(), "zh"))
-    (li,) = [c for c in check_items(root) if "failed" in c.classes]
+    (li,) = [c for c in check_items(root) if "failed" in c.classes and "blocked" not in c.classes]
     text = squash(li.text())
     assert "✗" in li.find(cls="icon")[0].text()
     assert FAIL_TITLE.zh in text
@@ -309,7 +309,9 @@ def test_skipped_checks_show_their_reason_and_whether_points_are_lost() -> None:
     text = ungraded[0].text()
     assert SKIP_MSG.zh in text and SKIP_MSG.en in text
     assert "未评分，不算失分" in text and "–/10" in text
-    (lost,) = [c for c in check_items(root) if "skipped" in c.classes]
+    # Blocked by a failed prerequisite: styled as the failure it costs, labelled blocked.
+    (lost,) = [c for c in check_items(root) if "blocked" in c.classes]
+    assert "failed" in lost.classes and "前置未通过" in lost.text() and "blocked" in lost.text()
     assert PREREQ_MSG.zh in lost.text() and "此项不得分" in lost.text() and "0/10" in lost.text()
     # The cleaned step has nothing graded: its badge and points say so.
     (step6,) = [s for s in root.find("section", "step") if STEP6.zh in s.text()]

@@ -57,6 +57,8 @@ def test_a_failed_check_carries_its_evidence_in_both_languages() -> None:
         "earned": 0,
         "score": 0,
         "graded": True,
+        "blocked_by": None,
+        "blocked_by": None,
         "message": {"zh": "deployment1 有 3 个副本，期望 2 个", "en": "deployment1 has 3 replicas, expected 2"},
         "expected": {"zh": "2 个副本", "en": "2 replicas"},
         "observed": {"zh": "3 个副本（3 个就绪）", "en": "3 replicas (3 ready)"},

@@ -118,10 +118,15 @@ def test_a_missing_phase_skips_with_its_reason() -> None:
     assert props(tc)["status"] == "skipped"
 
 
-def test_a_prerequisite_skip_loses_its_points_but_is_not_a_second_failure() -> None:
+def test_a_check_blocked_by_a_failed_prerequisite_is_a_failure_naming_it() -> None:
+    """Issue 7: in bare-pods JUnit showed 2 failures while 11 checks lost
+    points. An LMS counts failures, so a blocked check (points lost) is a
+    <failure> of type "blocked" whose message names the prerequisite."""
     r = report([step("step4", Text("服务2", "service2"), [prerequisite_skipped()])])
     tc = case(parse(to_junit_xml(r)), "service2-endpoints")
-    assert tc.find("failure") is None and tc.find("skipped") is not None
+    failure = tc.find("failure")
+    assert failure is not None and tc.find("skipped") is None
+    assert failure.get("type") == "blocked" and "step1" in failure.get("message")
     assert props(tc) | {"title": ""} == {"points": "0", "max_points": "12", "status": "skipped", "graded": "true", "title": ""}
 
 
