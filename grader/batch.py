@@ -390,14 +390,13 @@ class Batch:
 
         sources: dict[str, Any] = {}
         recorded_ns = None
-        for phase in (*self.rubric.phases, "baseline"):
-            path = entry.dumps.get(phase)
-            if path is None:
-                continue
-            try:
-                snap = snapshot.load(path)
-            except InputError as exc:
-                raise StudentError(Text(str(exc), str(exc))) from None
+        phases = [phase for phase in (*self.rubric.phases, "baseline") if entry.dumps.get(phase) is not None]
+        try:  # only what the rubric reads in the student's namespace is kept
+            snaps = snapshot.load_all([entry.dumps[phase] for phase in phases], self.rubric, entry.namespace)
+        except InputError as exc:
+            raise StudentError(Text(str(exc), str(exc))) from None
+        for phase, snap in zip(phases, snaps):
+            path = entry.dumps[phase]
             recorded_ns = recorded_ns or snap.namespace
             sources[phase] = StaticSource(snap.view(location=str(path), phase=phase),
                                           SourceInfo(phase, "snapshot", str(path), snap.collected_at))

@@ -15,6 +15,7 @@ import yaml
 
 from grader.errors import InputError
 from grader.snapshot import BUNDLE_API, BUNDLE_KIND, Snapshot, load_file
+from grader.snapshot import _Loader as snapshot_loader  # C when libyaml is there, pure Python otherwise
 from grader import kinds
 from grader.view import ClusterView
 
@@ -60,7 +61,7 @@ def merge_state(path: str, bundle: dict[str, Any]) -> str:
     p = Path(path)
     if p.exists():
         try:
-            docs = [d for d in yaml.load_all(p.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader) if isinstance(d, dict)]
+            docs = [d for d in yaml.load_all(p.read_text(encoding="utf-8"), Loader=snapshot_loader) if isinstance(d, dict)]
         except (yaml.YAMLError, OSError, UnicodeDecodeError) as exc:
             raise InputError(path, f"cannot read the state file: {' '.join(str(exc).split())[:200]}") from None
     phase = bundle["metadata"]["phase"]

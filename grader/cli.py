@@ -97,7 +97,7 @@ def _split_phase(item: str, phases: tuple[str, ...]) -> tuple[str | None, str]:
     return phase, path
 
 
-def _load_sources(rubric, snapshots: list[str], baseline: str | None) -> tuple[dict, str | None]:
+def _load_sources(rubric, snapshots: list[str], baseline: str | None, namespace: str | None = None) -> tuple[dict, str | None]:
     """Load every dump and give it a phase: named (``cleaned=PATH``), else
     the phase a labgrade bundle records, else the rubric's phases in order.
     Returns the sources and the namespace a bundle recorded, if any."""
@@ -108,7 +108,9 @@ def _load_sources(rubric, snapshots: list[str], baseline: str | None) -> tuple[d
     items = [_split_phase(i, rubric.phases) for i in snapshots]
     if baseline:
         items.append(("baseline", baseline))
-    loaded = [(phase, path, snapshot.load(path)) for phase, path in items]
+    # Only what the rubric reads in the lab namespace is kept (a dump of a big cluster costs a scan).
+    snaps = snapshot.load_all([path for _, path in items], rubric, namespace)
+    loaded = [(phase, path, snap) for (phase, path), snap in zip(items, snaps)]
     assigned: dict[str, tuple[str, snapshot.Snapshot]] = {}
     for phase, path, snap in sorted(loaded, key=lambda t: t[0] is None and not t[2].phase):
         phase = phase or snap.phase or next((p for p in rubric.phases if p not in assigned), None)
@@ -230,7 +232,7 @@ def _grade_ledger(rubric, args):
 def _grade_sources(rubric, args):
     from grader import engine
 
-    sources, recorded_ns = _load_sources(rubric, args.snapshot, args.baseline)
+    sources, recorded_ns = _load_sources(rubric, args.snapshot, args.baseline, args.namespace)
     namespace = args.namespace or recorded_ns or rubric.namespace
     live = None
     if not args.snapshot or args.state:

@@ -9,7 +9,6 @@ results and the phase it was taken in.  Any of it malformed is an
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -19,13 +18,14 @@ from typing import Any, Iterable
 import yaml
 
 from grader import kinds
+from grader import dumpread
+from grader.dumpread import Dropped, Keep
 from grader.errors import InputError
 from grader.view import ClusterView, DnsResult, ExecResult, Obj, build_view, dns_key, exec_key
 
-try:  # the C loader is ~10x faster on a whole-cluster dump
-    _Loader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - libyaml missing
-    _Loader = yaml.SafeLoader
+#: The loader every labgrade YAML file goes through (C when libyaml is there;
+#: no timestamps, no NaN): see grader/dumpread.py.
+_Loader: Any = dumpread.Loader
 
 BUNDLE_API = "labgrade/v1"
 BUNDLE_KIND = "Snapshot"
@@ -57,8 +57,10 @@ class Snapshot:
         )
 
 
-def load(path: str | os.PathLike[str]) -> Snapshot:
-    """Load a dump file or a folder of dump files."""
+def load(path: str | os.PathLike[str], keep: Keep | None = None) -> Snapshot:
+    """Load a dump file or a folder of dump files. With ``keep``, only the
+    objects it wants are kept (every kind listed still counts as listed),
+    so memory follows the lab's namespace, not the cluster."""
     p = Path(path)
     if p.is_dir():
         files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUFFIXES)
@@ -72,27 +74,24 @@ def load(path: str | os.PathLike[str]) -> Snapshot:
         raise InputError(str(p), "no such file or folder")
     snap = Snapshot()
     for f in files:
-        _merge(snap, load_file(f))
+        _merge(snap, load_file(f, keep))
     if not snap.objects and not snap.kinds:
         raise InputError(str(p), "holds no Kubernetes objects (empty dump?)")
     snap.objects = _dedupe(snap.objects)
     return snap
 
 
-def load_file(path: Path) -> Snapshot:
+def load_file(path: Path, keep: Keep | None = None) -> Snapshot:
     loc = str(path)
     try:
+        dumpread.check_size(path.stat().st_size, loc)
         raw = path.read_bytes()
     except OSError as exc:
         raise InputError(loc, f"cannot read: {exc.strerror or exc}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = raw.decode("utf-16")  # PowerShell's `>` writes UTF-16
-        except UnicodeDecodeError:
-            raise InputError(loc, "not UTF-8 text (is this a kubectl dump?)") from None
-    docs = parse_documents(text, loc)
+    text = dumpread.decode(raw, loc)
+    del raw  # the text is what is kept from here on
+    docs = parse_documents(text, loc, keep)
+    del text
     snap = Snapshot(files=[loc])
     for n, doc in enumerate(docs):
         _take_document(snap, doc, loc, n, len(docs))
@@ -101,45 +100,39 @@ def load_file(path: Path) -> Snapshot:
     return snap
 
 
-def parse_documents(text: str, loc: str) -> list[Any]:
-    lines = text.splitlines(keepends=True)
-    skipped = 0
-    while skipped < len(lines) and _NOISE.match(lines[skipped]):
+def _skip_noise(text: str) -> tuple[str, int]:
+    """The text after kubectl's stderr warnings (a dump made with 2>&1), and
+    how many lines were skipped; lazily, as the text may be 100 MB."""
+    pos = skipped = 0
+    while pos < len(text):
+        nl = text.find("\n", pos)
+        line = text[pos: nl + 1 if nl >= 0 else len(text)]
+        if not _NOISE.match(line):
+            break
         skipped += 1
-    body = "".join(lines[skipped:])
+        pos += len(line)
+    return (text[pos:] if pos else text), skipped
+
+
+def parse_documents(text: str, loc: str, keep: Keep | None = None) -> list[Any]:
+    body, skipped = _skip_noise(text)
     if not body.strip():
         raise InputError(loc, "is empty")
+    dumpread.reject_table(body, loc, kinds.dump_command(kinds.DEFAULT_READS))
     if body.lstrip()[:1] in "{[":
-        return _parse_json(body, loc, skipped)
-    try:
-        return [d for d in yaml.load_all(body, Loader=_Loader) if d is not None]
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 + skipped if mark else None
-        raise InputError(loc, f"not valid YAML ({exc.problem or exc.context}); truncated or not a kubectl dump?", line) from None
-    except yaml.YAMLError as exc:
-        raise InputError(loc, f"not valid YAML ({exc})") from None
-
-
-def _parse_json(body: str, loc: str, skipped: int) -> list[Any]:
-    decoder = json.JSONDecoder()
-    docs: list[Any] = []
-    pos = 0
-    # `kubectl get a -o json; kubectl get b -o json` > file gives several documents back to back.
-    while True:
-        while pos < len(body) and body[pos].isspace():
-            pos += 1
-        if pos >= len(body):
-            return docs
-        try:
-            doc, pos = decoder.raw_decode(body, pos)
-        except json.JSONDecodeError as exc:
-            raise InputError(loc, f"not valid JSON ({exc.msg}, column {exc.colno}); truncated?", exc.lineno + skipped) from None
-        docs.append(doc)
+        return dumpread.json_documents(body, loc, skipped, keep)
+    if keep is not None:
+        streamed = dumpread.stream_list(body, loc, keep, skipped)
+        if streamed is not None:
+            return streamed
+    return dumpread.yaml_documents(body, loc, skipped)
 
 
 def _take_document(snap: Snapshot, doc: Any, loc: str, n: int, total: int) -> None:
     where = f"document {n + 1}: " if total > 1 else ""
+    if isinstance(doc, Dropped):  # a single object the rubric does not need: its kind was still listed
+        snap.kinds.add(doc.kind)
+        return
     if isinstance(doc, list):
         items = doc
         list_kind = ""
@@ -165,6 +158,9 @@ def _take_document(snap: Snapshot, doc: Any, loc: str, n: int, total: int) -> No
     else:
         raise InputError(loc, f"{where}is not a Kubernetes object or list (a {type(doc).__name__})")
     for i, item in enumerate(items):
+        if isinstance(item, Dropped):
+            snap.kinds.add(item.kind)
+            continue
         snap.objects.append(_check_object(item, list_kind, loc, f"{where}item {i + 1}"))
         snap.kinds.add(snap.objects[-1]["kind"])
 
@@ -209,6 +205,9 @@ def _fill_bundle(snap: Snapshot, doc: dict[str, Any], loc: str) -> None:
     if not isinstance(items, list):
         raise InputError(loc, "bundle 'items' is not a list")
     for i, item in enumerate(items):
+        if isinstance(item, Dropped):
+            snap.kinds.add(item.kind)
+            continue
         snap.objects.append(_check_object(item, "", loc, f"item {i + 1}"))
         snap.kinds.add(snap.objects[-1]["kind"])
     for i, probe in enumerate(doc.get("probes") or []):
@@ -273,3 +272,26 @@ def _rv(obj: Obj) -> int:
         return int(obj["metadata"].get("resourceVersion") or 0)
     except (TypeError, ValueError):
         return 0
+
+
+def keep_for(rubric: Any, namespace: str) -> Keep:
+    """What a rubric's checks read in lab ``namespace`` (grader/reads.py):
+    the kinds they list or get, in that namespace and the namespaces of the
+    single objects they get (``Service:default/kubernetes``)."""
+    from grader.reads import rubric_reads
+
+    lists, gets = kinds.plan(rubric_reads(rubric), namespace)
+    spaces = {namespace} | {g.namespace for g in gets if g.namespace}
+    return Keep(frozenset(spaces), frozenset(lists) | frozenset(g.kind for g in gets))
+
+
+def load_all(paths: list[str | os.PathLike[str]], rubric: Any, namespace: str | None) -> list[Snapshot]:
+    """Load the dumps of one grading, keeping only what ``rubric`` reads in
+    ``namespace`` (else the namespace a labgrade bundle among them records,
+    else the rubric's): memory follows the lab, not the cluster."""
+    guess = namespace or rubric.namespace
+    snaps = [load(p, keep_for(rubric, guess)) for p in paths]
+    recorded = next((s.namespace for s in snaps if s.namespace), None)
+    if namespace is None and recorded and recorded != guess:
+        snaps = [load(p, keep_for(rubric, recorded)) for p in paths]
+    return snaps
