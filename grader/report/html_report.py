@@ -22,9 +22,9 @@ the environment or a set's iteration order.
 from __future__ import annotations
 
 import html
-import re
 
 from grader.i18n import LANGS, Text
+from grader.report.safe import for_html
 from grader.outcome import CheckResult, GradeReport, SourceInfo, Status, StepResult
 from grader.report.wording import (
     check_state,
@@ -78,41 +78,11 @@ _W = {
     "no_steps": Text("此评分标准没有步骤。", "This rubric has no steps."),
 }
 
-# ANSI escape sequences (CSI, OSC, DCS/SOS/PM/APC strings, two-byte ESC x):
-# removed whole so that no "[31m" debris is left once ESC itself is gone.
-_ANSI = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]"
-    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
-    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"
-    r"|\x1b[ -/]*[0-~]"
-)
-# C0 controls except \t and \n, DEL, C1 controls; bidi embeddings,
-# overrides, isolates and marks; noncharacters; lone surrogates.
-_DROP = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f"
-    "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-    "\ufdd0-\ufdef\ufffe\uffff"
-    "\U0001fffe\U0001ffff\U0002fffe\U0002ffff\U0003fffe\U0003ffff"
-    "\U0004fffe\U0004ffff\U0005fffe\U0005ffff\U0006fffe\U0006ffff"
-    "\U0007fffe\U0007ffff\U0008fffe\U0008ffff\U0009fffe\U0009ffff"
-    "\U000afffe\U000affff\U000bfffe\U000bffff\U000cfffe\U000cffff"
-    "\U000dfffe\U000dffff\U000efffe\U000effff\U000ffffe\U000fffff"
-    "\U0010fffe\U0010ffff]"
-)
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def clean(value: object, limit: int = LIMIT) -> str:
     """``value`` as plain, printable text of at most ``limit`` characters
-    (plus a ``… (+N)`` mark saying how much was cut)."""
-    s = value if isinstance(value, str) else str(value)
-    s = _SURROGATE.sub("\ufffd", s)
-    s = s.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
-    s = _ANSI.sub("", s)
-    s = _DROP.sub("", s)
-    if len(s) > limit:
-        s = f"{s[:limit]}… (+{len(s) - limit})"
-    return s
+    (plus a ``… (+N)`` mark saying how much was cut): ``safe.for_html``,
+    the one sanitiser every report uses."""
+    return for_html(value, limit)
 
 
 def esc(value: object, limit: int = LIMIT) -> str:

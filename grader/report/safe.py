@@ -12,6 +12,7 @@ hostile string hands the attacker a denial of service.
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 ELLIPSIS = "…"
 
@@ -129,10 +130,66 @@ def for_xml(value: object, limit: int | None = 4000, *, single_line: bool = Fals
     tabs and line breaks into single spaces, for attributes, which XML
     parsers would normalise anyway.
     """
-    text = _XML_UNSAFE.sub("", _ANSI.sub("", _as_text(value)))
+    raw = _as_text(value)
+    text = _clean_prefix(raw, limit, lambda chunk: _XML_UNSAFE.sub("", _ANSI.sub("", chunk)))
     if single_line:
         text = _XML_LINE_BREAKS.sub(" ", text).strip()
     return truncate(text, limit)
+
+
+def _clean_prefix(raw: str, limit: int | None, clean: Callable[[str], str]) -> str:
+    """``clean`` applied to only as much of ``raw`` as a ``limit``-character
+    result needs: cut first, then clean (a megabyte of exec output once
+    took seconds to clean before being cut to a few thousand characters).
+    The window grows until the cleaned text is comfortably longer than
+    ``limit`` (an escape sequence cut at the window's edge leaves debris
+    only beyond it) or the whole string has been read."""
+    if limit is None or len(raw) <= 2 * limit + _SLACK:
+        return clean(raw)
+    window = 2 * limit + _SLACK
+    while True:
+        cleaned = clean(raw[:window])
+        if len(cleaned) > limit + _SLACK or window >= len(raw):
+            return cleaned
+        window *= 4
+
+
+_SLACK = 256  # characters beyond the limit kept in the window: longer than any escape sequence we drop
+
+
+def for_html(value: object, limit: int = 2000) -> str:
+    """``value`` as plain printable text for an HTML page, at most
+    ``limit`` characters plus a ``… (+N)`` mark of what was cut.
+
+    The same characters go as for XML (controls, escape sequences, bidi,
+    noncharacters), except that lone surrogates become U+FFFD (a page shows
+    that something was there) and line breaks are normalised to LF. One
+    sanitiser for every report: html_report calls this, it has no
+    expressions of its own.
+    """
+    raw = _as_text(value)
+
+    def clean(chunk: str) -> str:
+        chunk = _SURROGATES.sub("\ufffd", chunk)
+        chunk = chunk.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
+        return _XML_UNSAFE.sub("", _ANSI_LOOSE.sub("", chunk))
+
+    if len(raw) <= 8 * limit + _SLACK:  # read whole: the mark says exactly how much was cut
+        text = clean(raw)
+        return f"{text[:limit]}… (+{len(text) - limit})" if len(text) > limit else text
+    text = _clean_prefix(raw, limit, clean)  # cut first; the mark counts the raw characters left
+    return f"{text[:limit]}… (+{len(raw) - limit})" if len(text) > limit else text
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+# Unterminated string sequences are dropped to the end, as a page has no
+# use for the visible debris the terminal sanitiser leaves.
+_ANSI_LOOSE = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"
+    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"
+    r"|\x1b[ -/]*[0-~]"
+)
 
 
 def truncate(text: str, limit: int | None) -> str:
@@ -144,4 +201,4 @@ def truncate(text: str, limit: int | None) -> str:
     return text[: limit - len(ELLIPSIS)] + ELLIPSIS
 
 
-__all__ = ["ELLIPSIS", "for_terminal", "for_xml", "truncate"]
+__all__ = ["ELLIPSIS", "for_terminal", "for_xml", "for_html", "truncate"]
