@@ -8,7 +8,9 @@ one line on stderr naming the file and the problem, never a traceback.
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -20,9 +22,48 @@ from grader.i18n import LANGS, default_lang
 EXIT_OK, EXIT_BELOW, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
+class UsageError(InputError):
+    """A wrong command line: ``labgrade: error: grade: ...`` (the program
+    name once, the subcommand when there is one) with a "did you mean"."""
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}" if self.location else self.message
+
+
+def _options(parser: argparse.ArgumentParser) -> tuple[list[str], list[str]]:
+    """Every option string and subcommand name of ``parser`` and below."""
+    options, commands = [], []
+    for action in parser._actions:
+        options += [o for o in action.option_strings if o.startswith("--")]
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                commands.append(name)
+                options += _options(sub)[0]
+    return sorted(set(options)), commands
+
+
+def _did_you_mean(parser: argparse.ArgumentParser, message: str) -> str:
+    options, commands = _options(parser)
+    wrong = re.search(r"invalid choice: '([^']*)'", message)
+    if wrong:
+        near = difflib.get_close_matches(wrong.group(1), commands, n=1)
+        return f" (did you mean {near[0]!r}?)" if near else ""
+    unknown = re.match(r"unrecognized arguments: (.*)", message)
+    if unknown:
+        for token in unknown.group(1).split():
+            flag = token.split("=", 1)[0]
+            if flag.startswith("-"):
+                near = difflib.get_close_matches(flag, options, n=1)
+                if near:
+                    return f" (did you mean {near[0]}?)"
+    return ""
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2, like every other input error
-        raise InputError(self.prog, message)
+        # The program name is printed once, by main(); a subcommand names itself.
+        where = self.prog.split(" ", 1)[1] if " " in self.prog else ""
+        raise UsageError(where, message + _did_you_mean(self, message))
 
 
 def _add_lang(p: argparse.ArgumentParser) -> None:
