@@ -438,8 +438,12 @@ def test_a_live_class_on_the_standin_with_one_namespace_failing(labgrade, make_s
     server = make_standin(_bench().class_cluster(EXAMPLES / "correct" / "built.yaml", list(students.values())))
     server.faults.add("GET", r"/namespaces/lab-carol/", times=None, status=500, message="etcdserver: request timed out")
     server.kubeconfig_path(tmp_path / "class" if (tmp_path / "class").mkdir() is None else tmp_path)
+    # carol's kubeconfig is her own: alone on "her" cluster she takes the per-namespace path,
+    # whose LISTs meet the fault (the others share one class read: tests/grader/test_shared_cluster.py)
+    server.kubeconfig_path(tmp_path / "class", filename="kubeconfig-carol")
     roster = write_roster(tmp_path / "class" / "roster.csv", [
-        {"student_id": sid, "name": sid.title(), "namespace": ns, "kubeconfig": "kubeconfig"}
+        {"student_id": sid, "name": sid.title(), "namespace": ns,
+         "kubeconfig": "kubeconfig-carol" if sid == "carol" else "kubeconfig"}
         for sid, ns in students.items()])
     out = tmp_path / "results"
 

@@ -1,0 +1,136 @@
+"""A class on one shared cluster: how ``labgrade batch`` scales with the class.
+
+For each class size, a stand-in API server in its own process (https with a
+throwaway CA, 20 ms added to every request, like a nearby real cluster)
+holds the correct example submission once per student namespace, and a
+fresh ``labgrade batch`` process grades the roster (one namespace per
+student, all on that cluster) through the real client: the class read (one
+cluster-wide LIST per kind, paginated), then per student the wget in their
+clientpod (pods/exec) and their DNS questions through the one shared
+port-forward to CoreDNS. Prints wall time, students per second, the
+requests by kind, and the grader's peak memory. Not a timed test.
+
+    python -m bench.class_cluster                         # 50, 200 and 1000 students
+    python -m bench.class_cluster --students 1000 --jobs 16
+    python -m bench.class_cluster --plain-http            # without TLS
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.standin_process import StandInProcess  # noqa: E402
+
+CORRECT = ROOT / "examples" / "service-discovery" / "correct" / "built.yaml"
+
+
+def namespaces(n: int) -> list[str]:
+    return [f"s{i:04d}" for i in range(n)]
+
+
+def build(n: int) -> list[dict]:
+    """The cluster, built in the server's process."""
+    from bench.batch import class_cluster
+
+    return class_cluster(CORRECT, namespaces(n))
+
+
+def write_roster(path: Path, kubeconfig: str, n: int) -> None:
+    lines = ["student_id,name,namespace,kubeconfig"] + [f"{ns},学生 {ns},{ns},{kubeconfig}" for ns in namespaces(n)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def grade_in_a_fresh_process(roster: Path, out: Path, jobs: int) -> tuple[float, int, int, float]:
+    """Wall seconds, exit code, peak RSS (KiB) and CPU seconds of one ``labgrade batch`` process."""
+    cmd = [sys.executable, "-m", "grader.cli", "batch", str(roster), "--rubric", "service-discovery",
+           "--out", str(out), "--jobs", str(jobs), "--no-resume", "--lang", "zh"]
+    log = out.parent / "batch.stderr"
+    with log.open("wb") as stderr:  # a file, not a pipe: nobody reads a pipe while wait4 waits
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = log.read_text(encoding="utf-8", errors="replace")
+    if proc.returncode not in (0, 1) or not (out / "gradebook.csv").exists():
+        print(err[-2000:], file=sys.stderr)
+    return wall, proc.returncode, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
+
+
+def totals(out: Path) -> dict[str, int]:
+    import csv
+
+    seen: dict[str, int] = {}
+    with (out / "gradebook.csv").open(encoding="utf-8-sig") as f:
+        for row in csv.DictReader(f):
+            key = row.get("total") or row.get("status") or "?"
+            seen[key] = seen.get(key, 0) + 1
+    return seen
+
+
+def run(n: int, jobs: int, latency: float, tls: bool) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix="labgrade-class-") as tmp:
+        work = Path(tmp)
+        t0 = time.perf_counter()
+        with StandInProcess(functools.partial(build, n), folder=work, latency=latency, tls=tls) as server:
+            loaded = time.perf_counter() - t0
+            roster = work / "roster.csv"
+            write_roster(roster, server.kubeconfig, n)
+            server.clear()
+            load = os.getloadavg()[0]
+            wall, rc, rss, cpu = grade_in_a_fresh_process(roster, work / "results", jobs)
+            counts, cluster_lists = server.counts()
+            seen = totals(work / "results")
+    return {"students": n, "wall": wall, "rc": rc, "rss_mib": rss / 1024, "cpu": cpu, "load": load, "counts": counts,
+            "cluster_lists": cluster_lists, "totals": seen, "objects": server.objects, "loaded": loaded}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--students", type=int, action="append", help="class size (repeatable; default 50, 200, 1000)")
+    ap.add_argument("--jobs", type=int, default=8)
+    ap.add_argument("--latency", type=float, default=0.020, help="seconds added to every request")
+    ap.add_argument("--plain-http", action="store_true", help="serve http instead of https")
+    args = ap.parse_args(argv)
+    sizes = args.students or [50, 200, 1000]
+    tls = not args.plain_http
+    print(f"stand-in in its own process, {'https' if tls else 'http'}, {args.latency * 1000:g} ms per request; "
+          f"labgrade batch --jobs {args.jobs} as a fresh process; {os.cpu_count()} CPUs")
+    rows = []
+    for n in sizes:
+        r = run(n, args.jobs, args.latency, tls)
+        rows.append(r)
+        counts = r["counts"]
+        lists = counts.get("list (cluster-wide)", 0)
+        per_ns = counts.get("list (one namespace)", 0)
+        print(f"\n{n} students ({r['objects']} objects; server ready in {r['loaded']:.1f} s)")
+        print(f"  wall time          {r['wall']:.2f} s   ({n / r['wall']:.0f} students/s)   exit {r['rc']}")
+        print(f"  grader CPU         {r['cpu']:.1f} s ({r['cpu'] / n * 1000:.1f} ms per student); "
+              f"machine load average {r['load']:.1f} at the start")
+        print(f"  peak memory        {r['rss_mib']:.0f} MiB (grader process, max RSS)")
+        print(f"  totals             {r['totals']}")
+        pages = ", ".join(f"{path.rsplit('/', 1)[1]} {c}" for path, c in sorted(r["cluster_lists"].items()))
+        print(f"  LIST pages         {lists} cluster-wide over {len(r['cluster_lists'])} kinds ({pages}); "
+              f"{per_ns} in one namespace; {counts.get('get', 0)} GETs")
+        print(f"  probes             {counts.get('exec', 0)} exec, {counts.get('portforward', 0)} port-forward")
+    if len(rows) > 1:
+        print("\nstudents  wall s  students/s  CPU ms/student  requests/student  peak MiB")
+        for r in rows:
+            total = sum(r["counts"].values())
+            print(f"{r['students']:>8}  {r['wall']:6.2f}  {r['students'] / r['wall']:10.0f}  "
+                  f"{r['cpu'] / r['students'] * 1000:14.1f}  {total / r['students']:16.2f}  {r['rss_mib']:8.0f}")
+    return 0 if all(r["rc"] == 0 for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

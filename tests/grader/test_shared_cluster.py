@@ -1,0 +1,210 @@
+"""A class on one cluster: one LIST per kind for the class, the probes per student.
+
+Everything goes through ``labgrade batch``'s real path against the stand-in
+API server, and the verdicts are compared with grading each namespace on
+its own (the path students on their own clusters keep).
+"""
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from grader import batch, engine, rubric as rubric_mod, shared_cluster
+from grader.live import LiveSource, api_client
+from grader.report import json_report
+from tests.standin.fixtures import make_standin  # noqa: F401 - pytest fixture
+
+ROOT = Path(__file__).resolve().parents[2]
+CORRECT = ROOT / "examples" / "service-discovery" / "correct" / "built.yaml"
+RUBRIC = rubric_mod.load("service-discovery")
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("bench_batch", ROOT / "bench" / "batch.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _roster(path: Path, rows: list[dict[str, str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def _class(make_standin, tmp_path, namespaces, **standin_kw):
+    server = make_standin(_bench().class_cluster(CORRECT, namespaces), **standin_kw)
+    kubeconfig = server.kubeconfig_path(tmp_path)
+    roster = _roster(tmp_path / "roster.csv", [{"student_id": ns, "namespace": ns, "kubeconfig": "kubeconfig"}
+                                               for ns in namespaces])
+    return server, kubeconfig, roster
+
+
+def _run(roster: Path, out: Path, **kw) -> batch.BatchResult:
+    options = batch.BatchOptions(jobs=kw.pop("jobs", 4), resume=False, poll=kw.pop("poll", False), **kw)
+    return batch.Batch(RUBRIC, batch.load_roster(roster, RUBRIC), out, options).run()
+
+
+def _verdicts(report) -> dict[str, tuple[str, float, str]]:
+    return {c.id: (c.status.value, c.earned, c.outcome.message.en) for _, c in report.checks()}
+
+
+def _lists(server) -> list[str]:
+    return [r.path for r in server.requests if r.method == "GET" and not r.path.endswith(("/exec", "/portforward"))]
+
+
+def test_a_shared_cluster_is_listed_once_per_kind_and_probed_per_student(make_standin, tmp_path):
+    namespaces = ["s000", "s001", "s002", "s003", "s004"]
+    server, kubeconfig, roster = _class(make_standin, tmp_path, namespaces)
+    server.clear_requests()
+
+    result = _run(roster, tmp_path / "out")
+
+    assert result.errors == 0 and {r.report.earned for r in result.results} == {85}
+    lists = _lists(server)
+    # one cluster-wide LIST per kind, not one per kind per student (limit set: paginated like kubectl)
+    assert sorted(lists) == sorted({"/api/v1/namespaces", "/apis/apps/v1/deployments", "/apis/apps/v1/replicasets",
+                                    "/api/v1/pods", "/api/v1/services", "/api/v1/endpoints",
+                                    "/apis/discovery.k8s.io/v1/endpointslices"})
+    assert all(r.query.get("limit") == ["500"] for r in server.requests if r.path in lists)
+    execs = [r.path for r in server.requests if r.path.endswith("/exec")]
+    assert sorted(execs) == [f"/api/v1/namespaces/{ns}/pods/clientpod/exec" for ns in namespaces]
+    # every student's DNS questions through one port-forward (the CoreDNS pod came from the pod LIST)
+    assert len([r for r in server.requests if r.path.endswith("/portforward")]) == 1
+    assert server.writes == []
+
+    # the same verdicts as grading each namespace on its own
+    for ns in namespaces[:2]:
+        alone = engine.grade(RUBRIC, {"built": LiveSource(api_client(str(kubeconfig)), ns, "built")},
+                             namespace=ns, options=engine.Options(poll=False))
+        shared = json_report.from_json((tmp_path / "out" / ns / "report.json").read_bytes())
+        assert _verdicts(shared) == _verdicts(alone)
+
+
+def test_each_student_sees_only_their_namespace_and_a_broken_one_fails_alone(make_standin, tmp_path):
+    namespaces = ["s000", "s001", "s002"]
+    objects = _bench().class_cluster(CORRECT, namespaces)
+    # s001 deleted deployment2 and its pods: only s001 loses those points
+    objects = [o for o in objects if not (o["metadata"].get("namespace") == "s001"
+                                          and "deployment2" in json.dumps(o["metadata"]))]
+    server = make_standin(objects)
+    server.kubeconfig_path(tmp_path)
+    roster = _roster(tmp_path / "roster.csv", [{"student_id": ns, "namespace": ns, "kubeconfig": "kubeconfig"}
+                                               for ns in namespaces])
+
+    result = _run(roster, tmp_path / "out")
+
+    earned = {r.student_id: r.report.earned for r in result.results}
+    assert earned["s000"] == earned["s002"] == 85 and earned["s001"] < 85
+    s001 = json_report.from_json((tmp_path / "out" / "s001" / "report.json").read_bytes())
+    assert _verdicts(s001)["deployment2-exists"][0] == "failed"
+
+
+def test_pages_are_followed_with_continue(make_standin, tmp_path, monkeypatch):
+    monkeypatch.setattr(shared_cluster, "PAGE", 4)
+    server, _, roster = _class(make_standin, tmp_path, ["s000", "s001", "s002"])
+    server.clear_requests()
+
+    result = _run(roster, tmp_path / "out")
+
+    assert result.errors == 0 and {r.report.earned for r in result.results} == {85}
+    pods = [r for r in server.requests if r.path == "/api/v1/pods"]
+    assert len(pods) > 2 and all(r.query.get("limit") == ["4"] for r in pods)
+    assert [bool(r.query.get("continue")) for r in pods] == [False] + [True] * (len(pods) - 1)
+
+
+def test_a_refused_cluster_wide_list_falls_back_to_each_namespace(make_standin, tmp_path):
+    server, _, roster = _class(make_standin, tmp_path, ["s000", "s001"])
+    server.faults.add("GET", r"^/api/v1/pods$", times=None, status=403)  # RoleBindings per namespace only
+    server.clear_requests()
+
+    result = _run(roster, tmp_path / "out")
+
+    assert result.errors == 0 and {r.report.earned for r in result.results} == {85}
+    paths = _lists(server)
+    assert "/api/v1/namespaces/s000/pods" in paths and "/api/v1/namespaces/s001/pods" in paths
+
+
+def test_a_student_alone_on_a_cluster_keeps_the_namespace_path(make_standin, tmp_path):
+    server = make_standin(_bench().class_cluster(CORRECT, ["s000"]))
+    server.kubeconfig_path(tmp_path)
+    roster = _roster(tmp_path / "roster.csv", [{"student_id": "s000", "namespace": "s000", "kubeconfig": "kubeconfig"}])
+    server.clear_requests()
+
+    assert _run(roster, tmp_path / "out").results[0].report.earned == 85
+    assert "/api/v1/pods" not in _lists(server) and "/api/v1/namespaces/s000/pods" in _lists(server)
+
+
+def test_a_failing_check_is_repolled_from_the_students_namespace_only(make_standin, tmp_path, monkeypatch):
+    namespaces = ["s000", "s001"]
+    objects = _bench().class_cluster(CORRECT, namespaces)
+    objects = [o for o in objects if not (o["kind"] == "Pod" and o["metadata"].get("namespace") == "s001"
+                                          and o["metadata"]["name"] == "clientpod")]  # step 5 polls until its deadline
+    server = make_standin(objects)
+    server.kubeconfig_path(tmp_path)
+    roster = _roster(tmp_path / "roster.csv", [{"student_id": ns, "namespace": ns, "kubeconfig": "kubeconfig"}
+                                               for ns in namespaces])
+    clock = [0.0]  # polling until the step's deadline, on a clock that needs no waiting
+    real_grade = engine.grade
+
+    def grade(*a, **kw):
+        kw["options"] = engine.Options(poll=True, clock=lambda: clock[0],
+                                       sleep=lambda s: clock.__setitem__(0, clock[0] + s))
+        return real_grade(*a, **kw)
+
+    monkeypatch.setattr(engine, "grade", grade)
+    server.clear_requests()
+    result = _run(roster, tmp_path / "out", poll=True)
+
+    earned = {r.student_id: r.report.earned for r in result.results}
+    assert earned["s000"] == 85 and earned["s001"] < 85
+    paths = _lists(server)
+    assert paths.count("/api/v1/pods") == 1  # the class read, once
+    assert "/api/v1/namespaces/s001/pods" in paths and not any("/namespaces/s000/" in p for p in paths)
+
+
+def test_the_dns_tunnel_pipelines_questions_from_many_threads_and_reopens(make_standin, tmp_path):
+    from tests.standin.objects import lab_cluster
+
+    from grader.dns_tunnel import DnsTunnel
+
+    server = make_standin(lab_cluster())
+    api = api_client(str(server.kubeconfig_path(tmp_path)))
+    read = shared_cluster.read_cluster(api)
+    tunnel = DnsTunnel(api, read.coredns_pod)
+    want = server.dns
+    names = [f"service{i % 2 + 1}.default.svc.cluster.local" for i in range(40)] + ["nope.default.svc.cluster.local"]
+    answers: dict[int, object] = {}
+
+    def ask(i: int) -> None:
+        answers[i] = tunnel.query(names[i], "A")
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(names))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert tunnel.opened == 1
+    assert answers[40].rcode == "NXDOMAIN"
+    for i in range(40):
+        r = answers[i]
+        assert r.rcode == "NOERROR" and r.failure is None and r.answers, r
+    assert answers[0].answers != answers[1].answers  # each answer went to the thread that asked it
+    assert want is not None
+
+    tunnel.close()  # a tunnel cut under the grader is reopened by the next question
+    again = tunnel.query(names[0], "A")
+    assert again.rcode == "NOERROR" and tunnel.opened == 2
+    tunnel.close()
+    api.close()
+
+
+def test_pool_size_grows_with_jobs():
+    assert shared_cluster.pool_size(1) == 8 and shared_cluster.pool_size(8) == 64 and shared_cluster.pool_size(64) == 128
