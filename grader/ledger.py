@@ -558,7 +558,7 @@ def report_from_ledger(
     steps = []
     for step in rubric.steps:
         rec = first.get(step.id)
-        notes = list(general)
+        notes: list[Text] = []  # the general notes are the report's, said once
         if rec is not None:
             notes += _step_notes(rec, records, reference, namespace, cluster)
         steps.append(step_from_record(step, rec, ledger_path, tuple(notes)))
@@ -573,6 +573,7 @@ def report_from_ledger(
         sources=tuple(SourceInfo(phase, "ledger", ledger_path, last) for phase in rubric.phases),
         generated_at=iso(utc_now()),
         student=student,
+        notes=tuple(general),
     ))
 
 

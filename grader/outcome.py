@@ -164,6 +164,11 @@ class GradeReport:
     generated_at: str = ""
     duration: float = 0.0
     student: str | None = None
+    #: Said once per report, first (console's first lines, JSON ``notes``,
+    #: JUnit suite properties, the HTML header): which phase was graded and
+    #: why, swapped dumps, the lab found in another namespace, an unsigned
+    #: ledger. Never repeated on every check.
+    notes: tuple[Text, ...] = ()
 
     @property
     def points(self) -> float:

@@ -214,7 +214,11 @@ def render(report: GradeReport, lang: str = "en", color: bool = False, width: in
     rule = "-" if ascii else "─"
     sep = " | " if ascii else " · "
     ellipsis = "..." if ascii else "…"
-    out = [paint(fit(_header(report, lang, sep), width, ellipsis), _BOLD), ""]
+    # Report notes come first: which phase was graded and why, swapped
+    # dumps, the lab in another namespace. Read before any number.
+    out = [paint(line, "33") for note in report.notes
+           for line in wrap("! " + _safe(note.get(lang), MESSAGE_LIMIT), width)]
+    out += [paint(fit(_header(report, lang, sep), width, ellipsis), _BOLD), ""]
     table, table_width = _step_table(report, lang, width, paint, rule)
     out += table
     # Check lines end where the table ends, unless the table is too narrow

@@ -269,6 +269,7 @@ def _header(report: GradeReport, lang: str) -> str:
         [
             '<header class="head">',
             f"<h1>{_bi(report.title, lang)}</h1>",
+            "".join(f'<p class="report-note">{_bi(n, lang)}</p>' for n in report.notes),
             f'<dl class="meta">{"".join(meta)}</dl>',
             '<div class="total">',
             f'<span class="tl">{_bi(_W["total"], lang, user=False)}</span>',
@@ -366,6 +367,7 @@ ol,ul{list-style:none}
 .l-ungraded::before{background:var(--skip)}
 .counts{display:flex;flex-wrap:wrap;gap:.25rem 1rem;margin-top:.5rem;font-size:.9rem}
 .counts .cl{color:var(--mute)}
+.report-note{margin-top:.5rem;padding:.4rem .6rem;border-radius:.25rem;background:var(--err-bg)}
 .counts .failed{color:var(--fail)}
 .counts .error{color:var(--err)}
 .counts .skipped{color:var(--skip)}

@@ -81,6 +81,7 @@ def to_dict(report: GradeReport) -> dict[str, Any]:
         "duration": report.duration,
         "totals": {"points": report.points, "earned": report.earned, "ungraded": report.ungraded},
         "counts": report.counts(),
+        "notes": [_text(n) for n in report.notes],
         "sources": [
             {"phase": s.phase, "kind": s.kind, "location": s.location, "collected_at": s.collected_at}
             for s in report.sources
@@ -207,6 +208,14 @@ def _agree(data: dict[str, Any], derived: dict[str, Any], where: str) -> None:
             raise ReportFormatError(f"{where}.{key}: {data.get(key)!r} disagrees with the checks ({value!r})")
 
 
+def _notes(data: dict[str, Any], where: str) -> list[Any]:
+    """Report notes; reports written before they existed have none."""
+    notes = data.get("notes", [])
+    if not isinstance(notes, list):
+        raise ReportFormatError(f"{where}.notes: unexpected {type(notes).__name__}")
+    return notes
+
+
 def from_dict(data: Any) -> GradeReport:
     where = "report"
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
@@ -227,6 +236,7 @@ def from_dict(data: Any) -> GradeReport:
         generated_at=_get(data, "generated_at", str, where),
         duration=_number(data, "duration", where),
         student=student,
+        notes=tuple(_read_text(n, f"{where}.notes[{i}]") for i, n in enumerate(_notes(data, where))),
     )
     totals = {"points": report.points, "earned": report.earned, "ungraded": report.ungraded}
     _agree(data, {"totals": totals, "counts": report.counts()}, where)

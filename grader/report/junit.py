@@ -120,6 +120,8 @@ def _suite_properties(report: GradeReport, lang: str) -> dict[str, str]:
     }
     if report.student is not None:
         props["student"] = _attr(report.student)
+    for i, note in enumerate(report.notes, 1):
+        props[f"note.{i}"] = _attr(note.get(lang), 1000)
     for source in report.sources:
         prefix = f"source.{_attr(source.phase)}"
         props[f"{prefix}.kind"] = _attr(source.kind)

@@ -206,20 +206,21 @@ def test_steps_not_in_the_ledger_are_failed_and_say_so(lab, tmp_path):
         assert all(c.outcome.graded for c in step.checks)  # lost, not "not graded"
 
 
-def test_an_unsigned_ledger_is_graded_with_a_note_on_every_check(lab, tmp_path):
+def test_an_unsigned_ledger_is_graded_with_one_note_for_the_report(lab, tmp_path):
+    """Issue 7: the note was missing from the console and repeated 22 times
+    in HTML and JSON. It is the report's: said once, in every report."""
     path = write(lab, tmp_path / "ledger.jsonl", None, steps=("step1", "step2"))
     report = ledger.report_from_ledger(lab, str(path), None)
     assert report.earned == 30
-    for _, check in report.checks():
-        assert any(n.en == "the ledger is unsigned (written without LABGRADE_KEY): its records could have been edited"
-                   for n in check.outcome.notes)
+    unsigned = "the ledger is unsigned (written without LABGRADE_KEY): its records could have been edited"
+    assert [n.en for n in report.notes] == [unsigned]
+    assert not any(n.en == unsigned for _, c in report.checks() for n in c.outcome.notes)
 
 
 def test_a_signed_ledger_graded_without_the_key_says_it_was_not_verified(lab, tmp_path):
     path = write(lab, tmp_path / "ledger.jsonl", KEY, steps=("step1",))
     report = ledger.report_from_ledger(lab, str(path), None)
-    _, check = report.checks()[0]
-    assert any("signed but was not verified" in n.en for n in check.outcome.notes)
+    assert any("signed but was not verified" in n.en for n in report.notes)
 
 
 def test_hand_edited_points_never_exceed_the_rubric(lab, tmp_path):

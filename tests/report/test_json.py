@@ -33,7 +33,7 @@ def test_top_level_layout_and_totals() -> None:
     data = json.loads(to_json(service_discovery()))
     assert list(data) == [
         "schema", "lab", "title", "rubric_version", "namespace", "student",
-        "generated_at", "duration", "totals", "counts", "sources", "steps",
+        "generated_at", "duration", "totals", "counts", "notes", "sources", "steps",
     ]
     assert data["schema"] == SCHEMA == "labgrade.report/v1"
     assert data["totals"] == {"points": 100, "earned": 62, "ungraded": 15}
