@@ -29,14 +29,14 @@ MANIFESTS = sorted(DEPLOY.glob("*.yaml"))
 SA = ("labgrade", "labgrade")  # namespace, name
 JOB_NAME = "labgrade-service-discovery"
 
-# What live grading reads (grader/live.py, grader/dns_probe.py): (API group, resource).
+# What live grading lists in a student namespace (grader/live.py, grader/kinds.py): (API group, resource).
 READS = {
-    ("", "namespaces"),
     ("", "pods"),
     ("", "services"),
     ("", "endpoints"),
     ("apps", "deployments"),
     ("apps", "replicasets"),
+    ("apps", "statefulsets"),
     ("discovery.k8s.io", "endpointslices"),
 }
 # The only non-read calls: websocket upgrades, so `get` (older API servers)
@@ -69,8 +69,8 @@ def _one(kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
 def test_the_deploy_folder_has_the_manifests() -> None:
     assert {p.name for p in MANIFESTS} >= {"rbac.yaml", "job.yaml", "roster-configmap.yaml"}
     kinds = sorted(d["kind"] for d in DOCS.values())
-    assert kinds == sorted(["Namespace", "ServiceAccount", "ClusterRole", "ClusterRole", "ClusterRole",
-                            "ClusterRoleBinding", "RoleBinding", "Job", "ConfigMap"])
+    assert kinds == sorted(["Namespace", "ServiceAccount"] + ["ClusterRole"] * 5
+                           + ["ClusterRoleBinding", "RoleBinding", "Job", "ConfigMap"])
 
 
 # --- the kubernetes client's models -----------------------------------------
@@ -169,21 +169,36 @@ def _rules() -> Iterator[tuple[str, dict[str, Any]]]:
             yield name, rule
 
 
-def _template_rolebinding(namespace: str) -> dict[str, Any]:
-    """The per-student RoleBinding that the comment in rbac.yaml and the
-    README tell the instructor to create."""
+def _template_rolebindings(namespace: str) -> tuple[dict[str, Any], ...]:
+    """The per-student RoleBindings (reader and prober) that the comment in
+    rbac.yaml and the README tell the instructor to create."""
     text = (DEPLOY / "rbac.yaml").read_text(encoding="utf-8")
-    commented = re.search(r"which is this object:\n#\n((?:#   .*\n)+)", text)
-    assert commented, "rbac.yaml lost the commented per-student RoleBinding"
-    doc = yaml.safe_load("".join(line[4:] + "\n" for line in commented.group(1).splitlines()))
-    doc["metadata"]["namespace"] = namespace
-    return doc
+    commented = re.search(r"which are these objects:\n#\n((?:#   .*\n)+)", text)
+    assert commented, "rbac.yaml lost the commented per-student RoleBindings"
+    docs = [d for d in yaml.safe_load_all("".join(line[4:] + "\n" for line in commented.group(1).splitlines())) if d]
+    for doc in docs:
+        doc["metadata"]["namespace"] = namespace
+    return tuple(docs)
+
+
+def _template_rolebinding(namespace: str) -> dict[str, Any]:
+    return _template_rolebindings(namespace)[0]
+
+
+def _dns_binding() -> dict[str, Any]:
+    """The optional kube-system binding the rbac.yaml comment shows (for grading without --dns-server)."""
+    text = (DEPLOY / "rbac.yaml").read_text(encoding="utf-8")
+    assert "kubectl create rolebinding labgrade-dns-prober -n kube-system" in text
+    return {"kind": "RoleBinding", "metadata": {"name": "labgrade-dns-prober", "namespace": "kube-system"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "labgrade-dns-prober"},
+            "subjects": [{"kind": "ServiceAccount", "name": SA[1], "namespace": SA[0]}]}
 
 
 def can(verb: str, resource: str, namespace: str | None, *, group: str = "",
-        extra_bindings: tuple[dict[str, Any], ...] = ()) -> bool:
+        extra_bindings: tuple[dict[str, Any], ...] = (), name: str | None = None) -> bool:
     """A small RBAC authorizer over deploy/rbac.yaml, for the grader's
-    ServiceAccount (namespace None: a cluster-scoped request)."""
+    ServiceAccount (namespace None: a cluster-scoped request; ``name``: the
+    object a get names, which resourceNames may restrict)."""
     for binding in [*BINDINGS, *extra_bindings]:
         subjects = {(s["kind"], s.get("namespace"), s["name"]) for s in binding["subjects"]}
         if ("ServiceAccount", *SA) not in subjects:
@@ -192,9 +207,11 @@ def can(verb: str, resource: str, namespace: str | None, *, group: str = "",
             continue
         role = ROLES[binding["roleRef"]["name"]]
         for rule in role.get("rules") or []:
+            names = rule.get("resourceNames")
             if (group in rule["apiGroups"] or "*" in rule["apiGroups"]) \
                     and (resource in rule["resources"] or "*" in rule["resources"]) \
-                    and (verb in rule["verbs"] or "*" in rule["verbs"]):
+                    and (verb in rule["verbs"] or "*" in rule["verbs"]) \
+                    and (not names or name in names):
                 return True
     return False
 
@@ -232,56 +249,70 @@ def test_the_reader_grants_get_and_list_on_what_live_grading_reads_and_nothing_e
 
 
 def test_the_reader_covers_every_kind_the_live_source_lists() -> None:
-    live = pytest.importorskip("grader.live")
-    lists = getattr(live, "LISTS", None)
-    if lists is None:
-        pytest.skip("grader.live.LISTS is gone: check READS against the live source by hand")
-    for kind, (_api, method, api_version) in lists.items():
-        group = api_version.rsplit("/", 1)[0] if "/" in api_version else ""
-        resource = method.removeprefix("list_namespaced_").replace("_", "") + "s"
-        resource = {"endpointss": "endpoints"}.get(resource, resource)
-        assert (group, resource) in READS, f"live grading lists {kind}; add {group or 'core'}/{resource} to the reader"
+    kinds = pytest.importorskip("grader.kinds")
+    lists, gets = kinds.plan(kinds.DEFAULT_READS, "lab-x")
+    for kind in lists:
+        k = kinds.lookup(kind)
+        assert (k.group, k.plural) in READS, f"live grading lists {kind}; add {k.group or 'core'}/{k.plural} to the reader"
+    for read in gets:  # single objects: each granted by name where it lives, nothing more
+        k = kinds.lookup(read.kind)
+        ns = read.namespace if k.namespaced else None
+        assert can("get", k.plural, ns, group=k.group, name=read.name), read
+        assert not can("get", k.plural, ns, group=k.group, name="something-else"), read
+        assert not can("list", k.plural, ns, group=k.group), read
 
 
-def test_the_grader_reads_everywhere_but_writes_nowhere() -> None:
-    student = _template_rolebinding("lab-2023001")
+def test_the_grader_reads_student_namespaces_only_and_writes_nowhere() -> None:
+    student = _template_rolebindings("lab-2023001")
+    for group, resource in READS:
+        assert can("list", resource, "lab-2023001", group=group, extra_bindings=student)
+        assert can("get", resource, "lab-2023001", group=group, extra_bindings=student)
+        for ns in ("lab-2023002", "default", "kube-system"):  # pod specs hold env values: not elsewhere
+            assert not can("list", resource, ns, group=group, extra_bindings=student), (resource, ns)
+            assert not can("get", resource, ns, group=group, extra_bindings=student, name="x"), (resource, ns)
     for ns in ("lab-2023001", "default", "kube-system"):
-        for group, resource in READS - {("", "namespaces")}:
-            assert can("list", resource, ns, group=group, extra_bindings=(student,))
-            assert can("get", resource, ns, group=group, extra_bindings=(student,))
         for verb in ("create", "update", "patch", "delete", "deletecollection", "watch", "escalate", "bind", "impersonate"):
             for group, resource in READS | {("", "secrets"), ("", "configmaps"), ("", "pods/log")}:
-                assert not can(verb, resource, ns, group=group, extra_bindings=(student,)), (verb, resource, ns)
-        assert not can("get", "secrets", ns, extra_bindings=(student,))
-        assert not can("list", "secrets", ns, extra_bindings=(student,))
-    assert can("get", "namespaces", None)  # `default`'s age, for step 6
+                assert not can(verb, resource, ns, group=group, extra_bindings=student), (verb, resource, ns)
+        assert not can("get", "secrets", ns, extra_bindings=student)
+        assert not can("list", "secrets", ns, extra_bindings=student)
+    assert can("get", "namespaces", None, name="default")  # `default`'s age, for step 6
+    assert not can("get", "namespaces", None, name="kube-system")
+    assert not can("list", "namespaces", None)  # never listed
+    assert can("get", "services", "default", name="kubernetes")
+    assert not can("get", "services", "default", name="other") and not can("list", "services", "default")
 
 
 def test_exec_only_in_student_namespaces_and_portforward_only_in_kube_system() -> None:
     from grader import dns_probe
 
-    student = _template_rolebinding("lab-2023001")
+    student = _template_rolebindings("lab-2023001")
     for verb in PROBE_VERBS:
-        assert can(verb, "pods/exec", "lab-2023001", extra_bindings=(student,))
+        assert can(verb, "pods/exec", "lab-2023001", extra_bindings=student)
         assert not can(verb, "pods/exec", "lab-2023001")  # not before the instructor binds it
-        assert not can(verb, "pods/exec", "kube-system", extra_bindings=(student,))
-        assert not can(verb, "pods/exec", "lab-2023002", extra_bindings=(student,))
-        assert can(verb, "pods/portforward", dns_probe.DNS_NAMESPACE, extra_bindings=(student,))
-        assert not can(verb, "pods/portforward", "lab-2023001", extra_bindings=(student,))
-    assert not any(b["kind"] == "ClusterRoleBinding" and b["roleRef"]["name"] != "labgrade-reader" for b in BINDINGS)
+        assert not can(verb, "pods/exec", "kube-system", extra_bindings=student)
+        assert not can(verb, "pods/exec", "lab-2023002", extra_bindings=student)
+        # No port-forward at all as shipped (the Job asks --dns-server); the optional binding: kube-system only.
+        assert not can(verb, "pods/portforward", dns_probe.DNS_NAMESPACE, extra_bindings=student)
+        assert can(verb, "pods/portforward", dns_probe.DNS_NAMESPACE, extra_bindings=(*student, _dns_binding()))
+        assert not can(verb, "pods/portforward", "lab-2023001", extra_bindings=(*student, _dns_binding()))
+    assert not any(b["kind"] == "ClusterRoleBinding" and b["roleRef"]["name"] != "labgrade-cluster-identity"
+                   for b in BINDINGS)
 
 
 def test_the_authorizer_used_above_can_say_yes_and_no() -> None:
-    assert can("list", "pods", "anywhere")
-    assert not can("list", "pods", "anywhere", group="apps")
-    assert not can("create", "pods", "anywhere")
+    student = _template_rolebindings("anywhere")
+    assert can("list", "pods", "anywhere", extra_bindings=student)
+    assert not can("list", "pods", "anywhere")
+    assert not can("list", "pods", "anywhere", group="apps", extra_bindings=student)
+    assert not can("create", "pods", "anywhere", extra_bindings=student)
 
 
 def test_bindings_name_the_jobs_service_account_and_existing_roles() -> None:
     sa = _one("ServiceAccount", SA[1], SA[0])
     assert sa["metadata"]["namespace"] == SA[0]
     _one("Namespace", SA[0])
-    for binding in [*BINDINGS, _template_rolebinding("lab-x")]:
+    for binding in [*BINDINGS, *_template_rolebindings("lab-x"), _dns_binding()]:
         assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
                                       "name": binding["roleRef"]["name"]}
         assert binding["roleRef"]["name"] in ROLES
@@ -461,7 +492,8 @@ def test_the_readme_names_what_the_manifests_create() -> None:
     for text in ("kubectl apply -f deploy/rbac.yaml", "kubectl apply -f deploy/job.yaml",
                  f"job-name={JOB_NAME}", f"job/{JOB_NAME}", "kubectl cp",
                  "configmap labgrade-roster -n labgrade", "--from-file=roster.csv=",
-                 "--clusterrole=labgrade-prober --serviceaccount=labgrade:labgrade", "中文摘要"):
+                 "--clusterrole=labgrade-prober --serviceaccount=labgrade:labgrade",
+                 "--clusterrole=labgrade-reader --serviceaccount=labgrade:labgrade", "--dns-server", "中文摘要"):
         assert text in readme, text
     assert _one("ConfigMap", "labgrade-roster", "labgrade")
     assert "roster.csv" in _one("ConfigMap", "labgrade-roster", "labgrade")["data"]

@@ -12,10 +12,16 @@ from grader import kinds, reads, rubric
 RBAC = Path(__file__).resolve().parents[2] / "deploy" / "rbac.yaml"
 
 
+#: Roles that grant reads: the reader (lists in a student namespace) and the
+#: by-name gets of the single objects a rubric reads (Namespace:default,
+#: Service:default/kubernetes).
+READ_ROLES = ("labgrade-reader", "labgrade-cluster-identity", "labgrade-kubernetes-service")
+
+
 def granted() -> set[tuple[str, str]]:
     docs = [d for d in yaml.safe_load_all(RBAC.read_text(encoding="utf-8")) if d]
-    role = next(d for d in docs if d["kind"] == "ClusterRole" and d["metadata"]["name"] == "labgrade-reader")
-    return {(g, r) for rule in role["rules"] if {"get", "list"} <= set(rule["verbs"])
+    roles = [d for d in docs if d["kind"] == "ClusterRole" and d["metadata"]["name"] in READ_ROLES]
+    return {(g, r) for role in roles for rule in role["rules"] if "get" in rule["verbs"]
             for g in rule["apiGroups"] for r in rule["resources"]}
 
 
