@@ -241,3 +241,34 @@ def test_self_check_ledger_across_a_real_cleanup(lab):
                      "--json", str(out), "--no-color", env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     assert verdicts(out) == expected_live("correct")
+
+
+@pytest.fixture
+def default_lab(real_cluster, tmp_path):
+    """A student working in `default`, where the `kubernetes` Service lives."""
+    lab = Lab(real_cluster, "default", tmp_path)
+    lab.baseline_dump = lab.dump("baseline")
+    lab.state.write_text(lab.baseline().read_text())
+    yield lab
+    for kind in ("deployment", "service", "pod"):
+        names = [o["metadata"]["name"] for o in lab.get(kind)["items"] if o["metadata"]["name"] != "kubernetes"]
+        if names:
+            lab.k("delete", kind, *names, "--wait=false", check=False)
+
+
+def test_delete_svc_all_during_the_lab_recreates_kubernetes(default_lab, real_cluster):
+    lab = default_lab
+    before = lab.get("service", "kubernetes")["metadata"]
+    lab.build_correct()
+    lab.k("delete", "svc", "--all")  # the mistake: service1, service2 and kubernetes go
+    after = real_cluster.wait_for(lambda: lab.k("get", "service", "kubernetes", "-o", "json", check=False).stdout,
+                                  90, "the API server to re-create the kubernetes Service")
+    after = __import__("json").loads(after)["metadata"]
+    assert after["uid"] != before["uid"]  # re-created by the real API server, not restored
+    assert after["creationTimestamp"] >= before["creationTimestamp"]
+    from tests.realcluster_tests.lab import service_manifest
+    lab.step3()
+    lab.apply(service_manifest("service2", {"svc2": "yes"}, headless=True))
+    lab.wait_settled(6)
+    results = grade_everything(lab, cleanup_properly(lab))
+    assert_all(results, expected_live("kubernetes-recreated"))

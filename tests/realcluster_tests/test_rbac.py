@@ -31,12 +31,43 @@ def sa_kubeconfig(real_cluster, tmp_path_factory):
     return real_cluster.write_kubeconfig(path, f"https://127.0.0.1:{real_cluster.api_port}", {"token": token})
 
 
+def manifest_bindings() -> tuple[set[str], set[str]]:
+    """(ClusterRoles the manifest defines, ClusterRoles it already binds somewhere)."""
+    import yaml
+
+    docs = [d for d in yaml.safe_load_all((REPO / "deploy" / "rbac.yaml").read_text()) if d]
+    roles = {d["metadata"]["name"] for d in docs if d["kind"] == "ClusterRole"}
+    bound = {d["roleRef"]["name"] for d in docs if d["kind"] in ("ClusterRoleBinding", "RoleBinding")}
+    return roles, bound
+
+
+def bind_as_the_manifest_says(cluster, ns: str, prober: bool = True) -> None:
+    """The per-namespace RoleBindings deploy/rbac.yaml tells the instructor to make (its closing
+    comment): the reader (unless bound cluster-wide) and the prober in the student namespace, and
+    the optional port-forward binding to CoreDNS in kube-system."""
+    roles, bound = manifest_bindings()
+    wanted = [("labgrade-reader", ns)] + ([("labgrade-prober", ns)] if prober else [])
+    if "labgrade-dns-prober" in roles and "labgrade-dns-prober" not in bound:
+        wanted.append(("labgrade-dns-prober", "kube-system"))
+    for role, where in wanted:
+        if role not in roles or (role == "labgrade-reader" and _bound_cluster_wide(role)):
+            continue
+        yaml_text = cluster.kubectl("create", "rolebinding", role, "-n", where, f"--clusterrole={role}",
+                                    "--serviceaccount=labgrade:labgrade", "--dry-run=client", "-o", "yaml").stdout
+        cluster.kubectl("apply", "-f", "-", input=yaml_text)
+
+
+def _bound_cluster_wide(role: str) -> bool:
+    import yaml
+
+    docs = [d for d in yaml.safe_load_all((REPO / "deploy" / "rbac.yaml").read_text()) if d]
+    return any(d["kind"] == "ClusterRoleBinding" and d["roleRef"]["name"] == role for d in docs)
+
+
 def built_lab(cluster, tmp_path, ns: str, bind_prober: bool) -> Lab:
     cluster.new_namespace(ns)
     lab = Lab(cluster, ns, tmp_path)
-    if bind_prober:
-        lab.k("create", "rolebinding", "labgrade-prober", "--clusterrole=labgrade-prober",
-              "--serviceaccount=labgrade:labgrade")
+    bind_as_the_manifest_says(cluster, ns, prober=bind_prober)
     lab.build_correct()
     return lab
 
