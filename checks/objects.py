@@ -13,7 +13,7 @@ from checks import assert_tree, k8s, select
 from checks.registry import CheckContext, check
 from grader.i18n import Text as T
 from grader.outcome import Outcome, error, failed, passed
-from grader.view import Obj
+from grader.view import MissingKind, Obj
 
 
 def _bad_selector(exc: Exception) -> Outcome:
@@ -24,10 +24,32 @@ def _names(objs: list[Obj]) -> str:
     return k8s.names_list([k8s.name(o) for o in objs])
 
 
+def _first_found(ctx: CheckContext, alternatives: list[str], name: str | None, selector: Any,
+                 namespace: str | None) -> tuple[select.Target, list[Obj]]:
+    """The first kind among ``alternatives`` with a match (kinds the source
+    never listed are skipped, unless it listed none of them)."""
+    first: tuple[select.Target, list[Obj]] | None = None
+    missing: MissingKind | None = None
+    for k in alternatives:
+        tgt = select.target(k, name, selector, namespace)
+        try:
+            found = tgt.find(ctx.view, ctx.namespace)
+        except MissingKind as exc:
+            missing = missing or exc
+            continue
+        if found:
+            return tgt, found
+        first = first or (tgt, found)
+    if first is None:
+        assert missing is not None
+        raise missing
+    return first
+
+
 @check("object.exists", reads=select.reads_of)
 def object_exists(
     ctx: CheckContext,
-    kind: str,
+    kind: str | list[str],
     name: str | None = None,
     selector: str | dict[str, Any] | None = None,
     namespace: str | None = None,
@@ -39,7 +61,7 @@ def object_exists(
     check lets a rubric say so for any kind without Python.
 
     Parameters:
-        kind: the kind (``ConfigMap``, ``StatefulSet``, a declared custom resource)
+        kind: the kind (``ConfigMap``, ``StatefulSet``, a declared custom resource), or a list of kinds any of which will do
         name: its name; or give ``selector`` instead
         selector: a label selector (``app=web`` or a map) matching at least one object
         namespace: where to look (default: the lab namespace; ignored for cluster-scoped kinds)
@@ -54,9 +76,11 @@ def object_exists(
     """
     if (name is None) == (selector is None):
         return error(T("评分标准应给出 name 或 selector 之一", "the rubric must give exactly one of name or selector"))
-    tgt = select.target(kind, name, selector, namespace)
+    alternatives = kind if isinstance(kind, list) else [kind]
+    if not alternatives:
+        return error(T("评分标准的 kind 为空", "the rubric's kind list is empty"))
     try:
-        found = tgt.find(ctx.view, ctx.namespace)
+        tgt, found = _first_found(ctx, alternatives, name, selector, namespace)
     except select.BadSelector as exc:
         return _bad_selector(exc)
     ns = tgt.namespace or ctx.namespace

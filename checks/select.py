@@ -105,10 +105,11 @@ def target(kind: str, name: str | None, selector: str | dict[str, Any] | None, n
 def reads_of(params: dict[str, Any], kind_key: str = "kind") -> tuple[str, ...]:
     """The reads of a check that looks at ``params[kind_key]``: the lab
     namespace's list, or one named object in another namespace."""
-    kind = params.get(kind_key) or ""
-    info = kinds.lookup(kind)
-    kind = info.kind if info else kind
-    ns, name = params.get("namespace"), params.get("name")
-    if ns and name:
-        return (f"{kind}:{ns}/{name}",)
-    return (kind,)
+    given = params.get(kind_key) or ""
+    out = []
+    for kind in given if isinstance(given, list) else [given]:
+        info = kinds.lookup(kind)
+        kind = info.kind if info else kind
+        ns, name = params.get("namespace"), params.get("name")
+        out.append(f"{kind}:{ns}/{name}" if ns and name else kind)
+    return tuple(out)

@@ -34,6 +34,7 @@ from tests.standin.coredns import DnsModel
 from tests.standin.exec_model import PodShell
 from tests.standin.netmodel import ClusterNetwork, is_headless
 from tests.standin.store import ObjectStore
+from tests.workload_builders import statefulset, with_endpoint_hostnames
 
 ROOT = Path(__file__).resolve().parents[1] / "examples"
 
@@ -166,12 +167,18 @@ class Headless:
     port_name: str | None = "http"
     selector: dict = field(default_factory=lambda: dict(WEB))
     normal_service: bool = True
+    #: The pods come from a StatefulSet governed by web-headless (web-0, web-1, ...).
+    statefulset: bool = False
 
 
 def headless_dns(lab: Headless) -> list[dict]:
     c = base_cluster()
     c.clock.set(LAB_START)
-    c.deployment("web", replicas=lab.replicas, image="httpd", labels=WEB)
+    extra = []
+    if lab.statefulset:
+        extra.append(statefulset(c, "web", replicas=lab.replicas, service_name="web-headless"))
+    else:
+        c.deployment("web", replicas=lab.replicas, image="httpd", labels=WEB)
     c.clock.advance(40)
     c.service("web-headless", selector=lab.selector, headless=lab.headless,
               ports=[service_port(80, 80, name=lab.port_name)])
@@ -179,7 +186,7 @@ def headless_dns(lab: Headless) -> list[dict]:
     if lab.normal_service:
         c.service("web-svc", selector=WEB, ports=[service_port(80, 80, name="http")])
     c.clock.advance(120)
-    return c.objects()
+    return with_endpoint_hostnames(c.objects() + extra)
 
 
 P, F, S = "passed", "failed", "skipped"
@@ -239,6 +246,9 @@ CASES = [
     Case("headless-dns", "correct", lambda: headless_dns(Headless()), {}, 100,
          "标准答案：web Deployment（3 副本），headless 服务 web-headless（命名端口 http:80），普通服务 web-svc。",
          "The model answer: a web Deployment (3 replicas), headless service web-headless (named port http:80) and a normal service web-svc."),
+    Case("headless-dns", "statefulset", lambda: headless_dns(Headless(statefulset=True)), {}, 100,
+         "也是正确答案：用 StatefulSet web（serviceName: web-headless）代替 Deployment；Pod 名为 web-0、web-1、web-2，域名形如 web-0.web-headless.default.svc.cluster.local。",
+         "Also a right answer: a StatefulSet web (serviceName: web-headless) instead of a Deployment; its pods web-0..web-2 are named like web-0.web-headless.default.svc.cluster.local."),
     Case("headless-dns", "not-headless", lambda: headless_dns(Headless(headless=False)),
          {"headless-shape": F, "dns-headless-pod-ips": F, "dns-srv-named-port": F}, None,
          "web-headless 忘了 clusterIP: None：DNS 回答的是 ClusterIP，而不是 Pod 自己的 IP。",

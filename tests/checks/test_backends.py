@@ -3,7 +3,8 @@ any workload kind; hand-written endpoints and bare pods do not count."""
 from __future__ import annotations
 
 from tests.builders import base_cluster, pod_ref, service_port
-from tests.checks.test_generic_workloads import KINDS, WEB, statefulset
+from tests.checks.test_generic_workloads import KINDS
+from tests.workload_builders import WEB, statefulset
 from tests.checks.verdict import assert_verdict, run, view_of
 
 HTTP = [service_port(80, 80, name="http")]
@@ -103,3 +104,13 @@ def test_a_rubric_without_workloads_or_with_a_bad_expect_is_an_error():
     v = view_of(c)
     assert_verdict(run("service.backends", v, name="web"), "error")
     assert_verdict(run("service.backends", v, name="web", expect={"some": ["x"]}), "error")
+
+
+def test_either_kind_of_workload_counts():
+    c = base_cluster()
+    sts = statefulset(c, "web", replicas=2)
+    c.service("web", ports=HTTP, selector=WEB, headless=True)
+    v = view_of([*c.objects(), sts], kinds=KINDS)
+    assert_verdict(run("service.backends", v, name="web", workloads=["Deployment|StatefulSet/web"]), "passed")
+    assert_verdict(run("service.backends", v, name="web", workloads=["Deployment|StatefulSet/web"],
+                       expect="one-of-each"), "failed")

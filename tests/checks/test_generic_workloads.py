@@ -4,29 +4,11 @@ controller leaves them: ``<name>-<ordinal>``, hostname and subdomain set,
 a controller ownerReference to the StatefulSet by uid."""
 from __future__ import annotations
 
-from tests.builders import KIND_ORDER, Cluster, base_cluster, owner_ref, stable_uid
+from tests.builders import KIND_ORDER, Cluster, base_cluster, owner_ref
+from tests.workload_builders import WEB, statefulset
 from tests.checks.verdict import assert_verdict, run, view_of
 
 KINDS = (*KIND_ORDER, "StatefulSet", "DaemonSet")
-WEB = {"app": "web"}
-
-
-def statefulset(c: Cluster, name: str, *, replicas: int, image: str = "httpd", ready: int | None = None,
-                spec_replicas: int | None = None) -> dict:
-    """A StatefulSet with ``replicas`` pods (``ready`` of them Ready)."""
-    sts = {"apiVersion": "apps/v1", "kind": "StatefulSet",
-           "metadata": {"name": name, "namespace": "default", "uid": stable_uid("sts", name), "generation": 1},
-           "spec": {"replicas": replicas if spec_replicas is None else spec_replicas, "serviceName": name,
-                    "selector": {"matchLabels": dict(WEB)},
-                    "template": {"metadata": {"labels": dict(WEB)},
-                                 "spec": {"containers": [{"name": "web", "image": image}]}}},
-           "status": {"replicas": replicas, "readyReplicas": replicas if ready is None else ready}}
-    for i in range(replicas):
-        state = "Ready" if ready is None or i < ready else "NotReady"
-        pod = c.bare_pod(f"{name}-{i}", image=image, labels=dict(WEB), state=state)
-        pod["metadata"]["ownerReferences"] = [owner_ref(sts)]
-        pod["spec"].update(hostname=f"{name}-{i}", subdomain=name)
-    return sts
 
 
 def view(c: Cluster, *extra: dict):
@@ -139,3 +121,26 @@ def test_pods_with_the_labels_but_not_owned_do_not_count_and_are_named():
 
 def test_pods_of_a_missing_workload_fail():
     assert_verdict(run("workload.pods", view(base_cluster()), kind="DaemonSet", name="agent"), "failed")
+
+
+def test_a_list_of_kinds_grades_whichever_the_student_made():
+    c = base_cluster()
+    sts = statefulset(c, "web", replicas=3)
+    v = view(c, sts)
+    o = run("workload.replicas", v, kind=["Deployment", "StatefulSet"], name="web", replicas=3)
+    assert_verdict(o, "passed", says="StatefulSet web has 3 replicas")
+    assert_verdict(run("workload.pods", v, kind=["Deployment", "StatefulSet"], name="web"), "passed")
+
+
+def test_a_list_of_kinds_with_none_present_names_them_all():
+    o = run("workload.replicas", view(base_cluster()), kind=["Deployment", "StatefulSet"], name="web", replicas=3)
+    assert_verdict(o, "failed", says="no Deployment web")
+    assert "StatefulSet" in o.notes[0].en
+
+
+def test_a_list_of_kinds_skips_one_the_dump_never_listed():
+    c = base_cluster()
+    c.deployment("web", replicas=2, image="httpd", labels=WEB)
+    v = view_of(c)  # no StatefulSets listed at all
+    assert_verdict(run("workload.replicas", v, kind=["StatefulSet", "Deployment"], name="web", replicas=2), "passed")
+    assert_verdict(run("workload.replicas", v, kind="StatefulSet", name="web", replicas=2), "error")

@@ -153,3 +153,11 @@ def test_matches_with_a_bad_tree_or_target_is_an_error():
     assert_verdict(run("object.matches", v, kind="Service", name="web", expect={"spec": {"type": "(bad(@,)"}}), "error")
     assert_verdict(run("object.matches", v, kind="Service", expect={"spec": {}}), "error")
     assert_verdict(run("object.matches", v, kind="Service", selector="((", expect={"spec": {}}), "error")
+
+
+def test_exists_accepts_any_of_several_kinds():
+    c = lab()
+    v = view_of(c)
+    assert_verdict(run("object.exists", v, kind=["StatefulSet", "Deployment"], name="web"), "passed", says="Deployment web")
+    assert_verdict(run("object.exists", v, kind=["Deployment", "Service"], name="nope"), "failed", says="no Deployment nope")
+    assert_verdict(run("object.exists", v, kind=[], name="web"), "error")

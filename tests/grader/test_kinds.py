@@ -65,11 +65,14 @@ def test_single_objects_are_fetched_only_when_a_list_does_not_cover_them():
     assert [(g.kind, g.namespace, g.name) for g in gets] == [("Namespace", None, "default"), ("Service", "default", "kubernetes")]
 
 
-@pytest.mark.parametrize("lab", ["service-expose", "headless-dns"])
-def test_the_new_labs_read_neither_default_nor_the_kubernetes_service(lab):
+@pytest.mark.parametrize("lab, resources", [
+    ("service-expose", "deployments,replicasets,pods,services,endpoints,endpointslices"),
+    ("headless-dns", "deployments,statefulsets,replicasets,pods,services,endpoints,endpointslices"),
+])
+def test_the_new_labs_read_neither_default_nor_the_kubernetes_service(lab, resources):
     r = reads.rubric_reads(rubric.load(lab))
     assert not any(":" in x for x in r)
-    assert reads.dump_command(rubric.load(lab)) == "kubectl get deployments,replicasets,pods,services,endpoints,endpointslices -A -o yaml"
+    assert reads.dump_command(rubric.load(lab)) == f"kubectl get {resources} -A -o yaml"
 
 
 def test_a_rubric_declares_a_custom_resource(tmp_path):
