@@ -37,7 +37,7 @@ NS = "bench"
 def grade_once(kubeconfig: str, r) -> tuple[float, int]:
     t0 = time.perf_counter()
     report = engine.grade(r, {"built": LiveSource(api_client(kubeconfig, None), NS, "built")},
-                          options=engine.Options(poll=False))
+                          namespace=NS, options=engine.Options(poll=False))
     return time.perf_counter() - t0, report.earned
 
 

@@ -222,25 +222,67 @@ def test_collect_bundles_then_grade_offline(lab):
     assert verdicts(report) == expected_live("correct")
 
 
-def test_self_check_ledger_across_a_real_cleanup(lab):
-    from tests.realcluster_tests.lab import run_labgrade
+def _ledger_steps(path) -> set[str]:
+    import json
+
+    try:
+        return {json.loads(line)["step"] for line in path.read_text().splitlines() if line.strip()}
+    except (OSError, ValueError, KeyError):
+        return set()
+
+
+def test_self_check_watch_and_ledger_across_a_real_cleanup(lab):
+    """`labgrade check --watch` runs while the student works; its ledger then grades the whole lab."""
+    import signal
+    import subprocess
+
+    from tests.realcluster_tests.lab import labgrade_argv, run_labgrade
 
     ledger = lab.dir / "ledger.jsonl"
-    env = {"LABGRADE_KEY": "realcluster-test-key"}
-    args = ["check", "--rubric", "service-discovery", "-n", lab.ns, "--ledger", str(ledger),
-            "--kubeconfig", str(lab.kubeconfig), "--no-color"]
-    lab.build_correct()
-    r = run_labgrade(*args, env=env)
-    assert r.returncode == 0, r.stdout + r.stderr
-    lab.step6()
-    lab.wait_gone()
-    r = run_labgrade(*args, env=env)
-    assert r.returncode == 0, r.stdout + r.stderr
-    out = lab.dir / "ledger-report.json"
+    env = dict(__import__("os").environ, LABGRADE_KEY="realcluster-test-key", NO_COLOR="1", LANG="en_US.UTF-8")
+    watch = subprocess.Popen(labgrade_argv("check", "--rubric", "service-discovery", "-n", lab.ns, "--ledger", str(ledger),
+                                           "--kubeconfig", str(lab.kubeconfig), "--no-color", "--watch",
+                                           "--interval", "1"),
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    try:
+        lab.build_correct()
+        built_steps = {"step1", "step2", "step3", "step4", "step5"}
+        lab.c.wait_for(lambda: built_steps <= _ledger_steps(ledger), 90, "the watch to record steps 1-5")
+        assert "step6" not in _ledger_steps(ledger)
+        lab.step6()
+        lab.wait_gone()
+        lab.c.wait_for(lambda: "step6" in _ledger_steps(ledger), 90, "the watch to record step 6")
+    finally:
+        watch.send_signal(signal.SIGINT)
+        try:
+            out, _ = watch.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            watch.kill()
+            out, _ = watch.communicate()
+    assert watch.returncode in (0, 130), out.decode(errors="replace")[-2000:]
+    report = lab.dir / "ledger-report.json"
     r = run_labgrade("grade", "--rubric", "service-discovery", "-n", lab.ns, "--ledger", str(ledger),
-                     "--json", str(out), "--no-color", env=env)
+                     "--json", str(report), "--no-color", env={"LABGRADE_KEY": "realcluster-test-key"})
     assert r.returncode == 0, r.stdout + r.stderr
-    assert verdicts(out) == expected_live("correct")
+    assert verdicts(report) == expected_live("correct")
+
+
+def test_grader_inside_the_netns_asks_coredns_directly(lab):
+    """`labgrade grade` run where the cluster's addresses are (the harness's run), --dns-server at kube-dns."""
+    import json
+
+    from tests.realcluster_tests.lab import labgrade_argv
+
+    lab.build_correct()
+    out = lab.dir / "netns.json"
+    r = lab.c.netns_run(labgrade_argv("grade", "--rubric", "service-discovery", "-n", lab.ns, "--phase", "built",
+                                      "--dns-server", "10.96.0.10", "--json", str(out), "--no-color", "-q"),
+                        timeout=240, env={"NO_COLOR": "1"})
+    assert r.returncode == 0, r.stdout + r.stderr
+    got = verdicts(json.loads(out.read_text()))
+    want = {k: v for k, v in expected_live("correct").items()
+            if not k.endswith("-deleted") and k != "kubernetes-service-intact"}
+    assert {k: v for k, v in got.items() if k in want} == want
 
 
 @pytest.fixture
