@@ -138,7 +138,8 @@ def _split_phase(item: str, phases: tuple[str, ...]) -> tuple[str | None, str]:
     return phase, path
 
 
-def _load_sources(rubric, snapshots: list[str], baseline: str | None, namespace: str | None = None) -> tuple[dict, str | None]:
+def _load_sources(rubric, snapshots: list[str], baseline: str | None, namespace: str | None = None,
+                  notes: list | None = None) -> tuple[dict, str | None]:
     """Load every dump and give it a phase: named (``cleaned=PATH``), else
     the phase a labgrade bundle records, else the rubric's phases in order.
     Returns the sources and the namespace a bundle recorded, if any."""
@@ -153,7 +154,10 @@ def _load_sources(rubric, snapshots: list[str], baseline: str | None, namespace:
     snaps = snapshot.load_all([path for _, path in items], rubric, namespace)
     loaded = [(phase, path, snap) for (phase, path), snap in zip(items, snaps)]
     assigned: dict[str, tuple[str, snapshot.Snapshot]] = {}
+    by_order: list[str] = []  # phases given only by the dumps' order
     for phase, path, snap in sorted(loaded, key=lambda t: t[0] is None and not t[2].phase):
+        if phase is None and not snap.phase:
+            by_order.append(next((p for p in rubric.phases if p not in assigned), "?"))
         phase = phase or snap.phase or next((p for p in rubric.phases if p not in assigned), None)
         if phase is None:
             raise InputError(path, f"more dumps than phases ({', '.join(rubric.phases)})")
@@ -164,8 +168,15 @@ def _load_sources(rubric, snapshots: list[str], baseline: str | None, namespace:
         phase: StaticSource(snap.view(location=path, phase=phase), SourceInfo(phase, "snapshot", path, snap.collected_at))
         for phase, (path, snap) in assigned.items()
     }
-    namespace = next((snap.namespace for _, snap in assigned.values() if snap.namespace), None)
-    return sources, namespace
+    recorded = next((snap.namespace for _, snap in assigned.values() if snap.namespace), None)
+    if notes is not None and len(rubric.phases) >= 2 and set(rubric.phases[:2]) <= set(by_order):
+        from grader import phases
+
+        first, second = (sources[p].fixed for p in rubric.phases[:2])
+        warning = phases.swapped(rubric, first, second, namespace or recorded or rubric.namespace)
+        if warning is not None:
+            notes.append(warning)
+    return sources, recorded
 
 
 def _state_sources(state: str | None) -> dict:
@@ -196,13 +207,17 @@ def cmd_collect(args) -> int:
 
     rubric = rubric_mod.load(args.rubric)
     namespace = args.namespace or rubric.namespace
-    phase = args.phase or rubric.phases[0]
-    if phase not in rubric.phases:
-        raise InputError("--phase", f"unknown phase {phase!r}; this rubric's phases: {', '.join(rubric.phases)}")
-    live = _live_source(args, namespace, phase, rubric)
+    # The phase is the cluster's (lab objects there: built; gone: cleaned),
+    # as for grade: a cleaned cluster must not be saved as a built bundle.
+    primed, phase, why = _live_phase(rubric, args, namespace, {})
+    live = primed.source
+    if why is not None:
+        from grader.report.safe import for_terminal
+
+        print(f"labgrade: {for_terminal(why.en, 500)}")
     # Grading runs the rubric's probes, which the view records for the bundle.
     rubric_phase = rubric_mod.only_phase(rubric, phase)
-    engine.grade(rubric_phase, {phase: live}, namespace=namespace, options=engine.Options(poll=not args.no_poll))
+    engine.grade(rubric_phase, {phase: primed}, namespace=namespace, options=engine.Options(poll=not args.no_poll))
     doc = bundle.to_bundle(live.last_view, phase=phase, namespace=namespace, context=args.context)
     _write(args.output, bundle.dump([doc]))
     print(f"labgrade: {len(doc['items'])} objects and {len(doc['probes'])} probe results of phase {phase} "
@@ -266,25 +281,54 @@ def _grade_ledger(rubric, args):
 
     if args.snapshot or args.state or args.baseline:
         raise InputError("--ledger", "cannot be combined with --snapshot, --state or --baseline")
+    view, live = _ledger_cluster(args, rubric)
     return ledger.report_from_ledger(rubric, args.ledger, ledger.key_from_env(),
-                                     namespace=args.namespace, student=args.student)
+                                     namespace=args.namespace, student=args.student, cluster=view, live=live)
+
+
+def _ledger_cluster(args, rubric):
+    """The graded cluster, to check a ledger's records against, when the
+    teacher's kubeconfig reaches it; (None, None) otherwise (every step is
+    then marked unverified, and stderr says why)."""
+    from grader import ledger_binding
+    from grader.live import LiveSource, api_client
+
+    try:
+        api = api_client(args.kubeconfig, args.context)
+    except InputError as exc:
+        print(f"labgrade: note: no cluster to check the ledger against ({exc}); its steps are marked unverified",
+              file=sys.stderr)
+        return None, None
+    source = LiveSource(api, args.namespace or rubric.namespace, rubric.phases[0], dns_server=args.dns_server)
+    live = ledger_binding.live_identity(source)
+    if live is None:
+        why = source.unreachable.line() if source.unreachable is not None else "it shows no default namespace"
+        print(f"labgrade: note: {why}; the ledger's steps are marked unverified", file=sys.stderr)
+        return None, None
+    return source.last_view, live
 
 
 def _grade_sources(rubric, args):
     from grader import engine
 
-    sources, recorded_ns = _load_sources(rubric, args.snapshot, args.baseline, args.namespace)
+    notes: list = []
+    sources, recorded_ns = _load_sources(rubric, args.snapshot, args.baseline, args.namespace, notes)
     namespace = args.namespace or recorded_ns or rubric.namespace
     live = None
     if not args.snapshot or args.state:
         sources.update(_state_sources(args.state))
-        phase = args.phase or next((p for p in rubric.phases if p not in sources), None)
-        if phase is None or phase not in rubric.phases:
-            raise InputError(args.state or "--phase", f"no phase left to grade live (phases: {', '.join(rubric.phases)})")
-        live = _live_source(args, namespace, phase, rubric)
+        live, phase, why = _live_phase(rubric, args, namespace, sources)
+        said = ([why] if why is not None else []) + ([_phases().regraded(phase, args.state)] if args.state and phase in sources else [])
+        notes[:0] = said  # first: which phase and why
         sources[phase] = live
     options = engine.Options(poll=not getattr(args, "no_poll", False))
     report = engine.grade(rubric, sources, namespace=namespace, student=args.student, options=options)
+    if notes:
+        import dataclasses
+
+        report = dataclasses.replace(report, notes=tuple(notes) + report.notes)
+    if live is not None:
+        live = live.source  # the LiveSource itself, for the state file and the unreachable line
     args.unreachable = live.unreachable if live is not None else None  # grader.live.Unreachable: exit 2
     if live is not None and args.state and live.unreachable is None:  # never keep a pass that read nothing
         from grader import bundle
@@ -292,6 +336,53 @@ def _grade_sources(rubric, args):
         _write(args.state, bundle.merge_state(args.state, bundle.to_bundle(
             live.last_view, phase=live.phase, namespace=namespace, context=args.context)))
     return report
+
+
+def _phases():
+    from grader import phases
+
+    return phases
+
+
+class _Primed:
+    """A live source whose first ``view()`` is a pass already made (to
+    tell the phase), so deciding the phase costs no extra requests."""
+
+    def __init__(self, source, first):
+        self.source = source
+        self._first = first
+
+    def view(self):
+        first, self._first = self._first, None
+        return first if first is not None else self.source.view()
+
+    def __getattr__(self, name: str):
+        return getattr(self.source, name)
+
+
+def _live_phase(rubric, args, namespace: str, sources: dict):
+    """The live source and the phase it grades, with the note saying which
+    and why: ``--phase`` if given, else what the cluster shows (the lab's
+    objects there: built; gone: cleaned), else the first phase the other
+    sources lack. A phase already in ``--state`` is graded again."""
+    from grader.i18n import Text
+
+    phases = _phases()
+    if args.phase:
+        if args.phase not in rubric.phases:
+            raise InputError("--phase", f"unknown phase {args.phase!r}; this rubric's phases: {', '.join(rubric.phases)}")
+        return _Primed(_live_source(args, namespace, args.phase, rubric), None), args.phase, phases.chosen(args.phase)
+    live = _live_source(args, namespace, rubric.phases[0], rubric)
+    first = live.view()
+    inferred = phases.infer(rubric, first, namespace) if getattr(live, "unreachable", None) is None else None
+    if inferred is not None:
+        phase, why = inferred.phase, inferred.reason
+    else:
+        phase = next((p for p in rubric.phases if p not in sources), rubric.phases[-1])
+        why = None
+    live.phase = phase
+    first.phase = phase
+    return _Primed(live, first), phase, why
 
 
 def _emit(report, lang: str, args) -> None:

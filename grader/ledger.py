@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from checks import k8s, registry
-from grader import redact
+from grader import ledger_binding, redact
 from grader.clock import iso, utc_now
 from grader.errors import InputError
 from grader.i18n import Text
@@ -136,6 +136,12 @@ def _validate(data: Any, path: str, line: int, number: int) -> dict[str, Any]:
             raise bad("has a malformed check entry")
     if not isinstance(data.get("probes", []), list):
         raise bad("has a malformed 'probes'")
+    if not isinstance(data.get("student"), (str, type(None))):
+        raise bad("has a malformed 'student'")
+    cluster = data.get("cluster")
+    if cluster is not None and not (isinstance(cluster, dict)
+                                    and all(isinstance(v, (str, type(None))) for v in cluster.values())):
+        raise bad("has a malformed 'cluster'")
     return data
 
 
@@ -331,9 +337,12 @@ class Ledger:
     break the hmac chain.
     """
 
-    def __init__(self, path: str, key: bytes | None):
+    def __init__(self, path: str, key: bytes | None, binding: Mapping[str, Any] | None = None):
         self.path = path
         self.key = key
+        #: Student and cluster every new record names (grader/ledger_binding.py),
+        #: signed with the rest of the record.
+        self.binding = dict(binding) if binding else None
         folder = Path(path).parent
         if not folder.is_dir():
             raise InputError(path, "its folder does not exist")
@@ -382,6 +391,8 @@ class Ledger:
                 if entry["step"] in have:
                     continue  # another run recorded it first: the first one stands
                 rec = {k: v for k, v in entry.items() if k not in ("prev", "hmac")}
+                if self.binding is not None:
+                    rec.update(self.binding)
                 rec["prev"] = prev if self.key is not None else None
                 rec["hmac"] = sign(self.key, rec) if self.key is not None else None
                 prev = rec["hmac"]
@@ -528,6 +539,7 @@ def report_from_ledger(
     namespace: str | None = None,
     cluster: ClusterView | None = None,
     student: str | None = None,
+    live: "ledger_binding.LiveIdentity | None" = None,
 ) -> GradeReport:
     """The final report from a ledger. With ``key`` the hmac chain must
     verify end to end (else :class:`InputError` naming the record); without
@@ -545,6 +557,9 @@ def report_from_ledger(
         if r.step not in step_ids:
             raise InputError(ledger_path, f"record {r.number} is for step {r.step!r}, which rubric {rubric.lab} does not have", r.line)
 
+    # Whose and which cluster's: another student's or cluster's ledger is refused,
+    # and every step that cannot be compared with the live cluster is marked.
+    unverified = ledger_binding.check(records, ledger_path, live, student, NAMESPACE_KEY)
     general: list[Text] = []
     if key is None:
         if any(r.hmac for r in records):
@@ -561,9 +576,16 @@ def report_from_ledger(
         notes: list[Text] = []  # the general notes are the report's, said once
         if rec is not None:
             notes += _step_notes(rec, records, reference, namespace, cluster)
+            if step.id in unverified:
+                notes.append(unverified[step.id])
         steps.append(step_from_record(step, rec, ledger_path, tuple(notes)))
     last = max((r.at for r in records), default=None)
     ns = namespace or (reference.namespace if reference else rubric.namespace)
+    if unverified:
+        shown = ", ".join(s.id for s in rubric.steps if s.id in unverified)
+        general.append(Text(f"未在被评分的集群上核实的步骤：{shown}。账本由学生自己的电脑记录，只是便利，不是证明",
+                            f"steps not verified against the graded cluster: {shown}. A ledger kept on the "
+                            "student's own machine is a convenience, not proof"))
     return redact.report(GradeReport(
         lab=rubric.lab,
         title=rubric.title,
