@@ -201,12 +201,12 @@ def doc_sections(spec: registry.CheckSpec) -> dict[str, str]:
         m = _SECTION.match(line.strip())
         if m:
             if current:
-                out[current] = _cap("\n".join(buf).strip())
+                out[current] = _section_text(current, buf)
             current, buf = m.group(1), [m.group(2)]
         elif current:
             buf.append(line.strip())
     if current:
-        out[current] = _cap("\n".join(buf).strip())
+        out[current] = _section_text(current, buf)
     for key, value in legacy_meta.DOCS.get(spec.id, {}).items():
         out.setdefault(key, value)
     if "Parameters" not in out or not out["Parameters"]:
@@ -235,7 +235,9 @@ def render_doc(check_id: str) -> str:
     reads_text = ", ".join(reads) if reads else ("depends on the parameters (the kind it names)" if spec.reads else "the default kinds")
     out = [f"# {spec.id}", "", s["What"], "", "## Why", "", s.get("Why", ""), "", "## Parameters", ""]
     for name in spec.params:
-        out.append(f"- `{_param_line(spec, name)}`" + (f": {params_doc[name]}" if name in params_doc else ""))
+        line = _param_line(spec, name)
+        desc = params_doc.get(name)
+        out.append(f"- `{line}`" + (f": {desc}" if desc and desc != line.split(": ", 1)[1] else ""))
     if not spec.params:
         out.append("none")
     out += ["", "## Passes", "", s.get("Passes", ""), "", "## Fails", "", s.get("Fails", ""),
@@ -359,5 +361,8 @@ def cmd_doc(check_id: str) -> int:
 COMMANDS = {"lint": cmd_lint, "schema": cmd_schema, "test-rubric": cmd_test_rubric, "dump-command": cmd_dump_command}
 
 
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
+def _section_text(section: str, lines: list[str]) -> str:
+    """A section's text, capitalised like a sentence (parameter lists keep
+    their names as they are)."""
+    text = "\n".join(lines).strip()
+    return text if section == "Parameters" else text[:1].upper() + text[1:]

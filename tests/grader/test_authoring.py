@@ -83,6 +83,9 @@ def test_checks_doc_on_the_command_line(capsys):
     assert main(["checks", "--doc", "object.matches"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("# object.matches") and "(>= 30000)" in out
+    assert "- `expect: dict (required)`: the partial tree" in out  # the docstring's words for each parameter
+    assert main(["checks", "--doc", "service.exists"]) == 0
+    assert "- `name: str (required)`\n" in capsys.readouterr().out  # a signature alone is not said twice
 
 
 def test_checks_doc_of_an_unknown_check_is_an_input_error(capsys):
