@@ -82,6 +82,7 @@ class Cluster:
         t0 = time.monotonic()
         deadline = t0 + timeout
         self.bins = build.binaries()
+        sweep_stale()
         self.logs.mkdir(parents=True, exist_ok=True)
         try:
             self._netns()
@@ -115,6 +116,7 @@ class Cluster:
         for name, pid in reversed(self.procs):
             _kill_group(pid, self._popen.get(pid))
         self.procs.clear()
+        shutil.rmtree(self.workdir / "etcd", ignore_errors=True)  # etcd preallocates its WAL; the logs stay
         if self.netns_ready or (Path("/var/run/netns") / self.name).exists():
             subprocess.run([_ip(), "netns", "del", self.name], capture_output=True)
             self.netns_ready = False
@@ -509,6 +511,38 @@ class Cluster:
                 raise ClusterError(f"cluster not up in time: waiting for {component}; "
                                    f"read {self.logs / (component + '.log')}:\n{_tail(self.logs / (component + '.log'))}")
             time.sleep(0.1)
+
+
+def sweep_stale() -> list[str]:
+    """Take down clusters whose owner died without ``down`` (a killed test run): their netns and the
+    processes they recorded, only those whose command line still points into their own folder."""
+    swept = []
+    for info_path in STATE_ROOT.glob("lgrc-*/cluster.json"):
+        try:
+            info = json.loads(info_path.read_text())
+            owner = int(info["name"].split("-")[1])
+        except (OSError, ValueError, KeyError, IndexError):
+            continue
+        if _alive(owner) or not (Path("/var/run/netns") / info["name"]).exists():
+            continue
+        if (STATE_ROOT / "current.json").exists():
+            try:
+                if json.loads((STATE_ROOT / "current.json").read_text()).get("name") == info["name"]:
+                    continue  # the CLI's cluster: its `up` process has exited on purpose
+            except (OSError, ValueError):
+                pass
+        c = Cluster.attach(info)
+        c.procs = [(n, pid) for n, pid in c.procs if _cmdline_mentions(pid, info["workdir"])]
+        c.down()
+        swept.append(info["name"])
+    return swept
+
+
+def _cmdline_mentions(pid: int, text: str) -> bool:
+    try:
+        return text.encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 def _tail(path: Path, n: int = 15) -> str:
