@@ -146,3 +146,16 @@ def test_a_kind_the_cluster_does_not_serve_is_an_error_not_lost_points(make_stan
                           options=engine.Options(poll=False))
     (_, c), = report.checks()
     assert c.status.value == "error" and "does not serve Widget" in c.outcome.message.en
+
+
+def test_a_rubric_that_reads_one_kind_lists_one_kind(make_standin, tmp_path):
+    path = tmp_path / "one.yaml"
+    path.write_text(WIDGETS.replace("kind: Widget, name: w1, expect: {spec: {size: \"(>= 3)\"}}",
+                                    "kind: Deployment, name: coredns, expect: {spec: {replicas: 2}}"), encoding="utf-8")
+    r = rubric.load(str(path))
+    server = make_standin(base_cluster().objects())
+    src = _source(server, tmp_path, "kube-system", rubric_obj=r)
+    server.clear_requests()
+    v = src.view()
+    assert [q.path for q in server.requests] == ["/apis/apps/v1/namespaces/kube-system/deployments"]
+    assert v.get("Deployment", "kube-system", "coredns") is not None and not v.has("EndpointSlice")
