@@ -349,10 +349,13 @@ class Batch:
         self.stop = threading.Event()
         self.apis = _ApiClients(frozenset(e.kubeconfig for e in roster.entries if e.kubeconfig),
                                 options.allow_exec_credentials)
+        from grader.dump_cache import DumpCache  # rows sharing a dump: parsed once
+        from grader.reads import rubric_reads
         from grader.shared_cluster import SharedClusters  # rows sharing a cluster: one LIST per kind for them all
 
         self.shared = SharedClusters(self._cluster_counts(), lambda key: self.apis.configuration(*key),
-                                     jobs=options.jobs, dns_server=options.dns_server)
+                                     jobs=options.jobs, dns_server=options.dns_server, reads=rubric_reads(rubric))
+        self.dumps = DumpCache.for_roster(rubric, roster.entries)
         phase = options.phase or rubric.phases[0]
         if phase not in rubric.phases:
             raise InputError("--phase", f"unknown phase {phase!r}; this rubric's phases: {', '.join(rubric.phases)}")
@@ -392,7 +395,7 @@ class Batch:
         recorded_ns = None
         phases = [phase for phase in (*self.rubric.phases, "baseline") if entry.dumps.get(phase) is not None]
         try:  # only what the rubric reads in the student's namespace is kept
-            snaps = snapshot.load_all([entry.dumps[phase] for phase in phases], self.rubric, entry.namespace)
+            snaps = self.dumps.load_all([entry.dumps[phase] for phase in phases], entry.namespace)
         except InputError as exc:
             raise StudentError(Text(str(exc), str(exc))) from None
         for phase, snap in zip(phases, snaps):

@@ -21,6 +21,7 @@ from grader import kinds
 from grader import dumpread
 from grader.dumpread import Dropped, Keep
 from grader.errors import InputError
+from grader.gcpause import paused_gc
 from grader.view import ClusterView, DnsResult, ExecResult, Obj, build_view, dns_key, exec_key
 
 #: The loader every labgrade YAML file goes through (C when libyaml is there;
@@ -90,7 +91,8 @@ def load_file(path: Path, keep: Keep | None = None) -> Snapshot:
         raise InputError(loc, f"cannot read: {exc.strerror or exc}") from None
     text = dumpread.decode(raw, loc)
     del raw  # the text is what is kept from here on
-    docs = parse_documents(text, loc, keep)
+    with paused_gc():  # building the objects allocates a lot and frees nothing: the collector only slows it
+        docs = parse_documents(text, loc, keep)
     del text
     snap = Snapshot(files=[loc])
     for n, doc in enumerate(docs):
