@@ -108,8 +108,8 @@ def service_endpoints(
     # Count pods, not addresses: a dual-stack Service lists every pod in two
     # EndpointSlices (one per family), which service_backends folds into one.
     count = _count(ready)
-    observed = T(f"{count.zh}（来自 {source}）：" + k8s.names_list([d[1].zh for d in described], 6),
-                 f"{count.en} (from {source}): " + k8s.names_list([d[1].en for d in described], 6))
+    observed = T(f"{count.zh}（{source}）：" + k8s.names_list([d[1].zh for d in described], 6),
+                 f"{count.en} ({source}): " + k8s.names_list([d[1].en for d in described], 6))
     notes: tuple[T, ...] = ()
     if not_ready:
         names = k8s.names_list([b.label for b in not_ready])
