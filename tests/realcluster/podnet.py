@@ -15,7 +15,11 @@ with an IP it:
   ``fork/exec bin/wget: no such file or directory`` in the exec's Failure Status, never an exit
   code. ``LOCALDOMAIN`` gives glibc's resolver the pod's namespace search path;
 - writes a kwok ``ClusterPortForward``: port 80 to the pod's listener, port 53 of a CoreDNS pod
-  to the real CoreDNS.
+  to the real CoreDNS;
+- fills in the container status a kubelet with containerd reports and kwok's stage leaves out:
+  ``containerID``, the resolved image (``docker.io/library/httpd:latest``), an ``imageID`` digest
+  (made up: the sha256 of the resolved name, stable per image), ``started``, and the
+  ``PodReadyToStartContainers`` condition.
 
 Rules and listeners go away with the pod. ``state.json`` in the work folder lists the pods that
 are plumbed, so the harness can wait for a pod without sleeping.
@@ -162,6 +166,31 @@ def serve_http(ip: str, prof: Profile) -> _Server:
     return srv
 
 
+def resolved_image(image: str) -> str:
+    """What containerd reports as a container's image: registry and tag made explicit."""
+    name, _, digest = image.partition("@")
+    first, _, rest = name.partition("/")
+    if not rest:
+        name = f"docker.io/library/{name}"
+    elif "." not in first and ":" not in first and first != "localhost":
+        name = f"docker.io/{name}"
+    if digest:
+        return f"{name}@{digest}"
+    if ":" not in name.rsplit("/", 1)[-1]:
+        name += ":latest"
+    return name
+
+
+def image_id(image: str) -> str:
+    resolved = resolved_image(image)
+    repo = resolved.split("@", 1)[0]
+    if ":" in repo.rsplit("/", 1)[-1]:
+        repo = repo.rsplit(":", 1)[0]
+    if "@" in resolved:
+        return resolved
+    return f"{repo}@sha256:{hashlib.sha256(resolved.encode()).hexdigest()}"
+
+
 def rule_name(uid: str) -> str:
     return "labgrade-pod-" + hashlib.sha256(uid.encode()).hexdigest()[:16]
 
@@ -244,12 +273,51 @@ class PodNet:
                 print(f"podnet: cannot listen on {ip}:80 for {pod.metadata.namespace}/{pod.metadata.name}: {e}",
                       file=sys.stderr, flush=True)
                 return
+        self._kubelet_status(pod)
         self._apply("clusterexecs", self._exec_rule(pod, prof))
         self._apply("clusterportforwards", self._forward_rule(pod, prof))
         self.plumbed[uid] = {"ns": pod.metadata.namespace, "name": pod.metadata.name, "ip": ip,
                              "profile": prof.name, "server": server}
         print(f"podnet: {pod.metadata.namespace}/{pod.metadata.name} {ip} image={image} profile={prof.name}",
               file=sys.stderr, flush=True)
+
+    def _kubelet_status(self, pod) -> None:
+        from kubernetes import client
+        from kubernetes.client.exceptions import ApiException
+
+        ns, name = pod.metadata.namespace, pod.metadata.name
+        for _ in range(10):
+            try:
+                cur = self.core.read_namespaced_pod(name, ns)
+            except ApiException as e:
+                if e.status == 404:
+                    return
+                raise
+            statuses = (cur.status and cur.status.container_statuses) or []
+            if not statuses or all(cs.container_id for cs in statuses):
+                return
+            for cs in statuses:
+                seed = f"{cur.metadata.uid}/{cs.name}"
+                cs.container_id = "containerd://" + hashlib.sha256(seed.encode()).hexdigest()
+                spec_image = cs.image or ""
+                cs.image = resolved_image(spec_image)
+                cs.image_id = image_id(spec_image)
+                cs.started = True
+            conds = list(cur.status.conditions or [])
+            if not any(c.type == "PodReadyToStartContainers" for c in conds):
+                at = next((c.last_transition_time for c in conds if c.type == "Initialized"), None)
+                conds.insert(0, client.V1PodCondition(type="PodReadyToStartContainers", status="True",
+                                                      last_transition_time=at))
+            cur.status.conditions = conds
+            try:
+                self.core.replace_namespaced_pod_status(name, ns, cur)
+                return
+            except ApiException as e:
+                if e.status == 404:
+                    return
+                if e.status != 409:
+                    raise
+        print(f"podnet: could not write the container status of {ns}/{name}", file=sys.stderr, flush=True)
 
     def remove(self, uid: str) -> None:
         cur = self.plumbed.pop(uid, None)
