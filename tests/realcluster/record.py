@@ -105,8 +105,111 @@ def case_hand_written_endpoints(lab) -> None:
     lab.wait_settled(6)
 
 
+def case_hand_written_endpoints_with_targetref(lab) -> None:
+    """Endpoints copied from `kubectl get endpoints -o yaml`: nodeName and targetRefs to the right pods."""
+    from tests.realcluster_tests.lab import service_manifest
+
+    lab.step1_2()
+    lab.step3()
+    _settle_deployments(lab, 5)
+    pods = [lab.pods_of("deployment1")[0], lab.pods_of("deployment2")[0]]
+    lab.apply(service_manifest("service2", None, headless=True),
+              {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "service2"},
+               "subsets": [{"addresses": [{"ip": p["status"]["podIP"], "nodeName": p["spec"]["nodeName"],
+                                           "targetRef": {"kind": "Pod", "name": p["metadata"]["name"],
+                                                         "namespace": lab.ns, "uid": p["metadata"]["uid"]}}
+                                          for p in pods], "ports": [{"port": 80, "protocol": "TCP"}]}]})
+    lab.step5()
+    lab.wait_settled(6)
+
+
+def case_bare_pods(lab) -> None:
+    from tests.realcluster_tests.lab import deployment_manifest, service_manifest
+
+    lab.apply(deployment_manifest("deployment1", 2, "httpd"))
+    for i in (1, 2, 3):
+        lab.k("run", f"deployment2-pod{i}", "--image=httpd", "--labels=app=httpd,deployment=deployment2",
+              "--restart=Never")
+    lab.step3()
+    lab.wait_rollout("deployment1")
+    lab.wait_settled(5)
+    lab.k("label", "pod", lab.pods_of("deployment1")[0]["metadata"]["name"], "deployment2-pod1", "svc2=yes")
+    lab.apply(service_manifest("service2", {"svc2": "yes"}, headless=True))
+    lab.step5()
+    lab.wait_settled(6)
+
+
+def cleanup_bare_pods(lab) -> None:
+    lab.k("delete", "deployment", "deployment1", "--wait=false")
+    lab.k("delete", "pod", "deployment2-pod1", "deployment2-pod2", "deployment2-pod3", "clientpod", "--wait=false")
+    lab.k("delete", "service", "service1", "service2", "--wait=false")
+    lab.wait_gone()
+
+
+def case_service2_bare_pod(lab) -> None:
+    from tests.realcluster_tests.lab import service_manifest
+
+    lab.step1_2()
+    lab.step3()
+    _settle_deployments(lab, 5)
+    lab.k("run", "httpd-pod", "--image=httpd", "--labels=svc2=yes", "--restart=Never")
+    lab.k("label", "pod", lab.pods_of("deployment1")[0]["metadata"]["name"], "svc2=yes")
+    lab.apply(service_manifest("service2", {"svc2": "yes"}, headless=True))
+    lab.step5()
+    lab.wait_settled(7)
+
+
+def cleanup_service2_bare_pod(lab) -> None:
+    lab.step6()
+    lab.k("delete", "pod", "httpd-pod", "--wait=false")
+    lab.wait_gone()
+
+
+def case_never_built(lab) -> None:
+    pass
+
+
+def case_kubernetes_recreated_before_built(lab) -> None:
+    lab.step1_2()
+    _settle_deployments(lab, 5)
+    uid = lab.get("service", "kubernetes")["metadata"]["uid"]
+    lab.k("delete", "svc", "--all")
+    lab.c.wait_for(lambda: lab.k("get", "service", "kubernetes", "-o", "jsonpath={.metadata.uid}", check=False).stdout
+                   not in ("", uid), 90, "the re-created kubernetes Service")
+    lab.step3()
+    firsts = lab.label_first_pods()
+    del firsts
+    from tests.realcluster_tests.lab import service_manifest
+    lab.apply(service_manifest("service2", {"svc2": "yes"}, headless=True))
+    lab.step5()
+    lab.wait_settled(6)
+
+
+def cleanup_delete_svc_all(lab) -> None:
+    """Step 6 with `kubectl delete svc --all`: the API server re-creates `kubernetes` (and its
+    Endpoints) on its next reconcile, up to ~10 s later; the dump waits for both."""
+    uid = lab.get("service", "kubernetes")["metadata"]["uid"]
+    lab.k("delete", "service", "--all", "--wait=false")
+    lab.k("delete", "deployment", "--all", "--wait=false")
+    lab.k("delete", "pod", "clientpod", "--wait=false")
+    lab.wait_gone()
+    lab.c.wait_for(lambda: lab.k("get", "service", "kubernetes", "-o", "jsonpath={.metadata.uid}", check=False).stdout
+                   not in ("", uid), 90, "the re-created kubernetes Service")
+    lab.c.wait_for(lambda: lab.k("get", "endpoints", "kubernetes", check=False).returncode == 0, 90,
+                   "the re-created kubernetes Endpoints")
+
+
 def case_leftovers(lab) -> None:
     lab.build_correct()
+
+
+def cleanup_leftovers(lab) -> None:
+    """Only part of step 6: deployment2 (with its ReplicaSet and pods) and service1 stay."""
+    lab.k("delete", "deployment", "deployment1", "--wait=false")
+    lab.k("delete", "service", "service2", "--wait=false")
+    lab.k("delete", "pod", "clientpod", "--wait=false")
+    lab.c.wait_for(lambda: len(lab.pods()) == 3, 90, "deployment1's pods and clientpod to be gone")
+    lab.wait_endpoints()
 
 
 def case_kubernetes_recreated(lab) -> None:
@@ -122,12 +225,13 @@ CASES = {
     "service2-all-pods": ("default", case_service2_all_pods, _std_cleanup),
     "selector-matches-nothing": ("default", case_selector_matches_nothing, _std_cleanup),
     "hand-written-endpoints": ("default", case_hand_written_endpoints, _std_cleanup),
-    "leftovers": ("default", case_leftovers, lambda lab: None),
-    "kubernetes-recreated": ("default", case_kubernetes_recreated,
-                             lambda lab: (lab.k("delete", "service", "--all", "--wait=false"),
-                                          lab.k("delete", "deployment", "--all", "--wait=false"),
-                                          lab.k("delete", "pod", "clientpod", "--wait=false"),
-                                          lab.wait_gone())),
+    "hand-written-endpoints-with-targetref": ("default", case_hand_written_endpoints_with_targetref, _std_cleanup),
+    "bare-pods": ("default", case_bare_pods, cleanup_bare_pods),
+    "service2-bare-pod": ("default", case_service2_bare_pod, cleanup_service2_bare_pod),
+    "never-built": ("default", case_never_built, lambda lab: None),
+    "kubernetes-recreated-before-built": ("default", case_kubernetes_recreated_before_built, _std_cleanup),
+    "leftovers": ("default", case_leftovers, cleanup_leftovers),
+    "kubernetes-recreated": ("default", case_kubernetes_recreated, cleanup_delete_svc_all),
 }
 
 

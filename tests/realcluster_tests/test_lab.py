@@ -34,7 +34,6 @@ def lab(real_cluster, tmp_path, request):
     ns = real_cluster.new_namespace(f"{name}-{next(_seq)}")
     lab = Lab(real_cluster, ns, tmp_path)
     lab.baseline_dump = lab.dump("baseline")
-    lab.k  # noqa: B018
     out = lab.baseline()
     lab.state.write_text(out.read_text())  # the live runs keep their phases next to the baseline
     return lab
