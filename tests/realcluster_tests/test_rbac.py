@@ -104,3 +104,28 @@ def test_missing_prober_binding_is_an_error_with_the_rbac_wording(real_cluster, 
     text = json.dumps(wget, ensure_ascii=False)
     assert "forbidden" in text.lower() and "pods/exec" in text, text
     assert wget["earned"] == 0 and report["totals"]["ungraded"] >= wget["points"]
+
+
+@pytest.mark.parametrize("path,verb,group,plural,ns,name", [
+    ("/api/v1/namespaces/rbac-nobody/pods", "list", "", "pods", "rbac-nobody", None),
+    ("/api/v1/namespaces/rbac-nobody/pods/clientpod", "get", "", "pods", "rbac-nobody", "clientpod"),
+    ("/apis/apps/v1/namespaces/rbac-nobody/deployments", "list", "apps", "deployments", "rbac-nobody", None),
+    ("/api/v1/secrets", "list", "", "secrets", None, None),
+])
+def test_forbidden_status_bodies_match_the_stand_ins(real_cluster, sa_kubeconfig, path, verb, group, plural, ns, name):
+    """The real authorizer's 403 Status, byte for byte the one tests/standin/status.py builds."""
+    import urllib.request
+
+    from tests.standin import status as st
+
+    token = json.loads(sa_kubeconfig.read_text())["users"][0]["user"]["token"]
+    req = urllib.request.Request(f"https://127.0.0.1:{real_cluster.api_port}{path}",
+                                 headers={"Authorization": f"Bearer {token}"})
+    ctx = __import__("ssl").create_default_context(cafile=str(real_cluster.pki / "ca.crt"))
+    try:
+        urllib.request.urlopen(req, context=ctx, timeout=10)
+        raise AssertionError(f"{path} was allowed")
+    except urllib.error.HTTPError as e:
+        code, body = e.code, json.loads(e.read())
+    assert code == 403
+    assert body == st.forbidden(SA, verb, group, plural, ns, name)
