@@ -405,7 +405,9 @@ def _print_report(report, lang: str, args) -> None:
     if args.quiet:
         print(console.total_line(report, lang))
     else:
-        print(console.render(report, lang, color=_use_color(args)))
+        from grader.report.layout import terminal_width
+
+        print(console.render(report, lang, color=_use_color(args), width=terminal_width(sys.stdout)))
 
 
 def cmd_rubrics(args) -> int:

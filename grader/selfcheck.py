@@ -41,7 +41,7 @@ from grader import engine, ledger as ledger_mod
 from grader.errors import InputError
 from grader.i18n import LANGS, Text, default_lang
 from grader.outcome import CheckResult, SourceInfo, Status, StepResult
-from grader.report.console import cell_width, fit, wrap
+from grader.report.layout import cell_width, fit, terminal_width, wrap, wrap_prose_and_commands
 from grader.report.safe import for_terminal
 from grader.report.wording import HINT, NOT_YOUR_FAULT, TABLE_WORDS, label, points_str
 from grader.rubric import Rubric, StepDef, only_phase
@@ -326,7 +326,17 @@ def _next_lines(s: StepState, lang: str, width: int, color: bool) -> list[str]:
         return out
     hint = check.hint.get(lang).strip() if check.status is Status.FAILED else ""
     if hint:
-        para(label(HINT, lang) + _safe(hint, 500))
+        # A command in the hint gets a line of its own, never wrapped: the
+        # student copies that line and runs all of it.
+        head = label(HINT, lang)
+        pieces = wrap_prose_and_commands(_safe(hint, 500), room - cell_width(head))
+        first = True
+        for is_command, text in pieces:
+            if first and is_command:
+                out.append(indent + head.rstrip())
+            prefix = head if first and not is_command else " " * cell_width(head)
+            out.append((indent + prefix + text).rstrip())
+            first = False
     return out
 
 
@@ -365,8 +375,8 @@ def render(progress: Progress, lang: str = "en", *, color: bool = False, width: 
         out.append(line((step_id, title, state_text, pts), state))
     out.append("")
     total = f"{points_str(progress.earned)}/{points_str(progress.total)}"
-    out.append(_paint(f"目前得分：{total}（步骤完成后计分）" if zh else f"Points so far: {total} (a step counts once it is done)",
-                      "1", color))
+    so_far = f"目前得分：{total}（步骤完成后计分）" if zh else f"Points so far: {total} (a step counts once it is done)"
+    out += [_paint(line, "1", color) for line in wrap(so_far, width)]
 
     nxt = progress.next_step
     out.append("")
@@ -521,7 +531,7 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, sleep: Callable[
     interval = args.interval or DEFAULT_INTERVAL
 
     def frame() -> str:
-        width = shutil.get_terminal_size((100, 24)).columns if tty else 100
+        width = terminal_width(out)  # COLUMNS, else the terminal's, else 100 for a pipe
         return render(session.round(), lang, color=color, width=width, interval=interval if args.watch else None)
 
     if not args.watch:

@@ -94,7 +94,8 @@ def _step_table(report: GradeReport, lang: str, width: int, paint: _Painter, rul
     id_w = max([cell_width(heads[0])] + [cell_width(r[0]) for r in rows])
     state_w = max([cell_width(heads[2])] + [cell_width(r[2][1].get(lang)) for r in rows])
     pts_w = max([cell_width(heads[3])] + [cell_width(r[3]) for r in rows])
-    if width - id_w - state_w - pts_w - 6 < 12:  # narrow: "5/5 (+10)", the total line says what +10 is
+    wanted = max([cell_width(heads[1])] + [cell_width(r[1]) for r in rows])
+    if width - id_w - state_w - pts_w - 6 < min(wanted, 30):  # narrow: "5/5 (+10)"; the total line says what +10 is
         rows = [(r[0], r[1], r[2], step_points(s, lang, compact=True)) for r, s in zip(rows, report.steps)]
         pts_w = max([cell_width(heads[3])] + [cell_width(r[3]) for r in rows])
     if width - id_w - state_w - pts_w - 6 < 8:  # only absurdly long step ids get cut
