@@ -225,8 +225,11 @@ def test_dns_over_portforward_same_answers(pair):
     _, _, lab, real_api, fake_api = pair
     from kubernetes import client
 
+    dashed = lab.pods(selector="svc2=yes")[0]["status"]["podIP"].replace(".", "-")
     for name in (f"service1.{NS}.svc.cluster.local", f"service2.{NS}.svc.cluster.local",
-                 f"nothing.{NS}.svc.cluster.local"):
+                 f"nothing.{NS}.svc.cluster.local", f"{dashed}.service2.{NS}.svc.cluster.local",
+                 f"{dashed}.service1.{NS}.svc.cluster.local", f"{dashed}.{NS}.pod.cluster.local",
+                 "kubernetes.default.svc.cluster.local", f"service2.{NS}.svc.cluster.local."):
         answers = []
         for api in (real_api, fake_api):
             pod = client.CoreV1Api(api).list_namespaced_pod("kube-system", label_selector="k8s-app=kube-dns").items[0]
