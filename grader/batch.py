@@ -271,7 +271,28 @@ class _Checked:
         if not any(view.has(kind) for kind in LISTS):
             reason = next(iter(view.kind_errors.values()), None) or Text("无法读取集群", "could not read the cluster")
             raise StudentError(reason)
+        _namespace_exists(self.inner)
         return view
+
+
+def _namespace_exists(source: Any) -> None:
+    """A roster namespace that does not exist is an error row, not 0/100
+    (a typo in the roster, or the student's namespace was never made).
+    One GET; a grader not allowed to read namespaces cannot tell: no error."""
+    api, ns = getattr(source, "api", None), getattr(source, "namespace", None)
+    if api is None or not ns:
+        return
+    try:
+        from kubernetes import client
+        from kubernetes.client.exceptions import ApiException
+
+        client.CoreV1Api(api).read_namespace(ns, _request_timeout=5)
+    except ApiException as exc:
+        if exc.status == 404:
+            raise StudentError(Text(f"命名空间 {ns} 不存在（请检查名单中的 namespace 列）",
+                                    f"namespace {ns} does not exist (check the roster's namespace column)")) from None
+    except Exception:  # noqa: BLE001 - cannot tell: grade as usual
+        return
 
 
 class _ApiClients:

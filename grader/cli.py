@@ -323,12 +323,15 @@ def _grade_sources(rubric, args):
         sources[phase] = live
     options = engine.Options(poll=not getattr(args, "no_poll", False))
     report = engine.grade(rubric, sources, namespace=namespace, student=args.student, options=options)
+    if live is not None:
+        live = live.source  # the LiveSource itself, for the state file and the unreachable line
+    hint = _namespace_hint(rubric, sources, live, namespace)
+    if hint is not None:
+        notes.insert(0, hint)
     if notes:
         import dataclasses
 
         report = dataclasses.replace(report, notes=tuple(notes) + report.notes)
-    if live is not None:
-        live = live.source  # the LiveSource itself, for the state file and the unreachable line
     args.unreachable = live.unreachable if live is not None else None  # grader.live.Unreachable: exit 2
     if live is not None and args.state and live.unreachable is None:  # never keep a pass that read nothing
         from grader import bundle
@@ -336,6 +339,24 @@ def _grade_sources(rubric, args):
         _write(args.state, bundle.merge_state(args.state, bundle.to_bundle(
             live.last_view, phase=live.phase, namespace=namespace, context=args.context)))
     return report
+
+
+def _namespace_hint(rubric, sources: dict, live, namespace: str):
+    """"deployment1 is in namespace lab-42: grade with -n lab-42" when the
+    first phase's view holds none of the lab in ``namespace``."""
+    from grader import elsewhere
+
+    first = rubric.phases[0]
+    source = sources.get(first)
+    if live is not None:  # whatever phase it graded: "all gone" may mean "never here"
+        view = live.last_view
+        if view is None or not elsewhere.missing_everywhere_here(rubric, view, namespace):
+            return None
+        return elsewhere.in_cluster(rubric, live.api, namespace)
+    view = getattr(source, "fixed", None) if source is not None else None
+    if view is None or not elsewhere.missing_everywhere_here(rubric, view, namespace):
+        return None
+    return elsewhere.in_dump(rubric, source.info.location, namespace)
 
 
 def _phases():

@@ -1,0 +1,52 @@
+"""A roster namespace that does not exist is an error row, not 0/100, and
+a lab graded in the wrong namespace says where it is (issue 7)."""
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+from grader.cli import main
+from tests.standin.fixtures import load_dump, make_standin  # noqa: F401
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples" / "service-discovery"
+
+
+def test_a_roster_namespace_that_does_not_exist_is_an_error_row(make_standin, tmp_path):
+    """A typo in the roster's namespace column graded an empty namespace
+    as 0/100: a teacher would read it as a student who did nothing. The
+    row is an error saying the namespace does not exist, and resumes."""
+    server = make_standin(load_dump(EXAMPLES / "correct" / "built.yaml"))
+    server.kubeconfig_path(tmp_path, filename="kubeconfig-ghost")
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student_id,namespace,kubeconfig\nghost,lab-nobody,kubeconfig-ghost\n", encoding="utf-8")
+    out = tmp_path / "results"
+    run = subprocess.run([sys.executable, "-m", "grader.cli", "batch", str(roster), "--rubric", "service-discovery",
+                          "--out", str(out), "--no-poll", "--lang", "en"], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 1, run.stderr
+    with open(out / "gradebook.csv", encoding="utf-8-sig") as f:
+        (row,) = list(csv.DictReader(f))
+    assert row["status"] == "error" and "namespace lab-nobody does not exist" in row["error"]
+
+
+def test_a_live_lab_in_another_namespace_says_grade_with_n(make_standin, tmp_path, capsys):
+    objs = load_dump(EXAMPLES / "correct-other-namespace" / "built.json")
+    server = make_standin(objs)
+    cfg = str(server.kubeconfig_path(tmp_path))
+    assert main(["grade", "--rubric", "service-discovery", "--kubeconfig", cfg, "--no-poll", "--lang", "en",
+                 "--no-color"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "! deployment1 is in namespace lab-42: grade with -n lab-42"
+
+
+def test_a_dump_of_a_lab_in_another_namespace_says_grade_with_n(capsys):
+    """Graded without -n, correct-other-namespace showed "Deployment: -"
+    and 15/100 with no word about where the lab was."""
+    case = EXAMPLES / "correct-other-namespace"
+    assert main(["grade", "--rubric", "service-discovery", "--snapshot", str(case / "built.json"), "--snapshot",
+                 str(case / "cleaned.json"), "--lang", "zh", "--no-color"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "! deployment1 在命名空间 lab-42 中：请用 -n lab-42 评分"
+    assert main(["grade", "--rubric", "service-discovery", "-n", "lab-42", "--snapshot", str(case / "built.json"),
+                 "--lang", "en", "--no-color"]) == 0
+    assert "grade with -n" not in capsys.readouterr().out
