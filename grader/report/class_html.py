@@ -132,9 +132,11 @@ def _legend(lang: str) -> str:
 def _histogram(scores: list[float], total: float, lang: str) -> str:
     buckets = histogram(scores, total)
     most = max((n for _, n in buckets), default=0) or 1
+    def bar(n: int) -> str:
+        return f'<span class="bar" style="width:{n * 100 / most:.1f}%"></span>' if n else ""
+
     rows = "".join(
-        f'<tr><th scope="row">{html.escape(label)}</th><td class="n">{n}</td>'
-        f'<td class="barcell"><span class="bar" style="width:{n * 100 / most:.1f}%"></span></td></tr>'
+        f'<tr><th scope="row">{html.escape(label)}</th><td class="n">{n}</td><td class="barcell">{bar(n)}</td></tr>'
         for label, n in buckets
     )
     return (f'<section><h2>{_bi(_W["histogram"], lang)}</h2><table class="hist">'

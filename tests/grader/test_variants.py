@@ -252,3 +252,24 @@ def test_task_of_a_rubric_without_variants_needs_no_student(monkeypatch, capsys)
     monkeypatch.delenv(variants.SECRET_ENV)
     assert main(["task", "service-discovery", "--lang", "zh"]) == 0
     assert "## 1. 创建deployment1" in capsys.readouterr().out
+
+
+def test_a_resumed_batch_keeps_reports_of_the_same_variant_and_regrades_after_a_new_secret(tmp_path, monkeypatch):
+    from grader import batch
+
+    (tmp_path / "s1").mkdir()
+    submission(tmp_path / "s1", values("s1"))
+    roster_path = tmp_path / "roster.csv"
+    roster_path.write_text("student_id,built\ns1,s1/built.yaml\n")
+
+    def run() -> bool:
+        template = rubric_mod.template(WEB)
+        preview = template.rubric(None)
+        job = batch.Batch(preview, batch.load_roster(roster_path, preview), tmp_path / "out",
+                          rubric_for=template.rubric)
+        return job.run().resumed[0]
+
+    assert run() is False
+    assert run() is True  # same secret: the report stands
+    monkeypatch.setenv(variants.SECRET_ENV, "a-new-course-secret-for-next-term-42")
+    assert run() is False  # other values: the old report is not this variant's
