@@ -106,7 +106,7 @@ def test_service_expose_from_a_dump_of_what_dump_command_lists(real_cluster, tmp
     command = run_labgrade("dump-command", "service-expose").stdout.split()
     assert command[:2] == ["kubectl", "get"]
     dump = lab.dir / "built.yaml"
-    dump.write_text(real_cluster.kubectl(*command[2:]).stdout)
+    dump.write_text(real_cluster.kubectl(*command[1:]).stdout)
     out = lab.dir / "dump.json"
     r = run_labgrade("grade", "--rubric", "service-expose", "-n", lab.ns, "--snapshot", str(dump),
                      "--json", str(out), "--no-color")
