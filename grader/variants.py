@@ -277,6 +277,7 @@ class Template:
         self.data = data
         self._fixed: "Rubric | None" = None
         self._made: dict[str, "Rubric"] = {}  # a batch asks twice per student (resume, then grade)
+        self._by_values: dict[tuple[bool, tuple[tuple[str, Any], ...]], "Rubric"] = {}
 
     @property
     def varies(self) -> bool:
@@ -311,12 +312,17 @@ class Template:
         if key in self._made:
             return self._made[key]
         variant = self.variant(student)
+        shared = self._by_values.get((variant.preview, variant.values))  # a preview's texts differ
+        if shared is not None:  # a classmate drew the same values: the same rubric, validated once
+            self._made[key] = replace(shared, variant=variant)
+            return self._made[key]
         params = variant.as_dict()
         texts = {name: f"⟨{name}⟩" if variant.preview else _render(value) for name, value in params.items()}
         data = _Substitution(self.loc, params, texts).walk(_copy_tree(self.data), None, getattr(self.data, "line", None))
         rubric = validate(data, self.loc)
         version = rubric.version if variant.preview else f"{rubric.version}+v{variant.digest}"
         self._made[key] = replace(rubric, version=version, variant=variant)
+        self._by_values[(variant.preview, variant.values)] = self._made[key]
         return self._made[key]
 
 

@@ -273,3 +273,16 @@ def test_a_resumed_batch_keeps_reports_of_the_same_variant_and_regrades_after_a_
     assert run() is True  # same secret: the report stands
     monkeypatch.setenv(variants.SECRET_ENV, "a-new-course-secret-for-next-term-42")
     assert run() is False  # other values: the old report is not this variant's
+
+
+def test_students_who_draw_the_same_values_share_one_validated_rubric_but_keep_their_own_id(tmp_path):
+    path = _rubric(tmp_path, MINI.format(variants="  n: {choose: [2, 3]}", replicas="{{ var.n }}", check_id="c1"))
+    template = rubric_mod.template(path)
+    preview = template.rubric(None)
+    made = [template.rubric(f"s{i}") for i in range(12)]
+    assert {r.check("c1").params["replicas"] for r in made} == {2, 3}
+    first = next(r for r in made if r.check("c1").params["replicas"] == 2)
+    assert first.steps is not preview.steps and first.version != preview.version  # never the preview's texts
+    same = [r for r in made if r.variant.values == first.variant.values]
+    assert len(same) > 1 and all(r.steps is first.steps for r in same)
+    assert len({r.variant.student for r in same}) == len(same)
