@@ -427,6 +427,7 @@ class Batch:
         api = None
         if entry.live:
             from grader.live import LiveSource
+            from grader.reads import rubric_reads
 
             try:
                 shared = self.shared.get(self._cluster_key(entry))
@@ -441,7 +442,8 @@ class Batch:
             except InputError as exc:
                 raise StudentError(Text(str(exc), str(exc))) from None
             live = LiveSource(api, entry.namespace or self.rubric.namespace, self.live_phase,
-                              location=self._live_location(entry), dns_server=self.options.dns_server)
+                              location=self._live_location(entry), dns_server=self.options.dns_server,
+                              reads=rubric_reads(self.rubric))
             sources[self.live_phase] = _Checked(live)
         return sources, recorded_ns, api
 
