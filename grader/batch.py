@@ -268,6 +268,9 @@ class _Checked:
         from grader.live import LISTS
 
         view = self.inner.view()
+        unreachable = getattr(self.inner, "unreachable", None)
+        if unreachable is not None:  # the one line: server and cause
+            raise StudentError(unreachable.text)
         if not any(view.has(kind) for kind in LISTS):
             reason = next(iter(view.kind_errors.values()), None) or Text("无法读取集群", "could not read the cluster")
             raise StudentError(reason)

@@ -140,6 +140,9 @@ class Progress:
     ledger_path: str
     recorded: int
     signed: bool
+    #: No request reached the API server this round: the one line that says
+    #: why (server and cause), shown instead of a next step.
+    unreachable: Text | None = None
 
     @property
     def earned(self) -> float:
@@ -148,6 +151,13 @@ class Progress:
     @property
     def next_step(self) -> StepState | None:
         return next((s for s in self.steps if s.state != DONE), None)
+
+
+def _unreachable(source: Any) -> Text | None:
+    """The live source's unreachable line for its last pass, if any."""
+    found = getattr(source, "unreachable", None)
+    text = getattr(found, "text", None)
+    return text if isinstance(text, Text) else None
 
 
 def _state(result: StepResult) -> str:
@@ -258,6 +268,7 @@ class Session:
             title=self.rubric.title, lab=self.rubric.lab, namespace=self.namespace, at=moment,
             steps=tuple(states), total=self.rubric.total, warnings=tuple(warnings),
             ledger_path=self.ledger.path, recorded=len(first), signed=self.ledger.key is not None,
+            unreachable=_unreachable(self.source.source),
         )
 
 
@@ -380,7 +391,10 @@ def render(progress: Progress, lang: str = "en", *, color: bool = False, width: 
 
     nxt = progress.next_step
     out.append("")
-    if nxt is None:
+    if progress.unreachable is not None:
+        # Not the student's next step: the grader could not look at all.
+        out += [_paint(line, "33", color) for line in wrap("! " + _safe(progress.unreachable.get(lang), 500), width)]
+    elif nxt is None:
         out.append(_paint(_WORDS["all_done"].get(lang), "32", color))
     else:
         out += _next_lines(nxt, lang, width, color)

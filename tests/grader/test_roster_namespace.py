@@ -50,3 +50,21 @@ def test_a_dump_of_a_lab_in_another_namespace_says_grade_with_n(capsys):
     assert main(["grade", "--rubric", "service-discovery", "-n", "lab-42", "--snapshot", str(case / "built.json"),
                  "--lang", "en", "--no-color"]) == 0
     assert "grade with -n" not in capsys.readouterr().out
+
+
+def test_an_unreachable_cluster_row_carries_the_one_line(tmp_path):
+    from tests.standin.server import StandIn
+
+    server = StandIn([]).start()
+    server.kubeconfig_path(tmp_path, filename="kubeconfig-down")
+    server.stop()
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student_id,namespace,kubeconfig\ndown,lab-1,kubeconfig-down\n", encoding="utf-8")
+    out = tmp_path / "results"
+    run = subprocess.run([sys.executable, "-m", "grader.cli", "batch", str(roster), "--rubric", "service-discovery",
+                          "--out", str(out), "--no-poll", "--lang", "en"], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 1, run.stderr
+    with open(out / "gradebook.csv", encoding="utf-8-sig") as f:
+        (row,) = list(csv.DictReader(f))
+    assert row["status"] == "error" and row["error"].startswith("cannot reach the API server at http") and "127.0.0.1:" in row["error"]
+    assert "Error" not in row["error"]  # no exception class names

@@ -566,3 +566,28 @@ def test_end_to_end_against_the_stand_in(lab, dumps, tmp_path, monkeypatch):
     assert report.earned == 100
     step5 = next(r for r in records(path) if r["step"] == "step5")
     assert any(p["type"] == "exec" and p["exitCode"] == 0 and "It works!" in p["stdout"] for p in step5["probes"])
+
+
+def test_an_unreachable_cluster_shows_the_one_line_instead_of_a_next_step(lab, tmp_path):
+    """check told a student with a down cluster "next: step 1". When no
+    request reached the API server the screen shows that line (server and
+    cause) where the next step would be, and nothing is recorded."""
+    from grader.unreachable import Unreachable
+
+    class Down:
+        live = True
+        info = SourceInfo("built", "live", "live")
+        unreachable = Unreachable("https://127.0.0.1:6443", "refused")
+
+        def view(self):
+            reason = Text("无法连接 API server", "cannot reach the API server")
+            return build_view([], kinds=(), live=True, kind_errors={k: reason for k in KINDS})
+
+    path = tmp_path / "ledger.jsonl"
+    book = ledger.Ledger(str(path), None)
+    progress = selfcheck.Session(lab, Down(), book, "default").round()
+    for lang in ("en", "zh"):
+        text = selfcheck.render(progress, lang, width=300)
+        assert ("! " + Down.unreachable.line(lang)) in text.splitlines()
+        assert "Next:" not in text and "下一步" not in text
+    assert records(path) == []
