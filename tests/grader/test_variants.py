@@ -286,3 +286,24 @@ def test_students_who_draw_the_same_values_share_one_validated_rubric_but_keep_t
     same = [r for r in made if r.variant.values == first.variant.values]
     assert len(same) > 1 and all(r.steps is first.steps for r in same)
     assert len({r.variant.student for r in same}) == len(same)
+
+
+def test_check_grades_a_live_cluster_against_the_students_own_variant(tmp_path, capsys):
+    pytest.importorskip("aiohttp")
+    from tests.standin.server import StandIn
+
+    alice, bob = students_with_different_replicas()
+    v = values(alice)
+    c = base_cluster()
+    web = f"web-{v['suffix']}"
+    c.deployment(web, replicas=v["replicas"], labels={"app": web}, image="httpd")
+    c.service(web, ports=[service_port(80)], selector={"app": web})
+    with StandIn(c.objects()) as server:
+        cfg = str(server.kubeconfig_path(tmp_path))
+        common = ["check", "--rubric", WEB, "--kubeconfig", cfg, "--no-color", "--lang", "en"]
+        assert main([*common, "--student", alice, "--ledger", str(tmp_path / "a.jsonl")]) == 0
+        mine = capsys.readouterr().out
+        assert main([*common, "--student", bob, "--ledger", str(tmp_path / "b.jsonl")]) == 0
+        theirs = capsys.readouterr().out
+    assert "30/30" in mine.replace(" ", "")
+    assert "30/30" not in theirs.replace(" ", "")  # alice's cluster is not bob's lab
