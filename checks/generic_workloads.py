@@ -51,8 +51,10 @@ def desired(workload: Obj) -> int:
 
 
 def find_workload(view: ClusterView, namespace: str, kind: str | list[str], name: str) -> Obj | None:
-    """The first of ``kind``'s alternatives that has an object ``name``;
-    kinds the source never listed are skipped unless none was listed."""
+    """The first of ``kind``'s alternatives that has an object ``name``.
+    A kind the source never listed cannot show it is absent: when no listed
+    kind has the object and one was not listed, that is MissingKind (an
+    error, not lost points), never "not found"."""
     missing: MissingKind | None = None
     for k in kinds_of(kind):
         try:
@@ -62,7 +64,7 @@ def find_workload(view: ClusterView, namespace: str, kind: str | list[str], name
             continue
         if obj is not None:
             return obj
-    if missing is not None and all(not view.has(k) for k in kinds_of(kind)):
+    if missing is not None:
         raise missing
     return None
 

@@ -26,8 +26,8 @@ def _names(objs: list[Obj]) -> str:
 
 def _first_found(ctx: CheckContext, alternatives: list[str], name: str | None, selector: Any,
                  namespace: str | None) -> tuple[select.Target, list[Obj]]:
-    """The first kind among ``alternatives`` with a match (kinds the source
-    never listed are skipped, unless it listed none of them)."""
+    """The first kind among ``alternatives`` with a match; when none has
+    one and some kind was never listed, absence is unproven (MissingKind)."""
     first: tuple[select.Target, list[Obj]] | None = None
     missing: MissingKind | None = None
     for k in alternatives:
@@ -40,9 +40,9 @@ def _first_found(ctx: CheckContext, alternatives: list[str], name: str | None, s
         if found:
             return tgt, found
         first = first or (tgt, found)
-    if first is None:
-        assert missing is not None
+    if missing is not None:
         raise missing
+    assert first is not None
     return first
 
 

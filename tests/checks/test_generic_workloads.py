@@ -138,9 +138,12 @@ def test_a_list_of_kinds_with_none_present_names_them_all():
     assert "StatefulSet" in o.notes[0].en
 
 
-def test_a_list_of_kinds_skips_one_the_dump_never_listed():
+def test_a_list_of_kinds_skips_one_the_dump_never_listed_but_cannot_call_it_absent():
     c = base_cluster()
     c.deployment("web", replicas=2, image="httpd", labels=WEB)
     v = view_of(c)  # no StatefulSets listed at all
     assert_verdict(run("workload.replicas", v, kind=["StatefulSet", "Deployment"], name="web", replicas=2), "passed")
     assert_verdict(run("workload.replicas", v, kind="StatefulSet", name="web", replicas=2), "error")
+    o = run("workload.replicas", v, kind=["Deployment", "StatefulSet"], name="other", replicas=2)
+    assert_verdict(o, "error")  # it may be a StatefulSet the dump never listed
+    assert "statefulset" in o.message.en

@@ -161,3 +161,9 @@ def test_exists_accepts_any_of_several_kinds():
     assert_verdict(run("object.exists", v, kind=["StatefulSet", "Deployment"], name="web"), "passed", says="Deployment web")
     assert_verdict(run("object.exists", v, kind=["Deployment", "Service"], name="nope"), "failed", says="no Deployment nope")
     assert_verdict(run("object.exists", v, kind=[], name="web"), "error")
+
+
+def test_exists_among_kinds_a_dump_never_listed_is_an_error_not_a_failure():
+    v = view_of(lab())  # the README's kinds: no StatefulSets
+    assert_verdict(run("object.exists", v, kind=["Deployment", "StatefulSet"], name="web"), "passed")
+    assert_verdict(run("object.exists", v, kind=["Deployment", "StatefulSet"], name="nope"), "error")
