@@ -128,3 +128,32 @@ def test_step6_grades_against_what_step5_recorded():
 def test_the_scenario_scripts_are_valid_bash():
     for script in sorted(KILLERCODA.rglob("*.sh")):
         subprocess.run(["bash", "-n", str(script)], check=True)
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="no bash")
+def test_a_killercoda_check_button_run_for_real_against_the_standin(tmp_path):
+    """step1/verify.sh as Killercoda runs it: labgrade on PATH, the cluster in
+    KUBECONFIG; exit 0 and one Chinese line when the step passes, non-zero
+    when it does not."""
+    pytest.importorskip("aiohttp")
+    import sys
+
+    from tests.standin.fixtures import load_dump
+    from tests.standin.server import StandIn
+
+    examples = DEPLOY.parent / "examples" / "service-discovery"
+    shim = tmp_path / "bin" / "labgrade"
+    shim.parent.mkdir()
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m grader.cli "$@"\n')
+    shim.chmod(0o755)
+    env = {"PATH": f"{shim.parent}:/usr/bin:/bin", "PYTHONPATH": str(DEPLOY.parent), "HOME": str(tmp_path)}
+    results = {}
+    for case in ("correct", "wrong-replicas"):
+        with StandIn(load_dump(examples / case / "built.yaml")) as server:
+            env["KUBECONFIG"] = str(server.kubeconfig_path(tmp_path))
+            results[case] = subprocess.run(["bash", str(KILLERCODA / "step1" / "verify.sh")], env=env,
+                                           capture_output=True, text=True, timeout=120)
+    ok, wrong = results["correct"], results["wrong-replicas"]
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.count("\n") == 1 and ok.stdout.startswith("✓ step1") and "完成" in ok.stdout
+    assert wrong.returncode == 1 and "应为 2" in wrong.stdout
