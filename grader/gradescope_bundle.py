@@ -25,7 +25,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from grader.gradescope_run import CONFIG_NAME, STUDENT_FIELDS, Config
+from grader.gradescope_run import CONFIG_NAME, STUDENT_FIELDS, VISIBILITIES, Config
 
 PACKAGES = ("grader", "grader/report", "checks", "rubrics")
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
@@ -101,7 +101,7 @@ def _pyproject() -> bytes:
 
 
 def build(rubric_path: str, *, lang: str = "en", student_field: str = "sid", namespace: str | None = None,
-          secret_file: str | None = None, pip: str | None = None) -> bytes:
+          secret_file: str | None = None, pip: str | None = None, visibility: str = "visible") -> bytes:
     """The autograder zip's bytes; every input problem is an InputError."""
     from grader import rubric as rubric_mod
     from grader.errors import InputError
@@ -111,7 +111,8 @@ def build(rubric_path: str, *, lang: str = "en", student_field: str = "sid", nam
     template.rubric(None)  # validates (a variant rubric: its preview)
     rubric_text = rubric_mod._read(rubric_path)[0].encode("utf-8")
     files: list[tuple[str, bytes, int]] = []
-    config = Config(rubric=RUBRIC_NAME, lang=lang, student_field=student_field, namespace=namespace)
+    config = Config(rubric=RUBRIC_NAME, lang=lang, student_field=student_field, namespace=namespace,
+                    visibility=visibility)
     if template.varies:
         secret = course_secret(secret_file)  # refuse to build a variant autograder that cannot derive variants
         files.append((SECRET_NAME, secret + b"\n", 0o600))
@@ -155,6 +156,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="which submission_metadata.json field is the student id for variants (default: sid, "
                         "then email)")
     p.add_argument("-n", "--namespace", help="the lab namespace in the dumps (default: the rubric's)")
+    p.add_argument("--visibility", choices=VISIBILITIES, default="visible",
+                   help="when students see the results (Gradescope's test visibility; default: visible)")
     p.add_argument("--pip", metavar="SPEC", help="install labgrade with pip from SPEC instead of bundling its source")
     add_secret_argument(p)
     return p
@@ -166,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
     from grader.errors import InputError
 
     data = build(args.rubric, lang=args.lang, student_field=args.student_field, namespace=args.namespace,
-                 secret_file=args.course_secret_file, pip=args.pip)
+                 secret_file=args.course_secret_file, pip=args.pip, visibility=args.visibility)
     target = Path(args.output)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:

@@ -36,6 +36,7 @@ DUMP_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_DUMP_BYTES = 64 * 1024 * 1024  # a whole-cluster -o yaml dump of a lab is a few MB
 MAX_FOUND = 200  # files looked at in an upload: a node_modules folder is not a dump
 STUDENT_FIELDS = ("sid", "email", "id")
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")  # Gradescope's four
 
 
 @dataclass(frozen=True)
@@ -47,13 +48,14 @@ class Config:
     student_field: str = "sid"
     namespace: str | None = None
     secret_file: str | None = None
+    visibility: str = "visible"
 
     @staticmethod
     def load(path: Path) -> "Config":
         data = json.loads(path.read_text(encoding="utf-8"))
         return Config(rubric=data["rubric"], lang=data.get("lang", "en"),
                       student_field=data.get("student_field", "sid"), namespace=data.get("namespace"),
-                      secret_file=data.get("secret_file"))
+                      secret_file=data.get("secret_file"), visibility=data.get("visibility", "visible"))
 
     def to_json(self) -> str:
         return json.dumps({k: v for k, v in self.__dict__.items() if v is not None}, indent=2, sort_keys=True) + "\n"
@@ -151,7 +153,20 @@ def grade(root: Path) -> str:
                                       SourceInfo(phase, "snapshot", shown, snap.collected_at))
     namespace = config.namespace or recorded_ns or rubric.namespace
     report = engine.grade(rubric, sources, namespace=namespace, student=student, options=engine.Options(poll=False))
-    return gradebook.gradescope_results(report, lang)
+    return with_visibility(gradebook.gradescope_results(report, lang), config.visibility)
+
+
+def with_visibility(results: str, visibility: str) -> str:
+    """The batch writer's results.json with the assignment's visibility (the
+    writer says ``visible``; a teacher may hide the tests until the due date).
+    The total score's own visibility follows it, as Gradescope applies it."""
+    if visibility == "visible":
+        return results
+    doc = json.loads(results)
+    doc["visibility"] = visibility
+    for test in doc.get("tests", []):
+        test["visibility"] = visibility
+    return json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:

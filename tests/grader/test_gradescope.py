@@ -154,3 +154,11 @@ def test_the_cli_writes_the_zip(tmp_path, capsys):
     out = tmp_path / "autograder.zip"
     assert main(["gradescope-bundle", "--rubric", "service-discovery", "-o", str(out)]) == 0
     assert zipfile.is_zipfile(out) and "autograder.zip" in capsys.readouterr().out
+
+
+def test_results_can_be_hidden_until_the_due_date(tmp_path):
+    data = gradescope_bundle.build("service-discovery", lang="en", visibility="after_due_date")
+    case = EXAMPLES / "correct"
+    root = autograder(tmp_path, data, {"built.yaml": case / "built.yaml"})
+    _, doc = run_autograder(root)
+    assert doc["visibility"] == "after_due_date" and {t["visibility"] for t in doc["tests"]} == {"after_due_date"}
