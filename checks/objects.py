@@ -79,6 +79,9 @@ def object_exists(
     alternatives = kind if isinstance(kind, list) else [kind]
     if not alternatives:
         return error(T("评分标准的 kind 为空", "the rubric's kind list is empty"))
+    if select.other_namespace_selector(namespace, selector, ctx.namespace, alternatives[0]):
+        return error(T("标签选择器只在实验命名空间中查找；其他命名空间的对象请按名称指定",
+                       "a label selector looks in the lab namespace only; name objects in other namespaces"))
     try:
         tgt, found = _first_found(ctx, alternatives, name, selector, namespace)
     except select.BadSelector as exc:
@@ -133,6 +136,9 @@ def object_absent(
     wanted = ([name] if name else []) + list(names or [])
     if bool(wanted) == (selector is not None):
         return error(T("评分标准应给出 name/names 或 selector 之一", "the rubric must give name/names or a selector, not both"))
+    if select.other_namespace_selector(namespace, selector, ctx.namespace, kind):
+        return error(T("标签选择器只在实验命名空间中查找；其他命名空间的对象请按名称指定",
+                       "a label selector looks in the lab namespace only; name objects in other namespaces"))
     ns = namespace
     remaining: list[str] = []
     going: list[str] = []
@@ -201,6 +207,9 @@ def object_matches(
         return error(T(f"评分标准中的断言有误：{problems[0]}", f"the rubric's assertion is wrong: {problems[0]}"))
     if (name is None) == (selector is None):
         return error(T("评分标准应给出 name 或 selector 之一", "the rubric must give exactly one of name or selector"))
+    if select.other_namespace_selector(namespace, selector, ctx.namespace, kind):
+        return error(T("标签选择器只在实验命名空间中查找；其他命名空间的对象请按名称指定",
+                       "a label selector looks in the lab namespace only; name objects in other namespaces"))
     tgt = select.target(kind, name, selector, namespace)
     try:
         found = tgt.find(ctx.view, ctx.namespace)

@@ -106,10 +106,21 @@ def reads_of(params: dict[str, Any], kind_key: str = "kind") -> tuple[str, ...]:
     """The reads of a check that looks at ``params[kind_key]``: the lab
     namespace's list, or one named object in another namespace."""
     given = params.get(kind_key) or ""
+    ns = params.get("namespace")
+    named = ([params["name"]] if params.get("name") else []) + list(params.get("names") or [])
     out = []
     for kind in given if isinstance(given, list) else [given]:
         info = kinds.lookup(kind)
         kind = info.kind if info else kind
-        ns, name = params.get("namespace"), params.get("name")
-        out.append(f"{kind}:{ns}/{name}" if ns and name else kind)
+        if ns and named:
+            out += [f"{kind}:{ns}/{n}" for n in named]
+        else:
+            out.append(kind)
     return tuple(out)
+
+
+def other_namespace_selector(namespace: str | None, selector: Any, lab_namespace: str, kind: str) -> bool:
+    """A selector in another namespace than the lab's: a live source lists
+    kinds in the lab namespace only (one object elsewhere is a GET by name),
+    so it could not see them and absence would be a lie."""
+    return bool(selector is not None and namespace and namespace != lab_namespace and kinds.is_namespaced(kind))

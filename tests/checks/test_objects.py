@@ -167,3 +167,33 @@ def test_exists_among_kinds_a_dump_never_listed_is_an_error_not_a_failure():
     v = view_of(lab())  # the README's kinds: no StatefulSets
     assert_verdict(run("object.exists", v, kind=["Deployment", "StatefulSet"], name="web"), "passed")
     assert_verdict(run("object.exists", v, kind=["Deployment", "StatefulSet"], name="nope"), "error")
+
+
+def _run_with(use: str, view, params: dict):
+    """Like verdict.run, for params that include the check's own ``namespace``
+    (verdict.run takes ``namespace`` as the lab's)."""
+    from checks.registry import CheckContext
+    from grader.engine import run_check
+    from grader.i18n import Text
+    from grader.rubric import CheckDef
+
+    ctx = CheckContext(view=view, views={"built": view}, namespace="default", phase="built")
+    return run_check(CheckDef(use, use, params, 1.0, Text(use, use), Text("", ""), (), 0), ctx)
+
+
+def test_a_selector_in_another_namespace_is_an_error_a_name_there_is_read_by_name():
+    from checks import select
+
+    v = view_of(lab())
+    for use in ("object.exists", "object.absent"):
+        assert_verdict(_run_with(use, v, {"kind": "Service", "selector": "tier=front", "namespace": "kube-system"}),
+                       "error", says="lab namespace only")
+    assert_verdict(_run_with("object.matches", v, {"kind": "Service", "selector": "a=b", "namespace": "x", "expect": {}}),
+                   "error")
+    assert_verdict(_run_with("object.exists", v, {"kind": "Service", "name": "kube-dns", "namespace": "kube-system"}),
+                   "passed")
+    assert_verdict(_run_with("object.absent", v, {"kind": "Service", "names": ["kube-dns"], "namespace": "kube-system"}),
+                   "failed")
+    assert select.reads_of({"kind": "svc", "names": ["a", "b"], "namespace": "kube-system"}) == \
+        ("Service:kube-system/a", "Service:kube-system/b")
+    assert select.reads_of({"kind": ["Deployment", "sts"], "name": "web"}) == ("Deployment", "StatefulSet")
