@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from grader import authoring, batch_cli, platforms_cli, selfcheck, variants
+from grader import variants
 from grader.errors import InputError
 from grader.i18n import LANGS, default_lang
 
@@ -77,7 +77,12 @@ def _add_live(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-poll", action="store_true", help="do not re-poll failing live checks until the step deadline")
 
 
-def build_parser() -> argparse.ArgumentParser:
+# Subcommands that live in their own modules (imported only to run or list them: a cold
+# `labgrade grade` must not import the batch, the self-check, the platforms or the authoring tools).
+CORE = ("grade", "collect", "baseline", "rubrics", "explain", "checks")
+
+
+def build_parser(core_only: bool = False) -> argparse.ArgumentParser:
     parser = _Parser(prog="labgrade", description="Grade Kubernetes labs from a live cluster or kubectl dumps.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -120,6 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_lang(e)
     ch = sub.add_parser("checks", help="list the check types a rubric can use")
     ch.add_argument("--doc", metavar="ID", help="the documentation of one check type")
+    if core_only:
+        return parser
+    from grader import authoring, batch_cli, platforms_cli, selfcheck
+
     authoring.add_parsers(sub)
     batch_cli.add_parser(sub)
     selfcheck.add_parser(sub)
@@ -281,6 +290,7 @@ def _grade_ledger(rubric, args):
 
     if args.snapshot or args.state or args.baseline:
         raise InputError("--ledger", "cannot be combined with --snapshot, --state or --baseline")
+    ledger.read(args.ledger)  # a broken ledger is its own one line, before any cluster is contacted
     view, live = _ledger_cluster(args, rubric)
     return ledger.report_from_ledger(rubric, args.ledger, ledger.key_from_env(),
                                      namespace=args.namespace, student=args.student, cluster=view, live=live)
@@ -460,6 +470,8 @@ def cmd_checks(args) -> int:
     from checks import registry
 
     if args.doc:
+        from grader import authoring
+
         return authoring.cmd_doc(args.doc)
 
     for cid, spec in sorted(registry.registry().items()):
@@ -471,15 +483,34 @@ def cmd_checks(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"batch": batch_cli.run, "check": selfcheck.run, "grade": cmd_grade, "collect": cmd_collect, "baseline": cmd_baseline, "rubrics": cmd_rubrics, "explain": cmd_explain, "checks": cmd_checks}
-COMMANDS.update(platforms_cli.COMMANDS)
-COMMANDS.update(authoring.COMMANDS)
+COMMANDS = {"grade": cmd_grade, "collect": cmd_collect, "baseline": cmd_baseline, "rubrics": cmd_rubrics, "explain": cmd_explain, "checks": cmd_checks}
+
+
+def command(name: str):
+    """The function that runs subcommand ``name`` (importing its module only now)."""
+    if name in COMMANDS:
+        return COMMANDS[name]
+    from grader import authoring, batch_cli, platforms_cli, selfcheck
+
+    return {"batch": batch_cli.run, "check": selfcheck.run, **platforms_cli.COMMANDS, **authoring.COMMANDS}[name]
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """A core subcommand is parsed by the core parser alone; anything else,
+    or a mistake (whose "did you mean" looks at every option), by the whole one."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in CORE:  # its --help is the same either way
+        try:
+            return build_parser(core_only=True).parse_args(args)
+        except UsageError:
+            pass
+    return build_parser().parse_args(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
-        return COMMANDS[args.command](args)
+        args = parse_args(argv)
+        return command(args.command)(args)
     except InputError as exc:
         from grader import redact
         from grader.report.safe import for_terminal

@@ -11,9 +11,15 @@ The grader is read-only: it sends GETs, plus the two websocket upgrades a
 rubric asks for (pods/exec of an argv list, pods/portforward to CoreDNS).
 Everything that goes wrong on the grader's side (RBAC, a kind the cluster
 does not serve, throttling, an unreachable server) becomes a per-kind
-reason that the checks report as ``error``, never as lost points.  Nothing
-here ever formats a request header, so the bearer token cannot leak into a
-report.
+reason that the checks report as ``error``, never as lost points; when no
+request reached the server at all, :attr:`LiveSource.unreachable` is the one
+line that says where and why (grader/unreachable.py).
+
+Every request has a wall-clock deadline enforced on its socket
+(grader/deadline.py: ``REQUEST_DEADLINE`` per LIST with its pages and
+retries), exec and port-forward have theirs (grader/exec_ws.py), and every
+credential the kubeconfig loaded is registered with grader/redact.py, which
+every report passes, so no library's error text can carry the token out.
 """
 from __future__ import annotations
 
@@ -107,6 +113,9 @@ def api_client(kubeconfig: str | None = None, context: str | None = None, *,
     one line with file and line), ``allow_exec_credentials=False`` refuses
     exec plugins and auth-providers before the client could run them, and
     every credential loaded is registered for redaction."""
+    from grader import kube_import
+
+    kube_import.light()  # config and client only: a cold `labgrade grade` is mostly imports
     from kubernetes import client, config
     from kubernetes.config.config_exception import ConfigException
 
@@ -242,6 +251,7 @@ class LiveSource:
     passes: int = 0
     last_view: ClusterView | None = None
     _coredns_pod: str | None = None  # found once per source, not once per question
+    _dns_tunnel: Any = field(default=None, repr=False, compare=False)
     #: What the rubric's checks read (grader/kinds.py syntax); None: the defaults.
     reads: tuple[str, ...] | None = None
     #: Set by :meth:`view` when no request of the pass reached the API
@@ -381,10 +391,17 @@ class LiveSource:
         return run_exec(self.api, namespace, pod, argv, container=container, timeout=timeout)
 
     def dns(self, qname: str, rdtype: str = "A") -> DnsResult:
-        from grader.dns_probe import find_coredns_pod, query_server, query_via_portforward
+        from grader.dns_probe import query_server
 
         if self.dns_server:
             return query_server(self.dns_server, qname, rdtype)
-        if self._coredns_pod is None:
-            self._coredns_pod = find_coredns_pod(self.api, self.retry)
-        return query_via_portforward(self.api, qname, rdtype, pod=self._coredns_pod)
+        if self._dns_tunnel is None:  # one port-forward for all the questions of this source (grader/dns_tunnel.py)
+            import weakref
+
+            from grader.dns_tunnel import DnsTunnel, coredns_pod
+
+            me = weakref.ref(self)  # no cycle: the tunnel closes as soon as the source is dropped
+            retry = self.retry
+            self._dns_tunnel = DnsTunnel(self.api, lambda: coredns_pod(me()._raw_get, retry))  # type: ignore[union-attr]
+            weakref.finalize(self, self._dns_tunnel.close)
+        return self._dns_tunnel.query(qname, rdtype)

@@ -70,7 +70,11 @@ def test_grading_in_a_pod_uses_the_service_account_over_https(make_standin, in_a
 def test_an_api_server_certificate_the_pod_does_not_trust_is_an_error_not_lost_points(make_standin, in_a_pod, tmp_path, capsys):
     in_a_pod(make_standin, load_dump(CORRECT / "built.yaml"), trusted=False)
     out = tmp_path / "report.json"
-    assert main(["grade", "--rubric", "service-discovery", "--no-poll", "--json", str(out), "-q"]) == 0
+    # Nothing reached the API server: exit 2 and one line with the cause, the report still written.
+    assert main(["grade", "--rubric", "service-discovery", "--no-poll", "--json", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("labgrade: error: cannot reach the API server at https://127.0.0.1:")
+    assert "its TLS certificate is not trusted" in err and len(err.strip().splitlines()) == 1
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["totals"]["earned"] == 0
     statuses = {c["status"] for s in report["steps"] if s["phase"] == "built" for c in s["checks"]}
