@@ -126,11 +126,11 @@ def cleanup_deleted(
             never += [f"{d} 的 Pod" for d in owned_by]
             never_en += [f"pods of {d}" for d in owned_by]
             never_units += 1  # the pods count as one object when there are none
-    what = k8s.names_list(list(names) + [f"{d} 的 Pod" for d in owned_by])
+    what = k8s.names_zh(list(names) + [f"{d} 的 Pod" for d in owned_by])
     what_en = k8s.names_list(list(names) + [f"pods of {d}" for d in owned_by])
     notes: tuple[T, ...] = ()
     if going:
-        notes = (T(f"正在删除，视为已删除：{k8s.names_list(going)}", f"being deleted, counted as gone: {k8s.names_list(going)}"),)
+        notes = (T(f"正在删除，视为已删除：{k8s.names_zh(going)}", f"being deleted, counted as gone: {k8s.names_list(going)}"),)
     units = max(total, 1)
     if built is None:
         unproven = T("本次评分没有搭建完成后的集群状态：已不存在的对象无法证明曾被创建，删除它们不计分",
@@ -141,10 +141,10 @@ def cleanup_deleted(
                              f"cannot tell: with no view after building, nothing shows {what_en} ever existed "
                              "(not graded)"), graded=False)
         return failed(
-            T(f"还有 {len(remaining)} 个 {kind} 没有删除：{k8s.names_list(remaining)}",
+            T(f"还有 {len(remaining)} 个 {kind} 没有删除：{k8s.names_zh(remaining)}",
               f"{len(remaining)} {kind}(s) still present: {k8s.names_list(remaining)}"),
             expected=T(f"已删除：{what}", f"deleted: {what_en}"),
-            observed=T(f"仍存在：{k8s.names_list(remaining)}", f"still present: {k8s.names_list(remaining)}"),
+            observed=T(f"仍存在：{k8s.names_zh(remaining)}", f"still present: {k8s.names_list(remaining)}"),
             score=round(len(going) / units, 4), notes=notes + (unproven,))
     if never_units >= units and not remaining and not going:
         return failed(
@@ -155,21 +155,21 @@ def cleanup_deleted(
     if not lost:
         return passed(T(f"{kind} 已删除：{what}", f"{kind}s deleted: {what_en}"), notes=notes)
     if never:
-        notes += (T(f"搭建完成后并不存在，删除不计分：{k8s.names_list(never)}",
+        notes += (T(f"搭建完成后并不存在，删除不计分：{k8s.names_zh(never)}",
                     f"did not exist after building, so deleting earns nothing: {k8s.names_list(never_en)}"),)
     score = max(0.0, 1 - lost / units)
     if not remaining:
         return failed(
-            T(f"只有部分 {kind} 是创建后又删除的：{k8s.names_list(never)} 搭建完成后并不存在",
+            T(f"只有部分 {kind} 是创建后又删除的：{k8s.names_zh(never)} 搭建完成后并不存在",
               f"only some {kind}s were built and then deleted: {k8s.names_list(never_en)} did not exist after building"),
             expected=T(f"删除搭建时创建的 {what}", f"{what_en}, created while building, deleted"),
-            observed=T(f"从未创建：{k8s.names_list(never)}", f"never built: {k8s.names_list(never_en)}"),
+            observed=T(f"从未创建：{k8s.names_zh(never)}", f"never built: {k8s.names_list(never_en)}"),
             score=round(score, 4), notes=notes)
     return failed(
-        T(f"还有 {len(remaining)} 个 {kind} 没有删除：{k8s.names_list(remaining)}",
+        T(f"还有 {len(remaining)} 个 {kind} 没有删除：{k8s.names_zh(remaining)}",
           f"{len(remaining)} {kind}(s) still present: {k8s.names_list(remaining)}"),
         expected=T(f"已删除：{what}", f"deleted: {what_en}"),
-        observed=T(f"仍存在：{k8s.names_list(remaining)}", f"still present: {k8s.names_list(remaining)}"),
+        observed=T(f"仍存在：{k8s.names_zh(remaining)}", f"still present: {k8s.names_list(remaining)}"),
         score=round(score, 4), notes=notes)
 
 
@@ -208,12 +208,13 @@ def _nothing_built(ctx: CheckContext, lab_objects: list[str]) -> Outcome | None:
             return None
     if not listed:
         return None
-    names = k8s.names_list([r.partition("/")[2] for r in lab_objects])
-    return failed(T(f"没有可清理的对象：搭建完成后集群中没有本实验的任何对象（{names}），kubernetes 服务的检查不计分",
-                    f"nothing to clean up: the cluster after building held none of the lab's objects ({names}), "
+    listed = [r.partition("/")[2] for r in lab_objects]
+    zh, en = k8s.names_zh(listed), k8s.names_list(listed)
+    return failed(T(f"没有可清理的对象：搭建完成后集群中没有本实验的任何对象（{zh}），kubernetes 服务的检查不计分",
+                    f"nothing to clean up: the cluster after building held none of the lab's objects ({en}), "
                     "so keeping the kubernetes service earns nothing"),
                   expected=T("先完成第 1-5 步，再清理并保留 kubernetes 服务", "steps 1-5 built, then cleaned up with the kubernetes service kept"),
-                  observed=T(f"搭建完成后没有 {names}", f"no {names} after building"))
+                  observed=T(f"搭建完成后没有 {zh}", f"no {en} after building"))
 
 
 def _timeline(ctx: CheckContext) -> list[tuple[str, Obj | None]]:

@@ -292,20 +292,26 @@ def _dedupe(backends: list[Backend]) -> list[Backend]:
     return sorted(seen.values(), key=lambda b: (b.label, b.ip))
 
 
-def names_list(items: list[str], limit: int = 8) -> str:
+def names_list(items: list[str], limit: int = 8, sep: str = ", ") -> str:
     """``a, b, c`` cut to ``limit`` names so evidence stays one readable line."""
     if len(items) <= limit:
-        return ", ".join(items) if items else "-"
-    return ", ".join(items[:limit]) + f", … (+{len(items) - limit})"
+        return sep.join(items) if items else "-"
+    more = f"…（另有 {len(items) - limit} 个）" if sep == "、" else f"… (+{len(items) - limit})"
+    return sep.join(items[:limit]) + sep + more
+
+
+def names_zh(items: list[str], limit: int = 8) -> str:
+    """``a、b、c``: a Chinese list takes the enumeration comma, not ``, ``."""
+    return names_list(items, limit, "、")
 
 
 def not_found(view: ClusterView, namespace: str, kind: str, wanted: str, notes: tuple[Text, ...] = ()) -> Outcome:
     """The failure for an object that should exist: what was asked for, and
     which objects of that kind the namespace does hold (often a typo)."""
-    others = names_list([name(o) for o in view.objects(kind, namespace)])
+    found = [name(o) for o in view.objects(kind, namespace)]
     return failed(
         Text(f"命名空间 {namespace} 中没有 {kind} {wanted}", f"no {kind} {wanted} in namespace {namespace}"),
         expected=Text(f"{kind} {wanted}", f"{kind} {wanted}"),
-        observed=Text(f"该命名空间的 {kind}：{others}", f"{kind}s in the namespace: {others}"),
+        observed=Text(f"该命名空间的 {kind}：{names_zh(found)}", f"{kind}s in the namespace: {names_list(found)}"),
         notes=notes,
     )

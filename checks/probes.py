@@ -68,7 +68,7 @@ def classify_wget(r: ExecResult, expect_body: str) -> tuple[bool, T]:
         return False, T("clientpod 中没有 wget 命令（换用带 wget 的镜像，如 busybox）",
                         "there is no wget in the pod (use an image that has it, such as busybox)")
     if r.failure == "timeout":
-        return False, T("wget 超时没有结束", "wget did not finish in time")
+        return False, T("wget 在时限内没有完成", "wget did not finish in time")
     if r.exit_code == 0:
         if expect_body in r.stdout:
             return True, T("wget 取回了 httpd 的页面（It works!）", "wget fetched httpd's page (It works!)")
@@ -105,7 +105,7 @@ def exec_http_get(
         return found
     svc, backend = found
     if require_headless and k8s.spec(svc).get("clusterIP") != "None":
-        return failed(T(f"{service} 不是 headless 服务，Pod 没有 {service} 下的域名",
+        return failed(T(f"{service} 不是 Headless Service，Pod 没有 {service} 之下的域名",
                         f"{service} is not headless, so its pods have no names under it"),
                       expected=T("clusterIP: None", "clusterIP: None"),
                       observed=T(f"clusterIP: {k8s.spec(svc).get('clusterIP')}", f"clusterIP: {k8s.spec(svc).get('clusterIP')}"))
@@ -151,7 +151,7 @@ def dns_service(ctx: CheckContext, name: str, cluster_domain: str = "cluster.loc
         what = T("ClusterIP", "the ClusterIP")
     r: DnsResult = ctx.view.dns(qname, rdtype)
     expected = T(f"{qname} {rdtype} → {'、'.join(want) or '-'}（{what.zh}）", f"{qname} {rdtype} → {', '.join(want) or '-'} ({what.en})")
-    observed = T(f"{r.rcode or r.failure}：{', '.join(r.answers) or '-'}", f"{r.rcode or r.failure}: {', '.join(r.answers) or '-'}")
+    observed = T(f"{r.rcode or r.failure}：{'、'.join(r.answers) or '-'}", f"{r.rcode or r.failure}: {', '.join(r.answers) or '-'}")
     if r.rcode is None:
         return error(T(f"DNS 查询 {qname} 没有得到回答：{r.failure}", f"no DNS answer for {qname}: {r.failure}"))
     if r.rcode == "NOERROR" and sorted(set(r.answers)) == want:

@@ -108,12 +108,13 @@ def service_endpoints(
     # Count pods, not addresses: a dual-stack Service lists every pod in two
     # EndpointSlices (one per family), which service_backends folds into one.
     count = _count(ready)
-    observed = T(f"{count.zh}（{source}）：" + k8s.names_list([d[1].zh for d in described], 6),
+    observed = T(f"{count.zh}（{source}）：" + k8s.names_zh([d[1].zh for d in described], 6),
                  f"{count.en} ({source}): " + k8s.names_list([d[1].en for d in described], 6))
     notes: tuple[T, ...] = ()
     if not_ready:
-        names = k8s.names_list([b.label for b in not_ready])
-        notes = (T(f"未就绪或正在终止的端点不计入：{names}", f"not-ready or terminating endpoints are not counted: {names}"),)
+        labels = [b.label for b in not_ready]
+        notes = (T(f"未就绪或正在终止的端点不计入：{k8s.names_zh(labels)}",
+                   f"not-ready or terminating endpoints are not counted: {k8s.names_list(labels)}"),)
 
     if spec.get("type") == "ExternalName":
         return failed(T(f"{name} 是 ExternalName 类型，没有端点", f"{name} is an ExternalName service: it has no endpoints"),
@@ -127,7 +128,7 @@ def service_endpoints(
     handmade = [b for b in ready if b.mirrored or not b.target_ref]
     if handmade:
         return failed(
-            T(f"{name} 的端点中有手写的地址：{k8s.names_list([b.ip for b in handmade])}",
+            T(f"{name} 的端点中有手写的地址：{k8s.names_zh([b.ip for b in handmade])}",
               f"{name} has hand-written endpoints: {k8s.names_list([b.ip for b in handmade])}"),
             expected=want, observed=observed, notes=notes)
     if not ready:
@@ -180,7 +181,7 @@ def service_endpoints(
     if ok:
         return passed(T(f"{name} 的后端恰好是 {want.zh}", f"{name} routes to exactly {want.en}"), observed=observed, notes=notes)
     return failed(
-        T(f"{name} 的后端是 {count.zh}：{k8s.names_list([d[1].zh for d in described], 6)}；应为 {want.zh}",
+        T(f"{name} 的后端是 {count.zh}：{k8s.names_zh([d[1].zh for d in described], 6)}；应为 {want.zh}",
           f"{name} routes to {count.en}: {k8s.names_list([d[1].en for d in described], 6)}; expected {want.en}"),
         expected=want, observed=observed, notes=notes)
 
@@ -197,7 +198,7 @@ def service_target_port(ctx: CheckContext, name: str, port: int = 80) -> Outcome
     expected = T(f"targetPort 指向容器端口 {port}", f"a targetPort that reaches container port {port}")
     if not ports:
         if k8s.spec(svc).get("clusterIP") == "None":
-            return passed(T(f"{name} 是无端口的 headless 服务，直接访问 Pod 的 {port} 端口",
+            return passed(T(f"{name} 是没有端口的 Headless Service，客户端直接访问 Pod 的 {port} 端口",
                             f"{name} is a headless service without ports: clients reach the pods' port {port} directly"))
         return failed(T(f"{name} 没有定义端口", f"{name} defines no ports"), expected=expected)
     pods = [b.pod for b in k8s.service_backends(ctx.view, svc)[0] if b.pod is not None] if ctx.view.has("Pod") else []
@@ -210,16 +211,16 @@ def service_target_port(ctx: CheckContext, name: str, port: int = 80) -> Outcome
             continue
         if target == port or (isinstance(target, str) and target.isdigit() and int(target) == port):
             return passed(T(f"{name} 的端口 {p.get('port')} 转发到 {port}", f"{name} forwards port {p.get('port')} to {port}"),
-                          observed=T(", ".join(seen), ", ".join(seen)))
+                          observed=T("、".join(seen), ", ".join(seen)))
         if isinstance(target, str) and any(
             cp.get("name") == target and cp.get("containerPort") == port
             for pod in pods for c in k8s.containers(k8s.spec(pod)) for cp in c.get("ports") or [] if isinstance(cp, dict)
         ):
             return passed(T(f"{name} 的命名端口 {target} 指向 {port}", f"{name}'s named port {target} resolves to {port}"),
-                          observed=T(", ".join(seen), ", ".join(seen)))
+                          observed=T("、".join(seen), ", ".join(seen)))
     return failed(T(f"{name} 的端口没有转发到容器端口 {port}（httpd 监听 {port}）",
                     f"{name} does not forward to container port {port} (httpd listens on {port})"),
-                  expected=expected, observed=T("端口：" + ", ".join(seen), "ports: " + ", ".join(seen)))
+                  expected=expected, observed=T("端口：" + "、".join(seen), "ports: " + ", ".join(seen)))
 
 
 @check("service.headless")
@@ -231,6 +232,6 @@ def service_headless(ctx: CheckContext, name: str) -> Outcome:
         return _missing(ctx, name)
     ip = k8s.spec(svc).get("clusterIP")
     if ip == "None":
-        return passed(T(f"{name} 是 headless 服务", f"{name} is headless"))
-    return failed(T(f"{name} 不是 headless 服务", f"{name} is not headless"),
+        return passed(T(f"{name} 是 Headless Service", f"{name} is headless"))
+    return failed(T(f"{name} 不是 Headless Service", f"{name} is not headless"),
                   expected=T("clusterIP: None", "clusterIP: None"), observed=T(f"clusterIP: {ip}", f"clusterIP: {ip}"))

@@ -12,7 +12,7 @@ def _missing(ctx: CheckContext, name: str) -> Outcome:
     lookalikes = [k8s.name(p) for p in ctx.view.objects("Pod", ctx.namespace)
                   if k8s.name(p).startswith(name) and k8s.controller_ref(p) is None] if ctx.view.has("Pod") else []
     if lookalikes:
-        notes = (T(f"找到了同名前缀的裸 Pod：{k8s.names_list(lookalikes)}；本步骤要求用 Deployment 创建",
+        notes = (T(f"找到了名称以 {name} 开头的裸 Pod：{k8s.names_zh(lookalikes)}；本步骤要求用 Deployment 创建",
                    f"found bare pods named like it: {k8s.names_list(lookalikes)}; this step asks for a Deployment"),)
     return k8s.not_found(ctx.view, ctx.namespace, "Deployment", name, notes)
 
@@ -49,14 +49,15 @@ def deployment_replicas(ctx: CheckContext, name: str, replicas: int, ready: bool
         ready_pods = [p for p in k8s.pods_of(ctx.view, dep) if k8s.pod_ready(p)]
         ready_n = len(ready_pods)
         ready_names = k8s.names_list([k8s.name(p) for p in ready_pods])
+        ready_names_zh = k8s.names_zh([k8s.name(p) for p in ready_pods])
     else:  # a dump without pods: trust the controller's own count
         ready_n = int(k8s.status(dep).get("readyReplicas") or 0)
-        ready_names = "status.readyReplicas"
+        ready_names = ready_names_zh = "status.readyReplicas"
     spec_ok = have == want
     ready_ok = ready_n == want
     expected = T(f"spec.replicas = {want}" + (f"，{want} 个就绪 Pod" if ready else ""),
                  f"spec.replicas = {want}" + (f", {want} ready pods" if ready else ""))
-    observed = T(f"spec.replicas = {have}，{ready_n} 个就绪 Pod（{ready_names}）",
+    observed = T(f"spec.replicas = {have}，{ready_n} 个就绪 Pod（{ready_names_zh}）",
                  f"spec.replicas = {have}, {ready_n} ready pods ({ready_names})")
     if spec_ok and (ready_ok or not ready):
         return passed(T(f"{name} 有 {want} 个副本", f"{name} has {want} replicas"), observed=observed)
@@ -99,11 +100,11 @@ def deployment_image(ctx: CheckContext, name: str, image: str = "httpd") -> Outc
     if not images:
         return failed(T(f"{name} 的 Pod 模板中没有容器", f"{name}'s pod template has no containers"), expected=expected)
     if bad:
-        listed = k8s.names_list(sorted(set(bad)), 4)
-        return failed(T(f"{name} 的镜像不是 {image}：{listed}", f"{name} does not run {image}: {listed}"),
-                      expected=expected, observed=T(f"镜像：{listed}", f"images: {listed}"))
+        listed, listed_zh = k8s.names_list(sorted(set(bad)), 4), k8s.names_zh(sorted(set(bad)), 4)
+        return failed(T(f"{name} 的镜像不是 {image}：{listed_zh}", f"{name} does not run {image}: {listed}"),
+                      expected=expected, observed=T(f"镜像：{listed_zh}", f"images: {listed}"))
     return passed(T(f"{name} 使用 {image} 镜像", f"{name} runs {image}"),
-                  observed=T(f"镜像：{', '.join(images)}", f"images: {', '.join(images)}"))
+                  observed=T(f"镜像：{'、'.join(images)}", f"images: {', '.join(images)}"))
 
 
 @check("deployment.pods")
@@ -127,11 +128,11 @@ def deployment_pods(ctx: CheckContext, name: str) -> Outcome:
     ]
     notes = ()
     if lookalikes:
-        notes = (T(f"这些 Pod 带有 {name} 的标签但不属于它：{k8s.names_list(lookalikes)}",
+        notes = (T(f"这些 Pod 带有 {name} 的标签但不属于它：{k8s.names_zh(lookalikes)}",
                    f"these pods carry {name}'s labels but are not owned by it: {k8s.names_list(lookalikes)}"),)
     expected = T(f"{replicas} 个运行中的 Pod 归属于 {name}（Pod → ReplicaSet → Deployment）",
                  f"{replicas} running pods owned by {name} (Pod → ReplicaSet → Deployment)")
-    observed = T(f"归属的运行中 Pod：{k8s.names_list([k8s.name(p) for p in running])}",
+    observed = T(f"归属的运行中 Pod：{k8s.names_zh([k8s.name(p) for p in running])}",
                  f"owned running pods: {k8s.names_list([k8s.name(p) for p in running])}")
     if running and len(running) == replicas:
         return passed(T(f"{name} 的 {replicas} 个 Pod 都在运行", f"{name}'s {replicas} pods are running"),

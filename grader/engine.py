@@ -200,7 +200,7 @@ def _run_step(
                                    f"this run has no cluster state {when.en}: not graded"), graded=False)
         elif (need := _blocker(check, step, local, by_step)) is not None:
             title = _title_of(need, local, titles)
-            outcome = blocked(Text(f"前置检查“{title.zh}”（{need}）未通过，本项没有评判，不得分",
+            outcome = blocked(Text(f"前置检查“{title.zh}”（{need}）未通过，本项未检查，不得分",
                                    f"blocked: prerequisite '{title.en}' ({need}) did not pass, so these points are lost"),
                               need)
         else:

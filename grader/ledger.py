@@ -457,7 +457,7 @@ def kubernetes_recreated(records: list[Record], now: ClusterView) -> Record | No
 
 # -- the final report ---------------------------------------------------------------
 
-NOT_RECORDED = Text("账本中没有本步骤完成的记录", "not recorded as done in the ledger")
+NOT_RECORDED = Text("记录文件中没有本步骤完成的记录", "not recorded as done in the ledger")
 
 
 def _recorded_text(value: Any, fallback: Text) -> Text:
@@ -525,7 +525,7 @@ def _step_notes(first: Record, records: list[Record], reference: Record | None, 
     if cluster is not None:
         now = identity(cluster)
         if now.get(NAMESPACE_KEY) and first.uids.get(NAMESPACE_KEY) not in (None, now[NAMESPACE_KEY]):
-            notes.append(Text("这条记录不是在被评分的集群中产生的（default 命名空间的 uid 不同），可能是复制来的账本",
+            notes.append(Text("这条记录不是在被评分的集群中产生的（default 命名空间的 uid 不同），可能是复制来的记录文件",
                               "not recorded in the cluster being graded (the default namespace has another uid): "
                               "the ledger may be copied"))
     return notes
@@ -563,10 +563,10 @@ def report_from_ledger(
     general: list[Text] = []
     if key is None:
         if any(r.hmac for r in records):
-            general.append(Text(f"账本已签名但未验证（评分时没有设置 {KEY_ENV}）",
+            general.append(Text(f"记录文件已签名但未验证（评分时没有设置 {KEY_ENV}）",
                                 f"the ledger is signed but was not verified (graded without {KEY_ENV})"))
         else:
-            general.append(Text(f"账本未签名（记录时没有 {KEY_ENV}），记录可能被修改过",
+            general.append(Text(f"记录文件未签名（记录时没有 {KEY_ENV}），记录可能被修改过",
                                 f"the ledger is unsigned (written without {KEY_ENV}): its records could have been edited"))
     first = first_by_step(records)
     reference = records[0] if records else None
@@ -583,7 +583,7 @@ def report_from_ledger(
     ns = namespace or (reference.namespace if reference else rubric.namespace)
     if unverified:
         shown = ", ".join(s.id for s in rubric.steps if s.id in unverified)
-        general.append(Text(f"未在被评分的集群上核实的步骤：{shown}。账本由学生自己的电脑记录，只是便利，不是证明",
+        general.append(Text(f"未在被评分的集群上核实的步骤：{shown}。记录文件由学生自己的电脑记录，只是便利，不是证明",
                             f"steps not verified against the graded cluster: {shown}. A ledger kept on the "
                             "student's own machine is a convenience, not proof"))
     return redact.report(GradeReport(

@@ -14,7 +14,7 @@ before any colour is added.
 """
 from __future__ import annotations
 
-from grader.i18n import Text
+from grader.i18n import Text, phase_name
 from grader.outcome import CheckResult, GradeReport, Status, StepResult
 from grader.report.layout import DEFAULT_WIDTH, MIN_WIDTH, cell_width, fit, pad, wrap, wrap_prose_and_commands
 from grader.report.safe import for_terminal
@@ -188,7 +188,7 @@ def total_line(report: GradeReport, lang: str) -> str:
     if errors:
         reasons.append(f"{errors} 项出错" if zh else f"{errors} error{'s' if errors != 1 else ''}")
     for phase in missing:
-        reasons.append(f"缺少阶段 '{_safe(phase, 40)}'" if zh else f"phase '{_safe(phase, 40)}' missing")
+        reasons.append(f"没有{phase_name(phase).zh}的集群状态" if zh else f"phase '{_safe(phase, 40)}' missing")
     if others:
         reasons.append(f"{others} 项未运行" if zh else f"{others} check{'s' if others != 1 else ''} not run")
     amount = points_str(report.ungraded)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import html
 
-from grader.i18n import LANGS, Text
+from grader.i18n import LANGS, Text, phase_name
 from grader.report.safe import for_html
 from grader.outcome import CheckResult, GradeReport, SourceInfo, Status, StepResult
 from grader.report.wording import (
@@ -138,7 +138,7 @@ def _ungraded_reasons(report: GradeReport) -> list[Text]:
         )
     for phase in missing:
         p = clean(phase, ID_LIMIT)
-        reasons.append(Text(f"没有“{p}”阶段的集群状态", f"no cluster state for phase '{p}'"))
+        reasons.append(Text(f"没有{phase_name(phase).zh}的集群状态", f"no cluster state for phase '{p}'"))
     if others:
         reasons.append(
             Text(f"{others} 项检查在本次运行中无法进行", f"{others} check{'s' if others != 1 else ''} could not run here")

@@ -29,7 +29,7 @@ NOTE = Text("说明", "Note")
 HINT = Text("提示", "Hint")
 
 # Said whenever a check ends in ERROR, so that nobody reads it as a failure.
-NOT_YOUR_FAULT = Text("此项无法评判，不扣分。", "This check could not be evaluated; no points were taken.")
+NOT_YOUR_FAULT = Text("评分程序无法检查此项，不扣分。", "This check could not be evaluated; no points were taken.")
 
 FALLBACK_MESSAGE: dict[Status, Text] = {
     Status.PASSED: Text("检查通过", "check passed"),

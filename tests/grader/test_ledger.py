@@ -202,7 +202,7 @@ def test_steps_not_in_the_ledger_are_failed_and_say_so(lab, tmp_path):
         step = by_step[step_id]
         assert step.status is Status.FAILED and step.earned == 0
         assert all(c.outcome.message.en == "not recorded as done in the ledger" for c in step.checks)
-        assert all(c.outcome.message.zh == "账本中没有本步骤完成的记录" for c in step.checks)
+        assert all(c.outcome.message.zh == "记录文件中没有本步骤完成的记录" for c in step.checks)
         assert all(c.outcome.graded for c in step.checks)  # lost, not "not graded"
 
 

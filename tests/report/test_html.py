@@ -226,7 +226,7 @@ def test_ungraded_points_are_explained_in_both_languages() -> None:
     assert "20 points not graded, not counted as lost" in text
     assert "1 check could not be evaluated" in text
     assert "no cluster state for phase 'cleaned'" in text
-    assert "20 分未评分，不算失分" in text and "没有“cleaned”阶段的集群状态" in text
+    assert "20 分未评分，不算失分" in text and "没有清理之后的集群状态" in text
 
 
 def test_no_ungraded_note_when_everything_was_graded() -> None:
