@@ -42,6 +42,9 @@ TAIL_BYTES = 16 * 1024
 #: At most this much of the channel-3 Status is read.
 STATUS_BYTES = 64 * 1024
 CONNECT_TIMEOUT = 5.0
+#: A frame still incomplete this long after the previous one ended is a
+#: stalled server (the kubelet sends frames whole), not a slow command.
+STALL_SECONDS = 2.0
 
 
 class HandshakeRefused(Exception):
@@ -172,6 +175,9 @@ class Frames:
     status: bytes | None
     timed_out: bool
     broken: bool
+    #: The deadline came in the middle of a frame that had been arriving for
+    #: longer than :data:`STALL_SECONDS`: the server (not the command) stalled.
+    stalled: bool = False
 
 
 def read_frames(ws: Any, deadline: Deadline) -> Frames:
@@ -182,6 +188,7 @@ def read_frames(ws: Any, deadline: Deadline) -> Frames:
     out, err = CappedBuffer(), CappedBuffer()
     status: bytearray | None = None
     timed_out = broken = False
+    last_frame = time.monotonic()
     while True:
         left = deadline.left()
         if left <= 0:
@@ -196,6 +203,7 @@ def read_frames(ws: Any, deadline: Deadline) -> Frames:
         except (websocket.WebSocketException, OSError, ValueError):
             timed_out, broken = deadline.expired, not deadline.expired
             break
+        last_frame = time.monotonic()
         if opcode == websocket.ABNF.OPCODE_CLOSE:
             break
         if opcode not in (websocket.ABNF.OPCODE_BINARY, websocket.ABNF.OPCODE_TEXT):
@@ -212,7 +220,10 @@ def read_frames(ws: Any, deadline: Deadline) -> Frames:
             status = status if status is not None else bytearray()
             if len(status) < STATUS_BYTES:
                 status += payload[: STATUS_BYTES - len(status)]
-    return Frames(out, err, bytes(status) if status is not None else None, timed_out, broken)
+    buffer = getattr(ws, "frame_buffer", None)
+    partial = buffer is not None and (not buffer.needs_header() or any(buffer.recv_buffer))
+    stalled = timed_out and partial and time.monotonic() - last_frame > STALL_SECONDS
+    return Frames(out, err, bytes(status) if status is not None else None, timed_out, broken, stalled)
 
 
 def close_quietly(ws: Any, graceful: bool) -> None:
@@ -297,6 +308,10 @@ def run_exec(api: Any, namespace: str, pod: str, argv: list[str], *, container: 
         finally:
             close_quietly(ws, graceful=not d.expired)
     duration = round(time.monotonic() - started, 3)
+    if frames.stalled:
+        raise ProbeError(Text(f"API server 的数据流在一条消息中途停滞（{timeout:g} 秒内没有完成），本项不扣分",
+                              f"the API server's stream stalled in the middle of a message (not complete within "
+                              f"{timeout:g} s); no points taken"))
     if frames.timed_out:
         exit_code, failure = None, "timeout"
     elif frames.status is None:

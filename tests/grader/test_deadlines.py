@@ -77,12 +77,15 @@ def test_an_exec_upgrade_never_answered_is_an_error_not_a_hang(make_standin, tmp
     assert "did not accept the exec request within 2 s" in info.value.reason.en
 
 
-def test_an_exec_frame_dripped_a_byte_at_a_time_ends_at_the_deadline(make_standin, tmp_path):
+def test_an_exec_frame_dripped_a_byte_at_a_time_ends_at_the_deadline_as_an_error(make_standin, tmp_path):
+    """A frame still arriving byte by byte at the deadline is the server
+    stalling (the kubelet sends frames whole), not the student's command."""
     server = make_standin(built())
     server.faults.add("GET", r"/exec$", times=None, frame_drip=0.3)
     src = source(server, tmp_path)
-    result, _ = bounded(lambda: src.exec("default", "clientpod", WGET, timeout=2.0))
-    assert result.failure == "timeout" and result.exit_code is None
+    with pytest.raises(ProbeError) as info:
+        bounded(lambda: src.exec("default", "clientpod", WGET, timeout=4.0))
+    assert "stalled in the middle of a message" in info.value.reason.en
 
 
 def test_endless_exec_output_is_capped_head_and_tail_with_the_byte_count(make_standin, tmp_path):
