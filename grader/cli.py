@@ -417,11 +417,13 @@ def _live_phase(rubric, args, namespace: str, sources: dict):
 
 
 def _emit(report, lang: str, args) -> None:
-    from grader.report import json_report, junit
+    if args.junit:  # each reporter imported only when asked for
+        from grader.report import junit
 
-    if args.junit:
         _write(args.junit, junit.to_junit_xml(report, lang))
     if args.json:
+        from grader.report import json_report
+
         _write(args.json, json_report.to_json(report))
     if args.html:
         from grader.report.html_report import to_html

@@ -1,52 +1,61 @@
 """One port-forward to CoreDNS for every DNS question of a run (or a class).
 
 Opening pods/portforward costs a websocket upgrade (a TLS handshake, a
-request through the API server and the kubelet) and CoreDNS's TCP listener
-keeps a connection open for many messages, so a tunnel is opened once and
-questions are pipelined over it: each query gets its own 16-bit message id,
-a reader thread hands every answer to whoever asked that id. A class of a
-thousand students asks its two thousand questions over one tunnel instead
-of opening two thousand.
+request through the API server and the kubelet), and CoreDNS keeps a TCP
+connection open for many messages, so a tunnel is opened once and the
+questions are pipelined over it: each gets its own 16-bit message id, and
+whichever asking thread holds the socket reads the frames that arrive and
+hands every answer to the thread that asked for it. A class of a thousand
+students asks its two thousand questions over one tunnel instead of
+opening two thousand; one ``labgrade grade`` opens one, not one per question.
+
+One lock covers every send and receive on the socket: an ``SSLSocket`` must
+not be read in one thread while another writes it. The websocket is opened
+with :func:`grader.exec_ws.open_channel` (connect, TLS and the upgrade under
+one deadline; no ``kubernetes.stream`` import, no proxy thread).
 
 A tunnel that breaks (the CoreDNS pod restarted, the API server cut the
-stream) fails the questions in flight with the reason and is reopened by the
-next question, once per question.
+stream, a question unanswered in time) fails the questions in flight with
+the reason and is reopened by the next question, once per question.
 """
 from __future__ import annotations
 
-import socket
+import json
 import struct
 import threading
 import time
-from concurrent.futures import Future, TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
+from concurrent.futures import Future
 from typing import Any, Callable
 
-from grader.dns_probe import DNS_NAMESPACE, TIMEOUT, _answers, _query
+from grader.dns_probe import COREDNS_SELECTOR, DNS_NAMESPACE, TIMEOUT, _answers, _query
 from grader.i18n import Text
 from grader.view import DnsResult, ProbeError
+
+PORT = 53
+READ_SLICE = 0.2  # a thread holding the socket gives it up this often, so others can send
 
 
 class _Broken(Exception):
     pass
 
 
-@dataclass
 class _Open:
-    """One live port-forward: its socket, the reader, the questions in flight."""
+    """One live port-forward: the websocket, its partial stream, the questions in flight."""
 
-    pf: Any
-    sock: socket.socket
-    pending: dict[int, Future] = field(default_factory=dict)
-    next_id: int = 1
-    broken: str | None = None
+    def __init__(self, ws: Any):
+        self.ws = ws
+        self.pending: dict[int, Future] = {}
+        self.next_id = 1
+        self.data = bytearray()
+        self.seen = {0: False, 1: False}  # the first frame of each channel carries the port
+        self.broken: str | None = None
 
 
 class DnsTunnel:
     """Pipelined DNS over TCP through one pods/portforward to a CoreDNS pod.
 
     ``pod`` is a callable so that finding the pod (a LIST, or a look into
-    objects already listed) happens only when the first question comes.
+    pods already listed) happens only when the first question comes.
     Thread-safe: the batch's workers share one tunnel per cluster.
     """
 
@@ -55,136 +64,208 @@ class DnsTunnel:
         self._pod_fn = pod
         self._pod: str | None = None
         self.timeout = timeout
-        self._lock = threading.Lock()
+        self._state = threading.Lock()  # self._open, pending maps, ids
+        self._io = threading.Lock()  # every send and receive on the socket
         self._connecting = threading.Lock()
         self._open: _Open | None = None
         self.opened = 0  # port-forwards opened, for tests and benchmarks
 
     @property
     def server(self) -> str:
-        return f"{DNS_NAMESPACE}/{self._pod}:53 (port-forward)"
+        return f"{DNS_NAMESPACE}/{self._pod}:{PORT} (port-forward)"
 
+    # -- the websocket -----------------------------------------------------------
     def _connect(self) -> _Open:
-        from kubernetes import client
-        from kubernetes.client.exceptions import ApiException
-        from kubernetes.stream import portforward
+        import websocket
+
+        from grader.deadline import Deadline
+        from grader.exec_ws import V4, HandshakeRefused, open_channel
 
         if self._pod is None:
             self._pod = self._pod_fn()
-        try:
-            pf = portforward(client.CoreV1Api(self.api).connect_get_namespaced_pod_portforward,
-                             self._pod, DNS_NAMESPACE, ports="53")
-        except ApiException as exc:
-            why = " ".join(str(exc.reason).split())[:200]
-            raise ProbeError(Text(f"无法端口转发到 CoreDNS：{why}", f"cannot port-forward to CoreDNS: {why}")) from None
-        except (OSError, Exception) as exc:  # websocket errors are not ApiExceptions
-            why = f"{type(exc).__name__}: {exc}"[:200]
-            raise ProbeError(Text(f"无法端口转发到 CoreDNS：{why}", f"cannot port-forward to CoreDNS: {why}")) from None
-        sock = pf.socket(53)
-        sock.setblocking(True)
-        opened = _Open(pf, sock)
+        path = f"/api/v1/namespaces/{DNS_NAMESPACE}/pods/{self._pod}/portforward"
+        with Deadline(self.timeout) as d:
+            try:
+                ws = open_channel(self.api, path, [("ports", str(PORT))], d, protocols=(V4,))
+            except HandshakeRefused as exc:
+                why = " ".join(exc.body.split())[:200]
+                raise ProbeError(Text(f"无法端口转发到 CoreDNS（{exc.status}）：{why}",
+                                      f"cannot port-forward to CoreDNS ({exc.status}): {why}")) from None
+            except ProbeError:
+                raise
+            except (OSError, websocket.WebSocketException, ValueError) as exc:
+                why = f"{type(exc).__name__}: {exc}"[:200]
+                raise ProbeError(Text(f"无法端口转发到 CoreDNS：{why}", f"cannot port-forward to CoreDNS: {why}")) from None
         self.opened += 1
-        threading.Thread(target=self._read, args=(opened,), name="labgrade-dns-tunnel", daemon=True).start()
+        return _Open(ws)
+
+    def _current(self) -> _Open:
+        with self._connecting:  # one thread opens the tunnel, the others wait for it
+            with self._state:
+                opened = self._open
+            if opened is None:
+                opened = self._connect()
+                with self._state:
+                    self._open = opened
         return opened
 
-    def _read(self, opened: _Open) -> None:
-        import dns.message
-
-        why = "the tunnel closed"
-        try:
-            while True:
-                size = struct.unpack("!H", _recv_exactly(opened.sock, 2))[0]
-                wire = _recv_exactly(opened.sock, size)
-                try:
-                    message = dns.message.from_wire(wire)
-                except Exception:  # noqa: BLE001 - a garbled answer fails only its question
-                    if len(wire) >= 2:
-                        fut = self._take(opened, struct.unpack("!H", wire[:2])[0])
-                        if fut is not None:
-                            fut.set_exception(_Broken("unreadable DNS answer"))
-                    continue
-                fut = self._take(opened, message.id)
-                if fut is not None:
-                    fut.set_result(message)
-        except (OSError, _Broken, struct.error) as exc:
-            err = opened.pf.error(53) if hasattr(opened.pf, "error") else None
-            why = f"{type(exc).__name__}: {exc}"[:200] + (f" ({err})" if err else "")
-        with self._lock:
-            opened.broken = why
+    def _break(self, opened: _Open, why: str) -> None:
+        """Fail every question in flight on ``opened`` and drop it."""
+        with self._state:
+            if opened.broken is None:
+                opened.broken = why
             pending, opened.pending = opened.pending, {}
             if self._open is opened:
                 self._open = None
         for fut in pending.values():
-            fut.set_exception(_Broken(why))
+            if not fut.done():
+                fut.set_exception(_Broken(why))
+        _close(opened)
 
-    def _take(self, opened: _Open, msg_id: int) -> Future | None:
-        with self._lock:
-            return opened.pending.pop(msg_id, None)
-
-    def _send(self, qname: str, rdtype: str) -> tuple[Future, _Open]:
-        with self._connecting:  # one opens the tunnel, the others wait for it (not self._lock: readers need that)
-            with self._lock:
-                opened = self._open
-            if opened is None:
-                opened = self._connect()
-                with self._lock:
-                    self._open = opened
+    def _send(self, opened: _Open, qname: str, rdtype: str) -> Future:
         query = _query(qname, rdtype)
         fut: Future = Future()
-        with self._lock:
+        with self._state:
+            if opened.broken:
+                raise _Broken(opened.broken)
             for _ in range(65536):
                 msg_id, opened.next_id = opened.next_id, (opened.next_id + 1) % 65536
                 if msg_id not in opened.pending:
                     break
             query.id = msg_id
             opened.pending[msg_id] = fut
-            wire = query.to_wire()
+        wire = query.to_wire()
+        with self._io:
             try:
-                opened.sock.sendall(struct.pack("!H", len(wire)) + wire)
-            except OSError as exc:
-                opened.pending.pop(msg_id, None)
-                if self._open is opened:
-                    self._open = None
+                opened.ws.send_binary(bytes([0]) + struct.pack("!H", len(wire)) + wire)
+            except Exception as exc:  # noqa: BLE001 - websocket and socket errors alike
                 raise _Broken(f"{type(exc).__name__}: {exc}"[:200]) from None
-        return fut, opened
+        return fut
 
+    def _pump(self, opened: _Open, seconds: float) -> None:
+        """Read frames for at most ``seconds`` and hand out the answers in them."""
+        import websocket
+
+        try:
+            opened.ws.settimeout(max(seconds, 0.01))
+            opcode, frame = opened.ws.recv_data_frame(True)
+        except websocket.WebSocketTimeoutException:
+            return
+        except Exception as exc:  # noqa: BLE001 - the stream is gone
+            raise _Broken(f"the port-forward closed ({type(exc).__name__})") from None
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            raise _Broken("the port-forward closed")
+        payload = frame.data if isinstance(frame.data, (bytes, bytearray)) else str(frame.data).encode()
+        if not payload or payload[0] not in (0, 1):
+            return
+        channel, body = payload[0], bytes(payload[1:])
+        if not opened.seen[channel]:
+            opened.seen[channel] = True
+            body = body[2:]
+        if channel == 1:
+            if body:
+                raise _Broken("CoreDNS refused the port-forward: " + " ".join(body.decode("utf-8", "replace").split())[:200])
+            return
+        opened.data += body
+        self._deliver(opened)
+
+    def _deliver(self, opened: _Open) -> None:
+        import dns.exception
+        import dns.message
+
+        while len(opened.data) >= 2:
+            size = struct.unpack("!H", bytes(opened.data[:2]))[0]
+            if len(opened.data) < 2 + size:
+                return
+            wire = bytes(opened.data[2:2 + size])
+            del opened.data[:2 + size]
+            msg_id = struct.unpack("!H", wire[:2])[0] if len(wire) >= 2 else -1
+            with self._state:
+                fut = opened.pending.pop(msg_id, None)
+            if fut is None:
+                continue
+            try:
+                fut.set_result(dns.message.from_wire(wire))
+            except dns.exception.DNSException:
+                fut.set_exception(_Broken("the DNS answer was unreadable"))
+
+    def _wait(self, opened: _Open, fut: Future, deadline: float) -> Any:
+        """Our answer: read frames for everyone while we hold the socket, else wait for whoever does."""
+        while not fut.done():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self._break(opened, f"Timeout: no answer in {self.timeout:g} s")
+                break
+            if self._io.acquire(timeout=min(left, READ_SLICE)):
+                try:
+                    if not fut.done():
+                        self._pump(opened, min(left, READ_SLICE))
+                except _Broken as exc:
+                    self._break(opened, str(exc))
+                finally:
+                    self._io.release()
+        return fut.result(timeout=0)
+
+    # -- questions --------------------------------------------------------------
     def query(self, qname: str, rdtype: str = "A") -> DnsResult:
         """Ask one question; a broken tunnel is reopened once for it."""
         started = time.monotonic()
         why = ""
         for _attempt in range(2):
             try:
-                fut, _ = self._send(qname, rdtype)
-                response = fut.result(timeout=self.timeout)
+                opened = self._current()
+                fut = self._send(opened, qname, rdtype)
             except _Broken as exc:
                 why = str(exc)
+                self._break(opened, why)
                 continue
-            except FutureTimeout:
-                why = f"Timeout: no answer in {self.timeout:g} s"
-                break
+            try:
+                response = self._wait(opened, fut, started + self.timeout * (_attempt + 1))
+            except _Broken as exc:
+                why = str(exc)
+                if why.startswith("Timeout"):
+                    break
+                continue
             rcode, answers = _answers(response, rdtype)
             return DnsResult(qname, rdtype, rcode, answers, None, self.server, round(time.monotonic() - started, 3))
         return DnsResult(qname, rdtype, None, (), why, self.server, round(time.monotonic() - started, 3))
 
     def close(self) -> None:
-        with self._lock:
+        with self._state:
             opened, self._open = self._open, None
         if opened is not None:
-            _close(opened)
+            with self._io:
+                _close(opened)
 
 
 def _close(opened: _Open) -> None:
+    from grader.exec_ws import close_quietly
+
     try:
-        opened.pf.close()
+        close_quietly(opened.ws, graceful=True)
     except Exception:  # noqa: BLE001 - closing a dead tunnel is not an error
         pass
 
 
-def _recv_exactly(sock: socket.socket, n: int) -> bytes:
-    buf = b""
-    while len(buf) < n:
-        chunk = sock.recv(n - len(buf))
-        if not chunk:
-            raise _Broken("the tunnel closed")
-        buf += chunk
-    return buf
+def coredns_pod(get: Callable[[str, list[tuple[str, Any]]], bytes], retry: Any) -> str:
+    """The running CoreDNS pod to port-forward to, by one raw LIST (no client
+    model classes: importing them is most of a cold start)."""
+    from grader.live import REQUEST_DEADLINE, _bounded, explain_failure
+
+    try:
+        data = _bounded(lambda: retry.call(lambda: get(f"/api/v1/namespaces/{DNS_NAMESPACE}/pods",
+                                                       [("labelSelector", COREDNS_SELECTOR)])), REQUEST_DEADLINE)
+        pods = json.loads(data).get("items") or []
+    except ProbeError:
+        raise
+    except (ValueError, AttributeError):
+        raise ProbeError(Text("API server 返回的 CoreDNS Pod 列表无法读取",
+                              "the API server's list of CoreDNS pods is unreadable")) from None
+    except Exception as exc:  # noqa: BLE001 - ApiException, urllib3 errors, the deadline: the grader's side
+        raise ProbeError(explain_failure(exc, "CoreDNS pods")) from None
+    running = sorted(p["metadata"]["name"] for p in pods
+                     if (p.get("status") or {}).get("phase") == "Running" and not p["metadata"].get("deletionTimestamp"))
+    if not running:
+        raise ProbeError(Text("集群中没有运行中的 CoreDNS Pod（kube-system, k8s-app=kube-dns）",
+                              "no running CoreDNS pod in kube-system (k8s-app=kube-dns)"))
+    return running[0]

@@ -36,7 +36,7 @@ from typing import Any, Callable
 from grader.clock import iso, utc_now
 from grader.i18n import Text
 from grader import kinds
-from grader.live import REQUEST_TIMEOUT, LiveSource, Retry, explain_failure
+from grader.live import REQUEST_DEADLINE, LiveSource, Retry, _bounded, explain_failure
 from grader.view import ClusterView, DnsResult, Obj, ProbeError, build_view
 
 PAGE = 500  # kubectl's --chunk-size
@@ -117,26 +117,21 @@ class ClusterRead:
                           kind_errors=dict(self.kind_errors), **kw)
 
 
-def raw_get(api: Any, path: str, query: list[tuple[str, Any]]) -> bytes:
-    """A GET with the client's auth and pool, as raw JSON bytes (no model
-    objects: the checks read the API's JSON as kubectl prints it)."""
-    from kubernetes.client.exceptions import ApiException
-
-    request = api.param_serialize(method="GET", resource_path=path, query_params=query,
-                                  header_params={"Accept": "application/json"}, auth_settings=["BearerToken"])
-    resp = api.call_api(*request, _request_timeout=REQUEST_TIMEOUT)
-    data = resp.read()
-    if not 200 <= resp.status <= 299:
-        raise ApiException.from_response(http_resp=resp, body=None, data=None)
-    return data
+def raw_getter(api: Any) -> Callable[[str, list[tuple[str, Any]]], bytes]:
+    """GET a path with the client's auth, pool, deadlines and body cap, as raw
+    JSON bytes: the live source's own request (no client model classes)."""
+    helper = LiveSource(api, "", "")
+    return lambda path, query: helper._raw_get(path, query)
 
 
 def read_cluster(api: Any, reads: tuple[str, ...] | None = None, retry: Retry | None = None) -> ClusterRead:
-    """One cluster-wide LIST per kind the reads name (in parallel, each paginated)."""
+    """One cluster-wide LIST per kind the reads name (in parallel, each paginated,
+    each page under the live source's request deadline and body cap)."""
     from kubernetes.client.exceptions import ApiException
 
     reads = tuple(reads or kinds.DEFAULT_READS)
     retry = retry or Retry()
+    get = raw_getter(api)
     started = time.monotonic()
     pages = [0]
     pages_lock = threading.Lock()
@@ -148,7 +143,7 @@ def read_cluster(api: Any, reads: tuple[str, ...] | None = None, retry: Retry | 
             query: list[tuple[str, Any]] = [("limit", PAGE)]
             if token:
                 query.append(("continue", token))
-            data = retry.call(lambda: raw_get(api, info.collection_path(None), query))
+            data = _bounded(lambda: retry.call(lambda: get(info.collection_path(None), query)), REQUEST_DEADLINE)
             with pages_lock:
                 pages[0] += 1
             body = json.loads(data)
@@ -285,9 +280,9 @@ class SharedCluster:
         return tunnel.query(qname, rdtype)
 
     def _find_coredns(self) -> str:
-        from grader.dns_probe import find_coredns_pod
+        from grader.dns_tunnel import coredns_pod
 
-        return find_coredns_pod(self.api, self.retry)
+        return coredns_pod(raw_getter(self.api), self.retry)
 
     @property
     def tunnels_opened(self) -> int:

@@ -5,7 +5,6 @@ Ctrl-C, hostile names, and a live class on the stand-in API server."""
 from __future__ import annotations
 
 import _thread
-import argparse
 import csv
 import importlib.util
 import io
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grader import batch, batch_cli, cli, rubric as rubric_mod
+from grader import batch, cli, rubric as rubric_mod
 from grader.report import json_report
 from tests.standin.fixtures import make_standin  # noqa: F401 - pytest fixture
 
@@ -38,19 +37,7 @@ class Run:
 
 @pytest.fixture
 def labgrade(monkeypatch, capsys):
-    """``labgrade ARGS`` through ``grader.cli.main``; until cli.py registers
-    the batch command, it is registered here the way cli.py will."""
-    if "batch" not in cli.COMMANDS:
-        build = cli.build_parser
-
-        def build_with_batch():
-            parser = build()
-            sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-            batch_cli.add_parser(sub)
-            return parser
-
-        monkeypatch.setattr(cli, "build_parser", build_with_batch)
-        monkeypatch.setitem(cli.COMMANDS, "batch", batch_cli.run)
+    """``labgrade ARGS`` through ``grader.cli.main``."""
 
     def run(*argv: object) -> Run:
         rc = cli.main([str(a) for a in argv])

@@ -1,0 +1,139 @@
+"""One student's live grading as a fresh process, paired with a kubectl script.
+
+What a teacher compares: ``labgrade grade`` started cold (interpreter,
+imports, kubeconfig, TLS, LISTs, the wget exec and the DNS questions)
+against the verify script they would otherwise write, one ``kubectl`` per
+fact (bench/live.py's script, plus the wget through ``kubectl exec``).
+Both run against the same stand-in API server in its own process, over
+https with a throwaway CA, 20 ms added to every request; runs alternate
+(labgrade, kubectl, labgrade, ...) so that a busy machine slows both alike.
+Prints the medians, the ratio, the requests each side made, and where the
+cold process's import time goes (``python -X importtime``).
+
+    python -m bench.cold [--rounds 5] [--latency 0.02]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.standin_process import StandInProcess  # noqa: E402
+
+CASE = ROOT / "examples" / "service-discovery" / "correct" / "built.yaml"
+
+# What a TA would otherwise type to check steps 1-5: one kubectl process per question (as bench/live.py).
+KUBECTL_SCRIPT = [
+    ["get", "deployment", "deployment1", "-o", "json"],
+    ["get", "deployment", "deployment2", "-o", "json"],
+    ["get", "replicasets", "-o", "json"],
+    ["get", "pods", "-o", "json"],
+    ["get", "service", "service1", "-o", "json"],
+    ["get", "service", "service2", "-o", "json"],
+    ["get", "endpointslices", "-l", "kubernetes.io/service-name=service1", "-o", "json"],
+    ["get", "endpointslices", "-l", "kubernetes.io/service-name=service2", "-o", "json"],
+    ["get", "pod", "clientpod", "-o", "json"],
+    ["get", "service", "kubernetes", "-n", "default", "-o", "json"],
+    ["get", "namespace", "default", "-o", "json"],
+]
+
+
+def build() -> list[dict]:
+    from tests.standin.fixtures import load_dump
+
+    return load_dump(CASE)
+
+
+def wget_target() -> str:
+    import yaml
+
+    items = yaml.safe_load(CASE.read_text(encoding="utf-8"))["items"]
+    ip = next(p["status"]["podIP"] for p in items if p["kind"] == "Pod" and "svc2" in p["metadata"].get("labels", {}))
+    return f"http://{ip.replace('.', '-')}.service2.default.svc.cluster.local"
+
+
+def labgrade_cold(kubeconfig: str, env: dict[str, str]) -> float:
+    cmd = [sys.executable, "-m", "grader.cli", "grade", "--rubric", "service-discovery", "--kubeconfig", kubeconfig,
+           "-n", "default", "--no-poll", "-q"]
+    t0 = time.perf_counter()
+    run = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    elapsed = time.perf_counter() - t0
+    if run.returncode != 0 or "85" not in run.stdout:
+        raise SystemExit(f"labgrade grade failed ({run.returncode}): {run.stdout[-500:]} {run.stderr[-1500:]}")
+    return elapsed
+
+
+def kubectl_script(kubectl: str, kubeconfig: str, target: str, env: dict[str, str]) -> float:
+    t0 = time.perf_counter()
+    for args in KUBECTL_SCRIPT + [["exec", "clientpod", "--", "wget", "-q", "-O", "-", "-T", "5", target]]:
+        subprocess.run([kubectl, "--kubeconfig", kubeconfig, "-n", "default", *args], check=True,
+                       capture_output=True, timeout=60, env=env)
+    return time.perf_counter() - t0
+
+
+def import_profile(env: dict[str, str], top: int = 8) -> tuple[float, list[tuple[float, str]]]:
+    """Total import time of ``grader.cli`` in a fresh interpreter and its slowest top-level imports."""
+    run = subprocess.run([sys.executable, "-X", "importtime", "-c", "import grader.cli"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=60)
+    rows = []
+    for line in run.stderr.splitlines():
+        m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", line)
+        if m:
+            rows.append((int(m.group(2)) / 1e6, len(m.group(3)), m.group(4)))
+    total = next((c for c, _, name in reversed(rows) if name == "grader.cli"), 0.0)
+    second_level = sorted(((c, name) for c, depth, name in rows if depth <= 3 and name != "grader.cli"), reverse=True)
+    return total, second_level[:top]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--latency", type=float, default=0.02)
+    args = ap.parse_args(argv)
+    kubectl = shutil.which("kubectl")
+    env = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "PYTHONPROFILEIMPORTTIME")}
+    with tempfile.TemporaryDirectory(prefix="labgrade-cold-") as tmp:
+        env["HOME"] = tmp  # no ~/.kube/config or kubectl cache from the machine
+        with StandInProcess(build, folder=Path(tmp), latency=args.latency, tls=True) as server:
+            labgrade_cold(server.kubeconfig, env)  # warm the OS file cache for both sides
+            lg, kc, lg_reqs, kc_reqs = [], [], [], []
+            target = wget_target()
+            for _ in range(args.rounds):
+                server.clear()
+                lg.append(labgrade_cold(server.kubeconfig, env))
+                lg_reqs.append(sum(server.counts()[0].values()))
+                if kubectl:
+                    server.clear()
+                    kc.append(kubectl_script(kubectl, server.kubeconfig, target, env))
+                    kc_reqs.append(sum(server.counts()[0].values()))
+            counts = server.counts()[0] if not kubectl else None
+        total, slow = import_profile(env)
+    print(f"stand-in in its own process, https, {args.latency * 1000:g} ms per request; {args.rounds} paired rounds "
+          f"(median); load average {os.getloadavg()[0]:.1f}; {os.cpu_count()} CPUs")
+    print(f"  labgrade grade, cold process           {statistics.median(lg) * 1000:7.0f} ms   "
+          f"{lg_reqs[0]} requests (LISTs, GETs, 1 exec, DNS port-forward)")
+    if kubectl:
+        print(f"  kubectl script ({len(KUBECTL_SCRIPT) + 1} kubectl processes)     {statistics.median(kc) * 1000:7.0f} ms   "
+              f"{kc_reqs[0]} requests")
+        print(f"  speed-up                               {statistics.median(kc) / statistics.median(lg):7.1f}x")
+    else:
+        print("  kubectl script                         (kubectl not on PATH)", counts)
+    print(f"  imports of grader.cli (-X importtime)  {total * 1000:7.0f} ms; slowest:")
+    for seconds, name in slow:
+        print(f"      {seconds * 1000:6.0f} ms  {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
