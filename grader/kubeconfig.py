@@ -76,13 +76,24 @@ def parse(path: str) -> dict[str, Any]:
     except OSError as exc:
         raise InputError(path, f"cannot read the kubeconfig: {exc.strerror or exc}") from None
     try:
-        doc = yaml.safe_load(text)
+        from grader.dumpread import Loader, _check_aliases
+
+        loader = Loader(text)
+        try:  # the alias budget of dumps applies: a kubeconfig from a roster is anyone's file
+            node = loader.get_single_node()
+            if node is not None and "&" in text:
+                _check_aliases(node)
+            doc = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         raise InputError(path, f"not a valid kubeconfig: {exc.problem or exc.context} (a YAML syntax error)",
                          mark.line + 1 if mark else None) from None
     except yaml.YAMLError as exc:
-        raise InputError(path, f"not a valid kubeconfig ({' '.join(str(exc).split())[:200]})") from None
+        raise InputError(path, f"not a valid kubeconfig ({' '.join(str(getattr(exc, 'message', exc)).split())[:200]})") from None
+    except RecursionError:
+        raise InputError(path, "not a valid kubeconfig: nested too deeply") from None
     if doc is None:
         return {}
     if not isinstance(doc, dict):
