@@ -106,3 +106,50 @@ def test_a_malformed_kubeconfig_is_one_line_with_file_and_line(tmp_path, capsys,
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     where = f"{cfg}:{line}:" if line else f"{cfg}:"
     assert err.startswith(f"labgrade: error: {where}") and words in err
+
+
+def test_a_batch_row_of_an_unreachable_cluster_shows_the_one_line(tmp_path, capsys):
+    import csv
+    import io
+
+    server = StandIn([]).start()
+    cls = tmp_path / "class"
+    cls.mkdir()
+    server.kubeconfig_path(cls, filename="kc")
+    url = server.url
+    server.stop()
+    (cls / "roster.csv").write_text("student_id,namespace,kubeconfig\nalice,default,kc\n")
+    out = tmp_path / "out"
+    assert main(["batch", str(cls / "roster.csv"), "--rubric", "service-discovery", "--out", str(out), "-q",
+                 "--no-poll"]) == 1
+    capsys.readouterr()
+    row = next(csv.DictReader(io.StringIO((out / "gradebook.csv").read_text(encoding="utf-8-sig"))))
+    assert row["status"] == "error"
+    assert row["error"].startswith(f"cannot reach the API server at {url}: connection refused")
+    assert not CLASS_NAMES.search(row["error"])
+
+
+def test_state_files_load_without_libyaml(tmp_path):
+    """bundle.py used yaml.CSafeLoader with no pure-Python fallback."""
+    import subprocess
+    import sys
+
+    from grader import bundle
+
+    state = tmp_path / "state.yaml"
+    state.write_text(bundle.dump([{"apiVersion": "labgrade/v1", "kind": "Snapshot",
+                                   "metadata": {"phase": "built", "namespace": "default", "kinds": ["Pod"]},
+                                   "items": [], "probes": []}]))
+    code = (
+        "import yaml\n"
+        "for name in ('CSafeLoader', 'CLoader', 'CParser'):\n"
+        "    if hasattr(yaml, name): delattr(yaml, name)\n"
+        "from grader import bundle\n"
+        f"text = bundle.merge_state({str(state)!r}, {{'apiVersion': 'labgrade/v1', 'kind': 'Snapshot', "
+        "'metadata': {'phase': 'cleaned', 'namespace': 'default', 'kinds': []}, 'items': [], 'probes': []})\n"
+        "assert 'phase: built' in text and 'phase: cleaned' in text\n"
+        f"assert set(bundle.load_state({str(state)!r})) == {{'built'}}\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
