@@ -16,6 +16,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
@@ -46,14 +47,17 @@ def write_yaml(path: Path, pods: int) -> None:
 def write_json(path: Path, pods: int) -> None:
     lab = yaml.safe_load(CASE.read_text(encoding="utf-8"))["items"]
     template = next(o for o in lab if o["kind"] == "Pod")
+    def item(obj: dict) -> str:  # kubectl's layout: json.MarshalIndent with four spaces, items at depth 2
+        return textwrap.indent(json.dumps(obj, indent=4), " " * 8)
+
     with path.open("w", encoding="utf-8") as f:
         f.write('{\n    "apiVersion": "v1",\n    "items": [\n')
-        f.write(",\n".join(json.dumps(o, indent=4) for o in lab))
+        f.write(",\n".join(item(o) for o in lab))
         for i in range(pods):
             pod = json.loads(json.dumps(template))
             pod["metadata"].update(name=f"noise-{i}", namespace=f"team-{i % 100}", uid=f"noise-{i}")
-            f.write(",\n" + json.dumps(pod, indent=4))
-        f.write('\n    ],\n    "kind": "List",\n    "metadata": {"resourceVersion": ""}\n}\n')
+            f.write(",\n" + item(pod))
+        f.write('\n    ],\n    "kind": "List",\n    "metadata": {\n        "resourceVersion": ""\n    }\n}\n')
 
 
 def run(path: Path) -> tuple[float, float, int]:

@@ -86,6 +86,14 @@ def load_file(path: Path, keep: Keep | None = None) -> Snapshot:
     loc = str(path)
     try:
         dumpread.check_size(path.stat().st_size, loc)
+        # kubectl's own List layout is read line by line, keeping only what is wanted.
+        streamed = dumpread.stream_file(path, loc, keep) if keep is not None else None
+        if streamed is not None:
+            snap = Snapshot(files=[loc])
+            _take_document(snap, streamed[0], loc, 0, 1)
+            if not snap.objects and not snap.kinds:
+                raise InputError(loc, "holds no Kubernetes objects (empty dump?)")
+            return snap
         raw = path.read_bytes()
     except OSError as exc:
         raise InputError(loc, f"cannot read: {exc.strerror or exc}") from None

@@ -164,8 +164,8 @@ def big_cluster(path: Path, pods: int, as_json: bool = False) -> None:
         noise.append(pod)
     doc = {"apiVersion": "v1", "items": noise[: pods // 2] + lab + noise[pods // 2:], "kind": "List",
            "metadata": {"resourceVersion": ""}}
-    if as_json:
-        path.write_text(json.dumps(doc, indent=4))
+    if as_json:  # kubectl's shape: json.MarshalIndent with four spaces
+        path.write_text(json.dumps(doc, indent=4) + "\n")
     else:  # kubectl's shape: keys sorted, block style
         path.write_text(yaml.safe_dump(doc, sort_keys=True, default_flow_style=False))
 
@@ -174,6 +174,7 @@ def big_cluster(path: Path, pods: int, as_json: bool = False) -> None:
 def test_objects_outside_the_lab_namespace_are_not_kept_and_verdicts_do_not_change(tmp_path, capsys, as_json):
     p = tmp_path / ("big.json" if as_json else "big.yaml")
     big_cluster(p, 500, as_json)
+    assert dumpread.stream_file(p, str(p), snapshot.keep_for(RUBRIC, "default")) is not None  # line by line
     kept = snapshot.load_all([p], RUBRIC, None)[0]
     assert not any(o["metadata"].get("namespace", "").startswith("team-") for o in kept.objects)
     assert "Pod" in kept.kinds and "Deployment" in kept.kinds
