@@ -135,6 +135,8 @@ class StandIn:
         self._exec_v5 = exec_v5
         self.exec_handler = exec_handler
         self.latency = latency
+        self.bookmark_interval = 1.0  # seconds between watch BOOKMARKs while nothing changes (tests/standin/watch.py)
+        self.watch_timeout = 1800.0  # a watch without timeoutSeconds ends after this long
         self.anonymous = anonymous
         self.user = user
         self.dns_pod_labels = dict(dns_pod_labels if dns_pod_labels is not None else {"k8s-app": "kube-dns"})
@@ -427,7 +429,11 @@ class StandIn:
         if res is None or res.plural in self._disabled or (target.namespace is not None and not res.namespaced):
             raise st.ApiError(st.no_such_path())
         if request.query.get("watch") in ("true", "1"):
-            raise st.ApiError(st.bad_request("the stand-in does not serve watches"))
+            if target.name is not None:
+                raise st.ApiError(st.bad_request("watch a collection (with a fieldSelector), not one object"))
+            from tests.standin.watch import serve_watch
+
+            return await serve_watch(self, request, res, target.namespace)
         if target.name is None:
             return _json(self._store.list(res, target.namespace, dict(request.query)))
         if target.subresource not in (None, "status"):

@@ -1,0 +1,197 @@
+"""LIST then WATCH instead of polling: the stand-in's watch stream, the grader's watches, and ``check --watch``."""
+from __future__ import annotations
+
+import copy
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from grader.live import LiveSource, api_client
+from grader.watch import Backoff, ClusterWatch, WatchedSource
+from tests.standin.fixtures import load_dump, make_standin  # noqa: F401 - pytest fixture
+
+ROOT = Path(__file__).resolve().parents[2]
+CORRECT = ROOT / "examples" / "service-discovery" / "correct"
+
+
+def built() -> list[dict]:
+    return load_dump(CORRECT / "built.yaml")
+
+
+def without(objects: list[dict], kind: str, name: str) -> list[dict]:
+    return [o for o in objects if not (o["kind"] == kind and o["metadata"]["name"] == name)]
+
+
+def until(predicate, seconds: float = 5.0) -> float:
+    """Seconds it took for ``predicate()`` to hold (fails the test past ``seconds``)."""
+    start = time.monotonic()
+    while not predicate():
+        assert time.monotonic() - start < seconds, "not within the time"
+        time.sleep(0.02)
+    return time.monotonic() - start
+
+
+# -- the stand-in's watch stream, through the official client ---------------------------
+
+def test_the_standin_streams_changes_bookmarks_and_gone_to_the_official_client(make_standin, tmp_path):
+    from kubernetes import client, watch
+
+    server = make_standin(built())
+    server.bookmark_interval = 0.2
+    core = client.CoreV1Api(api_client(str(server.kubeconfig_path(tmp_path))))
+    listed = core.list_namespaced_service("default")
+    rv = listed.metadata.resource_version
+    events: list[tuple[str, str]] = []
+
+    def follow() -> None:
+        w = watch.Watch()
+        for ev in w.stream(core.list_namespaced_service, "default", resource_version=rv,
+                           allow_watch_bookmarks=True, timeout_seconds=3):
+            events.append((ev["type"], ev["object"].metadata.name if ev["type"] != "BOOKMARK" else ""))
+            if ev["type"] == "DELETED":
+                w.stop()
+
+    t = threading.Thread(target=follow)
+    t.start()
+    time.sleep(0.5)
+    server.set_objects(without(built(), "Service", "service1"))
+    t.join(10)
+    assert ("BOOKMARK", "") in events and events[-1] == ("DELETED", "service1")
+
+    server.compact()  # rv is gone now: the stream says 410 Expired
+    raw = core.api_client.call_api(*core.api_client.param_serialize(
+        method="GET", resource_path="/api/v1/namespaces/default/services",
+        query_params=[("watch", "1"), ("resourceVersion", rv)], auth_settings=["BearerToken"]))
+    line = raw.read().decode()
+    assert '"type": "ERROR"' in line and '"code": 410' in line and "too old resource version" in line
+
+
+# -- the grader's watches ---------------------------------------------------------------
+
+def test_a_change_is_seen_within_a_second_and_idle_costs_no_lists(make_standin, tmp_path):
+    server = make_standin(built())
+    server.bookmark_interval = 0.3
+    src = LiveSource(api_client(str(server.kubeconfig_path(tmp_path))), "default", "built")
+    server.clear_requests()
+    cw = ClusterWatch(src).start()
+    try:
+        assert cw.wait_synced(10)
+        assert cw.view().get("Service", "default", "service1") is not None
+        lists = [r for r in server.requests if "watch" not in r.query and "limit" in r.query]
+        assert sorted(r.path for r in lists) == sorted(
+            f"/api{'s/apps' if k in ('deployments', 'replicasets') else ('s/discovery.k8s.io' if k == 'endpointslices' else '')}"
+            f"/v1/namespaces/default/{k}" for k in ("deployments", "replicasets", "pods", "services", "endpoints",
+                                                      "endpointslices"))
+
+        before = len(server.requests)
+        time.sleep(1.5)  # idle: bookmarks on the open streams, no request at all
+        assert len(server.requests) == before
+
+        generation = cw.generation
+        server.set_objects(without(built(), "Service", "service1"))
+        took = until(lambda: cw.view().get("Service", "default", "service1") is None)
+        assert took < 1.0 and cw.generation > generation
+        assert len([r for r in server.requests if "watch" not in r.query and "limit" in r.query]) == len(lists)  # no re-LIST
+    finally:
+        cw.stop()
+
+
+def test_gone_relists_and_errors_back_off_then_resume(make_standin, tmp_path):
+    server = make_standin(built())
+    src = LiveSource(api_client(str(server.kubeconfig_path(tmp_path))), "default", "built")
+    delays: list[float] = []
+
+    class Recorded(Backoff):
+        def next(self) -> float:
+            delays.append(super().next())
+            return 0.05
+
+    cw = ClusterWatch(src, backoff=Recorded, watch_seconds=1).start()  # streams end often: each resume is from the last version seen
+    try:
+        assert cw.wait_synced(10)
+        services = cw.kinds["Service"]
+        # The next reconnects fail (slowly, so the change below happens while the watch is away) ...
+        fault = server.faults.add("GET", r"/namespaces/default/services$", times=2, status=503, delay=0.4)
+        until(lambda: fault.hits >= 1, 10)
+        # ... and meanwhile the version it holds is compacted away
+        server.set_objects(without(built(), "Service", "service2"))
+        server.compact()
+        until(lambda: "default/service2" not in services.objects, 10)
+        assert len(delays) >= 2  # it backed off on each 503
+        assert services.relists_on_gone == 1  # resumed from the old version: 410, so a fresh LIST
+        server.set_objects(built())
+        until(lambda: "default/service2" in services.objects, 10)
+    finally:
+        cw.stop()
+
+
+def test_backoff_doubles_to_a_cap_with_jitter_and_resets():
+    b = Backoff(base=0.5, cap=4.0, rand=lambda: 1.0)
+    assert [b.next() for _ in range(5)] == [0.5, 1.0, 2.0, 4.0, 4.0]
+    b.reset()
+    assert b.next() == 0.5
+    assert Backoff(rand=lambda: 0.0).next() == 0.25  # jitter: between half and all of it
+
+
+def test_the_watched_source_grades_from_the_cache_with_live_probes(make_standin, tmp_path):
+    from grader import engine, rubric as rubric_mod
+
+    server = make_standin(built())
+    src = WatchedSource(LiveSource(api_client(str(server.kubeconfig_path(tmp_path))), "default", "built"))
+    try:
+        server.clear_requests()
+        report = engine.grade(rubric_mod.load("service-discovery"), {"built": src}, options=engine.Options(poll=False))
+        assert report.earned == 85
+        plain_lists = [r for r in server.requests if "watch" not in r.query and r.path.endswith(
+            ("/pods", "/services", "/deployments", "/replicasets", "/endpoints", "/endpointslices"))
+            and "kube-system" not in r.path]
+        assert plain_lists == []  # the round came from the watches
+        assert server.requests_matching("GET", r"/exec$")  # the probes are live
+    finally:
+        src.close()
+
+
+# -- labgrade check --watch, end to end ----------------------------------------------------
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGINT to a child process")
+def test_check_watch_redraws_within_a_second_of_a_change(make_standin, tmp_path):
+    server = make_standin(built())
+    kubeconfig = server.kubeconfig_path(tmp_path)
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120", "LANG": "en_US.UTF-8"}
+    proc = subprocess.Popen([sys.executable, "-m", "grader.cli", "check", "--rubric", "service-discovery", "--watch",
+                             "--kubeconfig", str(kubeconfig), "--ledger", str(tmp_path / "ledger.jsonl"), "--lang", "en"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+    lines: list[tuple[float, str]] = []
+    reader = threading.Thread(target=lambda: [lines.append((time.monotonic(), ln)) for ln in proc.stdout], daemon=True)
+    reader.start()
+    try:
+        until(lambda: any("step1" in ln for _, ln in lines), 30)
+        time.sleep(1.0)
+        frames_before = sum(1 for _, ln in lines if "step1" in ln)
+        idle_from = len(server.requests)
+        time.sleep(2.0)
+        assert sum(1 for _, ln in lines if "step1" in ln) == frames_before  # no change, no new round
+        assert len(server.requests) - idle_from <= 1  # idle costs (almost) nothing
+
+        broken = copy.deepcopy(built())
+        for obj in broken:
+            if obj["kind"] == "Deployment" and obj["metadata"]["name"] == "deployment1":
+                obj["spec"]["replicas"] = 5
+        changed_at = time.monotonic()
+        server.set_objects(broken)
+        until(lambda: sum(1 for _, ln in lines if "step1" in ln) > frames_before, 5)
+        redrawn = next(t for t, ln in lines[::-1] if "step1" in ln)
+        assert redrawn - changed_at < 1.5
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    assert proc.returncode == 0, proc.stderr.read()[-2000:]
