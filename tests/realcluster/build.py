@@ -58,6 +58,20 @@ def _k8s_ldflags() -> str:
     return "-s -w " + " ".join(flags)
 
 
+_GO_VERSION: list[str] = []
+
+
+def _go_version() -> str:
+    if not _GO_VERSION:
+        try:
+            out = subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True,
+                                 env=dict(os.environ, GOTOOLCHAIN="local"), timeout=60).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            out = ""
+        _GO_VERSION.append(out or "unknown")
+    return _GO_VERSION[0]
+
+
 @dataclasses.dataclass(frozen=True)
 class Component:
     name: str
@@ -76,6 +90,7 @@ class Component:
             h.update((GO_MODULES / self.module / f).read_bytes())
         h.update(self.package.encode())
         h.update(self.ldflags.encode())
+        h.update(_go_version().encode())  # a new toolchain rebuilds
         return h.hexdigest()
 
     @property
