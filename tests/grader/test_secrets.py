@@ -145,7 +145,9 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 def test_batch_files_never_hold_a_credential(make_standin, tmp_path, capsys):
     secret = "batch-s3cr3t-token-41"
-    server = make_standin(built(), token=secret)
+    # The students' namespaces exist (a roster namespace that does not is an error row of its own).
+    spaces = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n, "uid": f"ns-{n}"}} for n in ("lab-a", "lab-b")]
+    server = make_standin(built() + spaces, token=secret)
     server.faults.add("GET", r"/namespaces/lab-b/", times=None, status=500, message=f"denied for token {secret}")
     server.faults.add("GET", r"/namespaces/lab-a/pods$", times=None, status=500, message=f"slow, token {secret}")
     cls = tmp_path / "class"
