@@ -127,11 +127,12 @@ def build_parser(core_only: bool = False) -> argparse.ArgumentParser:
     ch.add_argument("--doc", metavar="ID", help="the documentation of one check type")
     if core_only:
         return parser
-    from grader import authoring, batch_cli, platforms_cli, selfcheck
+    from grader import authoring, batch_cli, observe_cli, platforms_cli, selfcheck
 
     authoring.add_parsers(sub)
     batch_cli.add_parser(sub)
     selfcheck.add_parser(sub)
+    observe_cli.add_parser(sub)
     platforms_cli.add_parsers(sub)
     return parser
 
@@ -492,9 +493,10 @@ def command(name: str):
     """The function that runs subcommand ``name`` (importing its module only now)."""
     if name in COMMANDS:
         return COMMANDS[name]
-    from grader import authoring, batch_cli, platforms_cli, selfcheck
+    from grader import authoring, batch_cli, observe_cli, platforms_cli, selfcheck
 
-    return {"batch": batch_cli.run, "check": selfcheck.run, **platforms_cli.COMMANDS, **authoring.COMMANDS}[name]
+    return {"batch": batch_cli.run, "check": selfcheck.run, "observe": observe_cli.run, **platforms_cli.COMMANDS,
+            **authoring.COMMANDS}[name]
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

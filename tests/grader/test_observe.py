@@ -1,0 +1,239 @@
+"""``labgrade observe``: the class followed live, its ledgers, the dashboard (also in a real browser)."""
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from grader import batch, ledger as ledger_mod, rubric as rubric_mod
+from grader.observe import Observer, load_or_create_key
+from tests.standin.fixtures import make_standin  # noqa: F401 - pytest fixture
+
+pytest.importorskip("aiohttp")
+
+ROOT = Path(__file__).resolve().parents[2]
+CORRECT = ROOT / "examples" / "service-discovery" / "correct" / "built.yaml"
+RUBRIC = rubric_mod.load("service-discovery")
+BUILD_STEPS = ("step1", "step2", "step3", "step4", "step5")
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("bench_batch", ROOT / "bench" / "batch.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def until(predicate, seconds: float = 20.0) -> None:
+    end = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < end, "not within the time"
+        time.sleep(0.05)
+
+
+def broken(objects: list[dict], namespace: str) -> list[dict]:
+    """``namespace`` with deployment1 scaled to 5 (step 1 not done there)."""
+    out = copy.deepcopy(objects)
+    for o in out:
+        if o["kind"] == "Deployment" and o["metadata"]["name"] == "deployment1" and o["metadata"]["namespace"] == namespace:
+            o["spec"]["replicas"] = 5
+    return out
+
+
+@pytest.fixture
+def klass(make_standin, tmp_path):
+    namespaces = ["s000", "s001", "s002"]
+    good = _bench().class_cluster(CORRECT, namespaces)
+    server = make_standin(broken(good, "s001"))
+    server.bookmark_interval = 0.3
+    server.kubeconfig_path(tmp_path)
+    roster_path = tmp_path / "roster.csv"
+    roster_path.write_text("student_id,name,namespace,kubeconfig\n" +
+                           "".join(f"{ns},学生 {ns},{ns},kubeconfig\n" for ns in namespaces), encoding="utf-8")
+    roster = batch.load_roster(roster_path, RUBRIC)
+    key = load_or_create_key(tmp_path / "observer.key")
+    return server, good, roster, key, tmp_path
+
+
+def _row(snap: dict, sid: str) -> dict:
+    return next(r for r in snap["students"] if r["id"] == sid)
+
+
+def test_the_observer_grades_each_student_and_regrades_only_the_one_who_changed(klass):
+    server, good, roster, key, tmp = klass
+    obs = Observer(RUBRIC, roster, tmp / "ledgers", key).start()
+    try:
+        until(lambda: all(s.rounds >= 1 for s in obs.students))
+        snap = obs.snapshot()
+        assert all(_row(snap, "s000")["steps"][s] == "done" for s in BUILD_STEPS)
+        assert _row(snap, "s001")["steps"]["step1"] != "done"
+        failed = {f["check"]: f["students"] for f in snap["most_failed"]}
+        assert failed["deployment1-replicas"] == 1  # s001's; the others are at the cleanup already
+        assert failed["deployments-deleted"] == 2
+        rounds = {s.student_id: s.rounds for s in obs.students}
+        lists = len([r for r in server.requests if "limit" in r.query])
+
+        server.set_objects(good)  # s001 fixes deployment1
+        until(lambda: _row(obs.snapshot(), "s001")["steps"]["step1"] == "done")
+        assert {s.student_id: s.rounds for s in obs.students}["s000"] == rounds["s000"]  # nobody else re-graded
+        assert len([r for r in server.requests if "limit" in r.query]) == lists  # from the watches, no LIST
+        assert server.requests_matching("GET", r"^/api/v1/pods$")  # cluster-wide
+        assert not server.requests_matching("GET", r"^/api/v1/namespaces/s00\d/pods$")
+    finally:
+        obs.stop()
+
+    # the observer's ledger of s001: signed with its key, bound to s001
+    book = ledger_mod.Ledger(str(tmp / "ledgers" / "s001.jsonl"), key)
+    records = book.records()
+    assert {r.step for r in records} >= set(BUILD_STEPS)
+    assert all(r.namespace == "s001" for r in records)
+    with pytest.raises(Exception):
+        ledger_mod.Ledger(str(tmp / "ledgers" / "s001.jsonl"), b"someone-elses-key-123").records()
+
+
+def test_a_restarted_observer_keeps_what_its_ledgers_recorded(klass):
+    server, good, roster, key, tmp = klass
+    server.set_objects(good)
+    obs = Observer(RUBRIC, roster, tmp / "ledgers", key).start()
+    try:
+        until(lambda: all(s.rounds >= 1 for s in obs.students))
+        assert all(_row(obs.snapshot(), "s002")["steps"][s] == "done" for s in BUILD_STEPS)
+    finally:
+        obs.stop()
+    # s002 tears the lab down while nobody is watching
+    server.set_objects([o for o in good if o["metadata"].get("namespace") != "s002" or o["kind"] == "Namespace"])
+    again = Observer(RUBRIC, roster, tmp / "ledgers", load_or_create_key(tmp / "observer.key")).start()
+    try:
+        until(lambda: all(s.rounds >= 1 for s in again.students))
+        row = _row(again.snapshot(), "s002")
+        assert all(row["steps"][s] == "done" for s in BUILD_STEPS)  # from the ledger, though the objects are gone
+    finally:
+        again.stop()
+
+
+def test_the_key_file_is_created_private_and_reused(tmp_path):
+    path = tmp_path / "k"
+    key = load_or_create_key(path)
+    assert len(key) >= 32 and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_or_create_key(path) == key
+
+
+# -- the dashboard -------------------------------------------------------------------------
+
+def _get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        return resp.read()
+
+
+def test_the_dashboard_serves_the_page_the_state_and_events(klass):
+    from grader.observe_web import Dashboard
+
+    server, good, roster, key, tmp = klass
+    obs = Observer(RUBRIC, roster, tmp / "ledgers", key).start()
+    board = Dashboard(obs).start()
+    try:
+        until(lambda: all(s.rounds >= 1 for s in obs.students))
+        page = _get(board.url).decode()
+        assert "EventSource" in page and "http" not in page.split("<script>")[1].split("fetch(")[0]  # no CDN
+        state = json.loads(_get(board.url + "state"))
+        assert state["schema"] == "labgrade.observe/v1" and len(state["students"]) == 3
+        assert _row(state, "s000")["name"] == "学生 s000"
+        detail = json.loads(_get(board.url + "student/s001"))
+        assert any(c["status"] == "failed" for s in detail["steps"] for c in s["checks"])
+        with urllib.request.urlopen(board.url + "events", timeout=10) as resp:
+            first = b""
+            while b"\n\n" not in first:
+                first += resp.read1(65536)
+        assert first.startswith(b"event: state\ndata: {")
+    finally:
+        board.stop()
+        obs.stop()
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+class Browser:
+    """Headless Chromium driven over the DevTools protocol (websocket-client, already a dependency of the
+    kubernetes client): the page runs its real script, EventSource included."""
+
+    def __init__(self, binary: str, url: str):
+        import websocket
+
+        self.profile = tempfile.mkdtemp(prefix="labgrade-chromium-")
+        self.proc = subprocess.Popen([binary, "--headless=new", "--no-sandbox", "--disable-gpu",
+                                      "--no-first-run", "--remote-debugging-port=0", f"--user-data-dir={self.profile}",
+                                      url], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        ws_url = None
+        end = time.monotonic() + 30
+        while ws_url is None and time.monotonic() < end:
+            line = self.proc.stderr.readline()
+            if "DevTools listening on " in line:
+                ws_url = line.split("DevTools listening on ", 1)[1].strip()
+        assert ws_url, "chromium did not start"
+        port = ws_url.split(":")[2].split("/")[0]
+        page = None
+        while page is None and time.monotonic() < end:
+            pages = json.loads(_get(f"http://127.0.0.1:{port}/json"))
+            page = next((p for p in pages if p.get("type") == "page" and p.get("url", "").startswith(url)), None)
+            time.sleep(0.1)
+        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=10, suppress_origin=True)
+        self.n = 0
+
+    def eval(self, expression: str):
+        self.n += 1
+        self.ws.send(json.dumps({"id": self.n, "method": "Runtime.evaluate",
+                                 "params": {"expression": expression, "returnByValue": True}}))
+        while True:
+            msg = json.loads(self.ws.recv())
+            if msg.get("id") == self.n:
+                return msg["result"]["result"].get("value")
+
+    def close(self) -> None:
+        try:
+            self.ws.close()
+        finally:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+            shutil.rmtree(self.profile, ignore_errors=True)
+
+
+@pytest.mark.skipif(_chromium() is None, reason="no chromium (apt-get install chromium)")
+def test_in_a_real_browser_the_grid_changes_when_a_students_namespace_does(klass):
+    from grader.observe_web import Dashboard
+
+    server, good, roster, key, tmp = klass
+    obs = Observer(RUBRIC, roster, tmp / "ledgers", key).start()
+    board = Dashboard(obs).start()
+    until(lambda: all(s.rounds >= 1 for s in obs.students))
+    browser = Browser(_chromium(), board.url)
+    try:
+        cell = "document.getElementById('cell-s001-step1')"
+        until(lambda: browser.eval(f"{cell} && {cell}.dataset.state") == "todo", 30)
+        assert browser.eval(f"{cell}.textContent") == "not yet"  # the browser's language (headless: en-US)
+        assert browser.eval("document.getElementById('cell-s000-step1').dataset.state") == "done"
+
+        server.set_objects(good)  # s001 fixes deployment1: the open page follows
+        until(lambda: browser.eval(f"{cell}.dataset.state") == "done", 30)
+        assert browser.eval(f"{cell}.textContent") == "done"
+        browser.eval("document.getElementById('lang').click()")
+        assert browser.eval(f"{cell}.textContent") == "完成"
+        assert browser.eval("document.getElementById('row-s001').children[0].textContent") == "s001 学生 s001"
+    finally:
+        browser.close()
+        board.stop()
+        obs.stop()
