@@ -38,7 +38,7 @@ def real_cluster() -> Cluster:
     cluster = Cluster()
     _CLUSTER.append(cluster)
     try:
-        cluster.up(timeout=float(os.environ.get("LABGRADE_REALCLUSTER_UP_TIMEOUT", "180")))
+        cluster.up(timeout=float(os.environ.get("LABGRADE_REALCLUSTER_UP_TIMEOUT", "300")))
         print(f"realcluster: up in {cluster.timings['up']:.1f}s; logs in {cluster.logs}", flush=True)
         yield cluster
     finally:

@@ -50,3 +50,21 @@ def test_cli_up_run_down(tmp_path):
     assert netns not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     for _, pid in state["procs"]:
         assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split(") ")[1][0] == "Z"
+
+
+def test_grader_dns_questions_reach_the_real_coredns(real_cluster):
+    """The grader's DNS probe (TCP through pods/portforward to a kube-dns pod) is answered by the
+    CoreDNS process itself: its query log names the question."""
+    from kubernetes import client
+
+    from grader.dns_probe import query_via_portforward
+    from grader.live import api_client
+
+    api = api_client(str(real_cluster.grader_kubeconfig), None)
+    pod = client.CoreV1Api(api).list_namespaced_pod("kube-system", label_selector="k8s-app=kube-dns").items[0]
+    qname = f"probe-{os.getpid()}.default.svc.cluster.local"
+    res = query_via_portforward(api, qname, "A", pod=pod.metadata.name)
+    assert res.rcode == "NXDOMAIN", res
+    log = real_cluster.logs / "coredns.log"
+    real_cluster.wait_for(lambda: f'"A IN {qname}. tcp' in log.read_text(errors="replace"), 10,
+                          "CoreDNS to log the question")
