@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -63,6 +64,11 @@ def wget_target() -> str:
     return f"http://{ip.replace('.', '-')}.service2.default.svc.cluster.local"
 
 
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def labgrade_cold(kubeconfig: str, env: dict[str, str]) -> float:
     cmd = [sys.executable, "-m", "grader.cli", "grade", "--rubric", "service-discovery", "--kubeconfig", kubeconfig,
            "-n", "default", "--no-poll", "-q"]
@@ -107,26 +113,32 @@ def main(argv: list[str] | None = None) -> int:
         env["HOME"] = tmp  # no ~/.kube/config or kubectl cache from the machine
         with StandInProcess(build, folder=Path(tmp), latency=args.latency, tls=True) as server:
             labgrade_cold(server.kubeconfig, env)  # warm the OS file cache for both sides
-            lg, kc, lg_reqs, kc_reqs = [], [], [], []
+            lg, kc, lg_reqs, kc_reqs, lg_cpu, kc_cpu = [], [], [], [], [], []
             target = wget_target()
             for _ in range(args.rounds):
                 server.clear()
+                cpu = children_cpu()
                 lg.append(labgrade_cold(server.kubeconfig, env))
+                lg_cpu.append(children_cpu() - cpu)
                 lg_reqs.append(sum(server.counts()[0].values()))
                 if kubectl:
                     server.clear()
+                    cpu = children_cpu()
                     kc.append(kubectl_script(kubectl, server.kubeconfig, target, env))
+                    kc_cpu.append(children_cpu() - cpu)
                     kc_reqs.append(sum(server.counts()[0].values()))
             counts = server.counts()[0] if not kubectl else None
         total, slow = import_profile(env)
     print(f"stand-in in its own process, https, {args.latency * 1000:g} ms per request; {args.rounds} paired rounds "
           f"(median); load average {os.getloadavg()[0]:.1f}; {os.cpu_count()} CPUs")
     print(f"  labgrade grade, cold process           {statistics.median(lg) * 1000:7.0f} ms   "
-          f"{lg_reqs[0]} requests (LISTs, GETs, 1 exec, DNS port-forward)")
+          f"{lg_reqs[0]} requests (LISTs, GETs, 1 exec, DNS port-forward); {statistics.median(lg_cpu) * 1000:.0f} ms CPU")
     if kubectl:
         print(f"  kubectl script ({len(KUBECTL_SCRIPT) + 1} kubectl processes)     {statistics.median(kc) * 1000:7.0f} ms   "
-              f"{kc_reqs[0]} requests")
-        print(f"  speed-up                               {statistics.median(kc) / statistics.median(lg):7.1f}x")
+              f"{kc_reqs[0]} requests; {statistics.median(kc_cpu) * 1000:.0f} ms CPU")
+        print(f"  speed-up                               {statistics.median(kc) / statistics.median(lg):7.1f}x wall, "
+              f"{statistics.median(kc_cpu) / statistics.median(lg_cpu):.1f}x CPU (the wall ratio on a busy machine "
+              "tends to the CPU one)")
     else:
         print("  kubectl script                         (kubectl not on PATH)", counts)
     print(f"  imports of grader.cli (-X importtime)  {total * 1000:7.0f} ms; slowest:")
