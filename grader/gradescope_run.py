@@ -83,7 +83,8 @@ def find_dumps(submission: Path, phases: tuple[str, ...]) -> dict[str, Path]:
     wanted = (*phases, "baseline")
     found: dict[str, Path] = {}
     candidates = sorted(p for p in submission.iterdir() if p.is_file()) if submission.is_dir() else []
-    folders = sorted(p for p in submission.iterdir() if p.is_dir() and not p.name.startswith(".")) if submission.is_dir() else []
+    folders = sorted(p for p in submission.iterdir()
+                     if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")) if submission.is_dir() else []
     for folder in folders:
         candidates += sorted(p for p in folder.iterdir() if p.is_file())[:MAX_FOUND]
     for path in candidates[:MAX_FOUND]:

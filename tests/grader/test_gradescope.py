@@ -162,3 +162,14 @@ def test_results_can_be_hidden_until_the_due_date(tmp_path):
     root = autograder(tmp_path, data, {"built.yaml": case / "built.yaml"})
     _, doc = run_autograder(root)
     assert doc["visibility"] == "after_due_date" and {t["visibility"] for t in doc["tests"]} == {"after_due_date"}
+
+
+def test_symlinks_in_an_upload_are_not_followed(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    shutil.copy(EXAMPLES / "correct" / "built.yaml", outside / "built.yaml")
+    root = autograder(tmp_path, gradescope_bundle.build("service-discovery", lang="en"), {})
+    (root / "submission" / "built.yaml").symlink_to(outside / "built.yaml")
+    (root / "submission" / "folder").symlink_to(outside, target_is_directory=True)
+    _, doc = run_autograder(root)
+    assert doc["score"] == 0 and "No dumps found" in doc["output"]
