@@ -17,11 +17,7 @@ autograder is not rebuilt by Gradescope for nothing.
 from __future__ import annotations
 
 import argparse
-import io
 import json
-import shlex
-import zipfile
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +80,8 @@ def _package_files() -> list[tuple[str, bytes]]:
 def _pyproject() -> bytes:
     """A minimal pyproject for the bundled source: the runtime dependencies
     of the installed labgrade (not the test extras)."""
+    from importlib import metadata  # ~12 ms: only when a bundle is built, not at every CLI start
+
     try:
         version = metadata.version("labgrade")
         requires = [r for r in (metadata.requires("labgrade") or []) if "extra ==" not in r]
@@ -103,6 +101,10 @@ def _pyproject() -> bytes:
 def build(rubric_path: str, *, lang: str = "en", student_field: str = "sid", namespace: str | None = None,
           secret_file: str | None = None, pip: str | None = None, visibility: str = "visible") -> bytes:
     """The autograder zip's bytes; every input problem is an InputError."""
+    import io
+    import shlex
+    import zipfile
+
     from grader import rubric as rubric_mod
     from grader.errors import InputError
     from grader.variants import course_secret
