@@ -236,3 +236,86 @@ def test_dns_over_portforward_same_answers(pair):
             res = query_via_portforward(api, name, "A", pod=pod.metadata.name)
             answers.append((res.rcode, tuple(sorted(res.answers)), res.failure))
         assert answers[0] == answers[1], name
+
+
+def _ws_frames(url: str, subprotocols: list[str], *, headers: list[str], sslopt: dict | None, send: list[bytes] = (),
+               max_frames: int = 20, timeout: float = 15) -> tuple[str | None, list[tuple[int, bytes]]]:
+    """Raw websocket frames (channel byte, payload) until the server closes, or max_frames."""
+    import websocket
+
+    ws = websocket.create_connection(url, header=headers, subprotocols=subprotocols, sslopt=sslopt or {},
+                                     timeout=timeout)
+    frames: list[tuple[int, bytes]] = []
+    try:
+        proto = ws.getsubprotocol()
+        sent = False
+        while len(frames) < max_frames:
+            if frames and not sent and send:
+                for msg in send:
+                    ws.send_binary(msg)
+                sent = True
+            try:
+                opcode, data = ws.recv_data()
+            except websocket.WebSocketConnectionClosedException:
+                break
+            except (websocket.WebSocketTimeoutException, TimeoutError):
+                break
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                break
+            if data:
+                frames.append((data[0], bytes(data[1:])))
+            if send and sent and any(ch == 0 and len(p) > 2 for ch, p in frames):
+                break
+    finally:
+        ws.close()
+    return proto, frames
+
+
+def _ws_pair(pair, real_cluster, path: str, subprotocols: list[str], send: list[bytes] = ()):
+    from tests.standin.server import StandIn  # noqa: F401  (the pair fixture's server)
+
+    _, _, _, _, fake_api = pair
+    real = _ws_frames(f"wss://127.0.0.1:{real_cluster.api_port}{path}", subprotocols, headers=[],
+                      sslopt={"ca_certs": str(real_cluster.pki / "ca.crt"),
+                              "certfile": str(real_cluster.pki / "grader.crt"),
+                              "keyfile": str(real_cluster.pki / "grader.key")}, send=send)
+    host = fake_api.configuration.host.replace("http://", "ws://").replace("https://", "wss://")
+    token = fake_api.configuration.api_key.get("authorization") or fake_api.configuration.api_key.get("BearerToken")
+    fake = _ws_frames(f"{host}{path}", subprotocols, headers=[f"Authorization: {token}"], sslopt=None, send=send)
+    return real, fake
+
+
+@pytest.mark.parametrize("protocol", ["v5.channel.k8s.io", "v4.channel.k8s.io"])
+def test_exec_websocket_framing(pair, real_cluster, protocol):
+    q = "&".join(["command=sh", "command=-c", "command=echo%20out%3B%20echo%20err%20%3E%262",
+                  "stdout=true", "stderr=true", "stdin=false", "tty=false"])
+    (rp, rf), (fp, ff) = _ws_pair(pair, real_cluster, f"/api/v1/namespaces/{NS}/pods/clientpod/exec?{q}", [protocol])
+    assert rp == fp == protocol
+    data = lambda frames: sorted((ch, p) for ch, p in frames if ch in (1, 2) and p)  # noqa: E731
+    assert data(rf) == data(ff) == [(1, b"out\n"), (2, b"err\n")]
+    status = lambda frames: [json.loads(p) for ch, p in frames if ch == 3]  # noqa: E731
+    # v5 is translated by the API server (a metav1.Status); v4 is the kubelet's own stream, whose
+    # k8s.io/cri-streaming status (v1.36) has no metadata field.
+    want = {"status": "Success"} if protocol.startswith("v4") else {"metadata": {}, "status": "Success"}
+    assert status(rf) == status(ff) == [want]
+
+
+def test_portforward_websocket_framing(pair, real_cluster):
+    import struct
+
+    import dns.message
+
+    pod = json.loads(real_cluster.kubectl("get", "pods", "-n", "kube-system", "-l", "k8s-app=kube-dns",
+                                          "-o", "json").stdout)["items"][0]["metadata"]["name"]
+    q = dns.message.make_query(f"service1.{NS}.svc.cluster.local", "A", id=4242).to_wire()
+    msg = b"\x00" + struct.pack("!H", len(q)) + q
+    (rp, rf), (fp, ff) = _ws_pair(pair, real_cluster, f"/api/v1/namespaces/kube-system/pods/{pod}/portforward?ports=53",
+                                  ["v4.channel.k8s.io"], send=[msg])
+    assert rp == fp == "v4.channel.k8s.io"
+    # First each channel names its port (2 bytes, little-endian): data (0), then error (1).
+    assert rf[:2] == ff[:2] == [(0, struct.pack("<H", 53)), (1, struct.pack("<H", 53))]
+    answers = []
+    for frames in (rf, ff):
+        wire = b"".join(p for ch, p in frames[2:] if ch == 0)
+        answers.append(sorted(str(r) for r in dns.message.from_wire(wire[2:]).answer))
+    assert answers[0] == answers[1] and answers[0]

@@ -67,7 +67,12 @@ def _bare(body: dict) -> dict:
     return {k: v for k, v in body.items() if k not in ("kind", "apiVersion")}
 
 
-def exit_status(protocol: str, argv: list[str], code: int) -> dict:
+def exit_status(protocol: str, argv: list[str], code: int, kubelet_minor: int = 30) -> dict:
+    """The exit status on channel 3. On v4 it is the kubelet's own: from v1.36 its streaming
+    server (k8s.io/cri-streaming) marshals a Status of its own, with no ``metadata`` (held against
+    a real v1.36 stack in tests/realcluster_tests); on v5 the API server's translator writes it."""
+    if protocol != ch.V5 and kubelet_minor >= 36:
+        return {k: v for k, v in exit_status(protocol, argv, code).items() if k != "metadata"}
     if code == 0:
         return {"metadata": {}, "status": "Success"}
     if protocol == ch.V5:
@@ -191,7 +196,7 @@ async def serve_exec(standin: "StandIn", request: web.Request, namespace: str, n
                 else:  # the translator's SPDY dial to the kubelet was refused
                     reply = ExecReply(exit_code=None, status=_bare(st.internal_error(
                         f'unable to upgrade connection: container not found ("{container}")')))
-                await _play(sock, reader, record, reply, want)
+                await _play(sock, reader, record, reply, want, int(standin.version.split(".")[1]))
         except (ConnectionError, RuntimeError):
             pass  # the client went away mid-session
         finally:
@@ -203,7 +208,7 @@ async def serve_exec(standin: "StandIn", request: web.Request, namespace: str, n
 
 
 async def _play(sock: ch.ChannelSocket, reader: asyncio.Future, record: ExecRecord, reply: ExecReply,
-                want: dict[int, bool]) -> None:
+                want: dict[int, bool], kubelet_minor: int = 30) -> None:
     """Output, then the status on channel 3 -- unless the client leaves first or the reply hangs."""
     if reply.delay:
         try:
@@ -219,14 +224,14 @@ async def _play(sock: ch.ChannelSocket, reader: asyncio.Future, record: ExecReco
     if reply.hang:
         await reader  # until the client gives up
         return
-    record.status = _status_for(sock.protocol, record.argv, reply)
+    record.status = _status_for(sock.protocol, record.argv, reply, kubelet_minor)
     if isinstance(record.status, dict):
         await sock.send(ch.ERROR, json.dumps(record.status, separators=(",", ":")).encode())
     elif record.status:
         await sock.send(ch.ERROR, record.status.encode())
 
 
-def _status_for(protocol: str, argv: list[str], reply: ExecReply) -> dict | str | None:
+def _status_for(protocol: str, argv: list[str], reply: ExecReply, kubelet_minor: int = 30) -> dict | str | None:
     if reply.status is not None:
         body: dict | None = reply.status
     elif reply.runtime_error is not None:
@@ -234,7 +239,7 @@ def _status_for(protocol: str, argv: list[str], reply: ExecReply) -> dict | str 
     elif reply.exit_code is None:
         return None
     else:
-        body = exit_status(protocol, argv, reply.exit_code)
+        body = exit_status(protocol, argv, reply.exit_code, kubelet_minor)
     if protocol in (ch.V4, ch.V4_BASE64, ch.V5):
         return body
     # Legacy protocols carry only the error text, and nothing on success.

@@ -24,6 +24,9 @@ port-forward agree. Known differences, kept on purpose:
   exit code at all (an internal error with "exit status N"), which the stand-in does report.
 - Its shell knows ``2>&1``, ``>&2`` and ``/dev/null`` redirections only (``>&2`` was missing and
   was found by that test).
+- Fixed from that test: on exec v4 (the kubelet's own stream) a v1.36 kubelet's status has no
+  ``metadata`` (k8s.io/cri-streaming marshals a Status type of its own); the stand-in now follows
+  its ``version`` there, and keeps ``"metadata": {}`` for older kubelets and on v5.
 """
 from __future__ import annotations
 
