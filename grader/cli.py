@@ -111,6 +111,8 @@ def build_parser(core_only: bool = False) -> argparse.ArgumentParser:
     c.add_argument("--rubric", required=True)
     c.add_argument("-n", "--namespace")
     c.add_argument("--phase", help="the phase to record (default: the rubric's first)")
+    c.add_argument("--student", help="whose variant's probes to record, when the rubric declares variants")
+    variants.add_secret_argument(c)
     c.add_argument("-o", "--output", required=True, metavar="FILE")
     _add_live(c)
 
@@ -215,7 +217,8 @@ def _live_source(args, namespace: str, phase: str, rubric=None):
 def cmd_collect(args) -> int:
     from grader import bundle, engine, rubric as rubric_mod
 
-    rubric = rubric_mod.load(args.rubric)
+    rubric = rubric_mod.load(args.rubric, student=args.student, secret_file=args.course_secret_file)
+    variants.require_student(rubric)  # the probes run the student's own names
     namespace = args.namespace or rubric.namespace
     # The phase is the cluster's (lab objects there: built; gone: cleaned),
     # as for grade: a cleaned cluster must not be saved as a built bundle.

@@ -123,11 +123,13 @@ def grade_step(rubric: "Rubric", step: "StepDef", args: argparse.Namespace) -> "
         sources[phase] = StaticSource(snap.view(location=path, phase=phase),
                                       SourceInfo(phase, "snapshot", path, snap.collected_at))
     namespace = args.namespace or recorded_ns or rubric.namespace
+    cut = one_step(rubric, step)
     if step.phase not in sources:
         from grader.cli import _live_source  # the one way the CLI reaches a cluster
 
-        sources[step.phase] = _live_source(args, namespace, step.phase)
-    report = engine.grade(one_step(rubric, step), sources, namespace=namespace, student=args.student,
+        # Given the cut rubric, the live source lists only the kinds this step's checks read.
+        sources[step.phase] = _live_source(args, namespace, step.phase, rubric=cut)
+    report = engine.grade(cut, sources, namespace=namespace, student=args.student,
                           options=engine.Options(poll=args.poll))
     return report.steps[0]
 

@@ -307,3 +307,8 @@ def test_check_grades_a_live_cluster_against_the_students_own_variant(tmp_path, 
         theirs = capsys.readouterr().out
     assert "30/30" in mine.replace(" ", "")
     assert "30/30" not in theirs.replace(" ", "")  # alice's cluster is not bob's lab
+
+
+def test_collect_of_a_variant_rubric_needs_the_student(tmp_path, capsys):
+    assert main(["collect", "--rubric", WEB, "-o", str(tmp_path / "b.yaml")]) == 2
+    assert "--student" in capsys.readouterr().err

@@ -133,5 +133,8 @@ def test_verify_grades_a_live_cluster_with_its_probes(tmp_path, capsys):
         code, line = run(capsys, "step5", "--kubeconfig", kubeconfig, "--lang", "en")
         assert code == EXIT_PASSED, line  # wget through pods/exec, live
         assert any(q.path.endswith("/exec") for q in server.requests)
+        server.clear_requests()
         code, _ = run(capsys, "step1", "--kubeconfig", kubeconfig)
         assert code == EXIT_PASSED
+        listed = {q.path.rsplit("/", 1)[-1] for q in server.requests}
+        assert "services" not in listed and "endpointslices" not in listed  # step 1 reads workloads only
