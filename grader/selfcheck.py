@@ -537,13 +537,13 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, sleep: Callable[
     book = ledger_mod.Ledger(args.ledger, ledger_mod.key_from_env())
     book.records()  # a broken or foreign ledger stops here, before any cluster access
     source = _live_source(args, namespace, rubric.phases[0])
+    # Every record names the student and the API server it was made against (grader/ledger_binding.py).
+    book.binding = ledger_mod.ledger_binding.binding(args.student, getattr(source, "api", None))
     if args.watch and sleep is time.sleep:  # follow the namespace by LIST+WATCH (grader/watch.py), not by re-listing
         from grader.watch import WatchedSource
 
         source = WatchedSource(source)
         sleep = source.sleep
-    # Every record names the student and the API server it was made against (grader/ledger_binding.py).
-    book.binding = ledger_mod.ledger_binding.binding(args.student, getattr(source, "api", None))
     session = Session(rubric, source, book, namespace)
     tty = bool(getattr(out, "isatty", lambda: False)())
     color = tty and not args.no_color and "NO_COLOR" not in os.environ
