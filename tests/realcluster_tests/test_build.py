@@ -1,0 +1,37 @@
+"""The component builder: cached builds cost nothing, a failing build says what go said."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.realcluster import build
+
+
+def test_a_built_cache_is_a_no_op():
+    build.build(log=lambda m: None)  # whatever is missing gets built first (the fixture would too)
+    lines: list[str] = []
+    t0 = time.monotonic()
+    build.build(log=lines.append)
+    assert time.monotonic() - t0 < 10
+    per_component = [ln for ln in lines if ln.startswith("build: ") and not ln.startswith("build: done")]
+    assert per_component and all(": cached (" in ln for ln in per_component), lines
+    assert set(build.binaries()) == {c.name for c in build.COMPONENTS} | {"busybox"}
+
+
+def test_a_failing_build_is_an_error_with_the_go_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("GOPROXY", "off")  # offline: go fails at once, naming the package
+    c = build.Component("does-not-exist", "kwok", "sigs.k8s.io/kwok/cmd/does-not-exist", "v0")
+    monkeypatch.setattr(build, "bin_dir", lambda: tmp_path)
+    with pytest.raises(build.BuildError) as e:
+        build.build_one(c, force=True, log=lambda m: None)
+    text = str(e.value)
+    assert text.startswith("building does-not-exist v0 failed (exit 1):")
+    assert "sigs.k8s.io/kwok/cmd/does-not-exist" in text.split(":", 1)[1]
+    assert not c.path.exists()
+
+
+def test_the_cli_rejects_an_unknown_component(capsys):
+    assert build.main(["kube-nothing"]) == 2
+    assert "unknown component" in capsys.readouterr().err
