@@ -64,6 +64,11 @@ def deployment_replicas(ctx: CheckContext, name: str, replicas: int, ready: bool
     if not spec_ok:
         return failed(T(f"{name} 的副本数是 {have}，应为 {want}", f"{name} has {have} replicas, expected {want}"),
                       expected=expected, observed=observed, score=0.5 if (ready and ready_n == want) else 0.0)
+    if ready_n > want:  # "only 3 ready (expected 2)" would contradict itself
+        return failed(T(f"{name} 的副本数正确，但有 {ready_n} 个就绪 Pod，多于 {want} 个（可能正在滚动更新，旧 Pod 还没有退出）",
+                        f"{name} asks for {want} replicas but {ready_n} pods are ready, more than asked "
+                        "(a rollout may be in progress, with old pods still running)"),
+                      expected=expected, observed=observed, score=0.5)
     return failed(T(f"{name} 的副本数正确，但只有 {ready_n} 个 Pod 就绪（应为 {want}）",
                     f"{name} asks for {want} replicas but {ready_n} pods are ready"),
                   expected=expected, observed=observed, score=0.5)

@@ -27,7 +27,8 @@ from typing import Literal
 import yaml
 
 from tests.builders import (
-    LAB_START, Cluster, Obj, base_cluster, dump_json, dump_yaml, hex64, pod_ref, service_port, to_list,
+    LAB_START, Cluster, Obj, base_cluster, dump_json, dump_yaml, hex64, pod_ref, safe_suffix, service_port, stable_uid,
+    to_list,
 )
 
 ROOT = Path(__file__).resolve().parents[1] / "examples" / "service-discovery"
@@ -89,6 +90,13 @@ class Lab:
     with_baseline: bool = False
     #: The student never did steps 1-5: both dumps show the cluster as it was.
     never_built: bool = False
+    #: The built dump was taken mid-rollout of deployment1: one pod of a new
+    #: ReplicaSet is ready beside the old two (maxSurge 25%).
+    rollout_in_progress: bool = False
+    #: A dual-stack cluster: every pod has an IPv4 and an IPv6 address and
+    #: each Service has an EndpointSlice per family; the value is the
+    #: Services' primary family (spec.ipFamilies[0]).
+    dual_stack: Literal["", "IPv4", "IPv6"] = ""
     #: ``kubectl delete svc --all`` during step 3 (before the built dump):
     #: built and cleaned show the same, new, kubernetes Service.
     deletes_kubernetes_service_early: bool = False
@@ -186,7 +194,86 @@ def run_lab(lab: Lab) -> Dumps:
             if name not in lab.keep:
                 c.delete_service(name, ns)
     c.clock.advance(3)
-    return Dumps(baseline, built, c.objects())
+    cleaned = c.objects()
+    if lab.rollout_in_progress:
+        built = _mid_rollout(built, "deployment1")
+    if lab.dual_stack:
+        built, cleaned = _dual_stack(built, lab.dual_stack), _dual_stack(cleaned, lab.dual_stack)
+    return Dumps(baseline, built, cleaned)
+
+
+def _mid_rollout(objects: list[Obj], deployment: str) -> list[Obj]:
+    """``objects`` with ``deployment`` mid-rollout: a second ReplicaSet (the
+    new template) whose one pod is ready beside the old ones, and that pod
+    among the endpoints of every Service selecting it."""
+    import copy
+
+    out = copy.deepcopy(objects)
+    old_rs = next(o for o in out if o["kind"] == "ReplicaSet" and o["metadata"]["name"].startswith(deployment + "-"))
+    old_pod = next(o for o in out if o["kind"] == "Pod" and o["metadata"]["name"].startswith(old_rs["metadata"]["name"]))
+    new_hash = "7d9f8c6b5x"
+    rs = copy.deepcopy(old_rs)
+    rs["metadata"].update(name=f"{deployment}-{new_hash}", uid=stable_uid("rollout", "rs", deployment))
+    rs["metadata"]["labels"]["pod-template-hash"] = new_hash
+    rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = "2"
+    rs["spec"]["replicas"] = 1
+    rs["status"] = {**rs["status"], "replicas": 1, "readyReplicas": 1, "availableReplicas": 1, "fullyLabeledReplicas": 1}
+    pod = copy.deepcopy(old_pod)
+    ip = old_pod["status"]["podIP"].rsplit(".", 1)[0] + ".250"
+    pod["metadata"].update(name=f"{rs['metadata']['name']}-q2x7z", uid=stable_uid("rollout", "pod", deployment),
+                           generateName=f"{rs['metadata']['name']}-")
+    pod["metadata"]["labels"] = {k: v for k, v in pod["metadata"]["labels"].items() if k != "svc2"}
+    pod["metadata"]["labels"]["pod-template-hash"] = new_hash
+    pod["metadata"]["ownerReferences"][0].update(name=rs["metadata"]["name"], uid=rs["metadata"]["uid"])
+    pod["status"]["podIP"] = ip
+    pod["status"]["podIPs"] = [{"ip": ip}]
+    labels = pod["metadata"]["labels"]
+    for o in out:
+        if o["kind"] == "Service" and o["spec"].get("selector") and all(labels.get(k) == v for k, v in o["spec"]["selector"].items()):
+            name = o["metadata"]["name"]
+            for s in out:
+                if s["kind"] == "EndpointSlice" and s["metadata"].get("labels", {}).get("kubernetes.io/service-name") == name:
+                    s["endpoints"] = (s.get("endpoints") or []) + [{
+                        "addresses": [ip], "conditions": {"ready": True, "serving": True, "terminating": False},
+                        "nodeName": pod["spec"]["nodeName"], "targetRef": pod_ref(pod)}]
+                    break
+    return out + [rs, pod]
+
+
+def _dual_stack(objects: list[Obj], primary: str) -> list[Obj]:
+    """``objects`` on a dual-stack cluster: pods get an IPv6 address (listed
+    first when IPv6 is primary), Services list both families with
+    ``primary`` first, and each IPv4 EndpointSlice of a lab Service gets an
+    IPv6 twin listing the same pods."""
+    import copy
+
+    out = copy.deepcopy(objects)
+    v6: dict[str, str] = {}
+    for o in out:
+        ip4 = o.get("status", {}).get("podIP") if o["kind"] == "Pod" else None
+        if ip4 and not o["spec"].get("hostNetwork"):
+            a, b, c, d = ip4.split(".")
+            ip6 = f"fd00:10:{int(b):x}:{int(c):x}::{int(d):x}"
+            v6[ip4] = ip6
+            both = [{"ip": ip4}, {"ip": ip6}]
+            o["status"]["podIPs"] = both if primary == "IPv4" else both[::-1]
+            o["status"]["podIP"] = o["status"]["podIPs"][0]["ip"]
+    lab = ("service1", "service2")
+    for o in list(out):
+        if o["kind"] == "Service" and o["metadata"]["name"] in lab:
+            other = "IPv6" if primary == "IPv4" else "IPv4"
+            o["spec"]["ipFamilies"] = [primary, other]
+            o["spec"]["ipFamilyPolicy"] = "PreferDualStack"
+        if (o["kind"] == "EndpointSlice" and o.get("addressType") == "IPv4"
+                and o["metadata"].get("labels", {}).get("kubernetes.io/service-name") in lab):
+            twin = copy.deepcopy(o)
+            twin["metadata"]["name"] = o["metadata"]["name"][:-5] + safe_suffix(5, "v6", o["metadata"]["name"])
+            twin["metadata"]["uid"] = stable_uid("v6", o["metadata"]["uid"])
+            twin["addressType"] = "IPv6"
+            for ep in twin.get("endpoints") or []:
+                ep["addresses"] = [v6.get(a, a) for a in ep["addresses"]]
+            out.append(twin)
+    return out
 
 
 def _service2(c: Cluster, lab: Lab, first1: Obj, first2: Obj) -> None:
@@ -347,6 +434,23 @@ CASES: tuple[Case, ...] = (
         "During step 3 the student ran kubectl delete svc --all, deleting the kubernetes service, which the API "
         "server re-created at once. Both dumps show the same (new) uid and there is no baseline: only its creation "
         "time shows it was deleted."),
+    Case(
+        "rollout-in-progress", variant(rollout_in_progress=True),
+        _failed("deployment1-replicas", "deployment1-pods"),
+        "导出 built 时 deployment1 正在滚动更新：新 ReplicaSet 的一个 Pod 已就绪，旧的两个还在运行。"
+        "service1 的后端是 6 个 Pod，恰好是两个 Deployment 的全部就绪 Pod（通过，并说明正在滚动更新）；"
+        "deployment1 有 3 个就绪 Pod，多于 spec.replicas 的 2 个。",
+        "The built dump was taken mid-rollout of deployment1: one pod of the new ReplicaSet is ready and the old "
+        "two still run. service1 routes to 6 pods, exactly all ready pods of both deployments (passed, with a note "
+        "on the rollout); deployment1 has 3 ready pods, more than its spec.replicas of 2."),
+    Case(
+        "dual-stack", variant(dual_stack="IPv6"),
+        {},
+        "双栈集群：每个 Pod 有 IPv4 和 IPv6 两个地址，service1 和 service2 的 ipFamilies 为 [IPv6, IPv4]，"
+        "每个 Service 有两个 EndpointSlice（每个地址族一个），列出相同的 Pod。计数按 Pod（5 个和 2 个），不按地址。",
+        "A dual-stack cluster: every pod has an IPv4 and an IPv6 address, service1 and service2 have ipFamilies "
+        "[IPv6, IPv4], and each Service has two EndpointSlices (one per family) listing the same pods. Counts are "
+        "of pods (5 and 2), not addresses."),
     Case(
         "leftovers", variant(keep=("deployment2", "service1")),
         _failed("deployments-deleted", "pods-deleted", "services-deleted"),

@@ -131,3 +131,14 @@ def test_dual_stack_ipv6_primary_probes_the_ipv6_pod_name_and_asks_for_aaaa():
     o = _run("service2-dns", view)
     assert questions == [("service2.default.svc.cluster.local", "AAAA")]
     assert o.status is Status.PASSED, (o.message.en, o.expected)
+
+
+def test_more_ready_pods_than_asked_never_reads_only():
+    """Mid-rollout deployment1 has 3 ready pods for spec.replicas 2: the
+    message said "only 3 pods are ready (expected 2)", contradicting itself.
+    Half the points stay lost (the count is not what was asked), but the
+    message says "more than asked" and why that may be."""
+    view = build_view(_rollout_cluster().objects(), kinds=KIND_ORDER, phase="built")
+    o = _run("deployment1-replicas", view)
+    assert o.status is Status.FAILED and o.score == 0.5
+    assert "more than asked" in o.message.en and "多于" in o.message.zh and "只有" not in o.message.zh
