@@ -523,7 +523,10 @@ def sweep_stale() -> list[str]:
             owner = int(info["name"].split("-")[1])
         except (OSError, ValueError, KeyError, IndexError):
             continue
-        if _alive(owner) or not (Path("/var/run/netns") / info["name"]).exists():
+        if _alive(owner):
+            continue
+        if not (Path("/var/run/netns") / info["name"]).exists():
+            shutil.rmtree(Path(info["workdir"]) / "etcd", ignore_errors=True)  # a dead cluster's data; logs stay
             continue
         if (STATE_ROOT / "current.json").exists():
             try:
