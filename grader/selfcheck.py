@@ -539,7 +539,9 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, sleep: Callable[
     source = _live_source(args, namespace, rubric.phases[0])
     # Every record names the student and the API server it was made against (grader/ledger_binding.py).
     book.binding = ledger_mod.ledger_binding.binding(args.student, getattr(source, "api", None))
-    if args.watch and sleep is time.sleep:  # follow the namespace by LIST+WATCH (grader/watch.py), not by re-listing
+    from grader.live import LiveSource
+
+    if args.watch and sleep is time.sleep and isinstance(source, LiveSource):  # follow it by LIST+WATCH (grader/watch.py)
         from grader.watch import WatchedSource
 
         source = WatchedSource(source)
