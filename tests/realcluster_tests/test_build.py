@@ -35,3 +35,18 @@ def test_a_failing_build_is_an_error_with_the_go_error(monkeypatch, tmp_path):
 def test_the_cli_rejects_an_unknown_component(capsys):
     assert build.main(["kube-nothing"]) == 2
     assert "unknown component" in capsys.readouterr().err
+
+
+def test_the_sweep_drops_a_dead_clusters_data_and_spares_live_ones(monkeypatch, tmp_path):
+    import json
+
+    from tests.realcluster import cluster
+
+    monkeypatch.setattr(cluster, "STATE_ROOT", tmp_path)
+    dead, live = tmp_path / "lgrc-999999999-0000-x", tmp_path / f"lgrc-{__import__('os').getpid()}-0000-y"
+    for d in (dead, live):
+        (d / "etcd").mkdir(parents=True)
+        (d / "cluster.json").write_text(json.dumps({"name": d.name.rsplit("-", 1)[0], "workdir": str(d),
+                                                    "procs": [], "api_port": None}))
+    assert cluster.sweep_stale() == []  # neither has a netns left to take down
+    assert not (dead / "etcd").exists() and (live / "etcd").exists()
