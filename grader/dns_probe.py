@@ -60,7 +60,7 @@ def query_server(server: str, qname: str, rdtype: str = "A") -> DnsResult:
 
 def find_coredns_pod(api: Any, retry: Any) -> str:
     from kubernetes import client
-    from grader.live import MAX_BODY, REQUEST_DEADLINE, REQUEST_TIMEOUT, _bounded, _read_capped, explain_failure
+    from grader.apiread import MAX_BODY, REQUEST_DEADLINE, REQUEST_TIMEOUT, bounded, explain_failure, read_capped
     from grader.unreachable import server_of
 
     core = client.CoreV1Api(api)
@@ -68,10 +68,10 @@ def find_coredns_pod(api: Any, retry: Any) -> str:
     def fetch() -> bytes:
         resp = core.list_namespaced_pod(DNS_NAMESPACE, label_selector=COREDNS_SELECTOR, _preload_content=False,
                                         _request_timeout=REQUEST_TIMEOUT)
-        return _read_capped(resp, MAX_BODY, "CoreDNS pods")
+        return read_capped(resp, MAX_BODY, "CoreDNS pods")
 
     try:
-        data = _bounded(lambda: retry.call(fetch), REQUEST_DEADLINE)
+        data = bounded(lambda: retry.call(fetch), REQUEST_DEADLINE)
     except Exception as exc:  # noqa: BLE001 - ApiException, urllib3 errors, the deadline: all the grader's side
         raise ProbeError(explain_failure(exc, "CoreDNS pods", server_of(api))) from None
     try:

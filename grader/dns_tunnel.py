@@ -250,10 +250,10 @@ def _close(opened: _Open) -> None:
 def coredns_pod(get: Callable[[str, list[tuple[str, Any]]], bytes], retry: Any) -> str:
     """The running CoreDNS pod to port-forward to, by one raw LIST (no client
     model classes: importing them is most of a cold start)."""
-    from grader.live import REQUEST_DEADLINE, _bounded, explain_failure
+    from grader.apiread import REQUEST_DEADLINE, bounded, explain_failure
 
     try:
-        data = _bounded(lambda: retry.call(lambda: get(f"/api/v1/namespaces/{DNS_NAMESPACE}/pods",
+        data = bounded(lambda: retry.call(lambda: get(f"/api/v1/namespaces/{DNS_NAMESPACE}/pods",
                                                        [("labelSelector", COREDNS_SELECTOR)])), REQUEST_DEADLINE)
         pods = json.loads(data).get("items") or []
     except ProbeError:

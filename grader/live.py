@@ -26,10 +26,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 from grader import kinds, redact
@@ -37,6 +35,9 @@ from grader.clock import iso, utc_now
 from grader.errors import InputError
 from grader.i18n import Text
 from grader.outcome import SourceInfo
+from grader.apiread import (  # noqa: F401 - re-exported: callers read them as live.X
+    MAX_BODY, REQUEST_DEADLINE, REQUEST_TIMEOUT, KindFailure, Retry, bounded, explain_failure, one_line, read_capped,
+)
 from grader.unreachable import Unreachable, server_of
 from grader.view import ClusterView, DnsResult, ExecResult, Obj, ProbeError, build_view
 
@@ -48,45 +49,7 @@ LISTS: dict[str, tuple[str, str, str]] = {
              "list_namespaced_" + re.sub(r"(?<!^)(?=[A-Z])", "_", k.kind).lower(), k.api_version)
     for k in map(kinds.lookup, kinds.plan(kinds.DEFAULT_READS, "")[0]) if k is not None
 }
-RETRY_STATUSES = {429, 500, 502, 503, 504}
-REQUEST_TIMEOUT = (5.0, 10.0)  # connect, read: per socket operation
-#: Seconds one LIST (all its pages and retries) or GET may take in all, on
-#: the wall clock, whatever the server does (a body dripped a byte at a time).
-REQUEST_DEADLINE = 12.0
-#: Bytes one response page may hold (500 items of a sane cluster are far below).
-MAX_BODY = 64 * 1024 * 1024
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-
-
-def _bounded(fn: Callable[[], Any], seconds: float) -> Any:
-    """``fn()`` under one wall-clock deadline that cuts its sockets."""
-    from grader.deadline import Deadline, DeadlineExceeded
-
-    with Deadline(seconds) as d:
-        try:
-            return fn()
-        except KindFailure:
-            raise
-        except Exception:
-            if d.expired:
-                raise DeadlineExceeded(seconds) from None
-            raise
-
-
-def _read_capped(resp: Any, limit: int, what: str) -> bytes:
-    """A urllib3 response body, refusing more than ``limit`` bytes."""
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        for chunk in resp.stream(256 * 1024, decode_content=True):
-            size += len(chunk)
-            if size > limit:
-                raise KindFailure(Text(f"API server 的回答超过 {limit // (1024 * 1024)} MB，未读取",
-                                       f"the API server's answer is larger than {limit // (1024 * 1024)} MB; not read"))
-            chunks.append(chunk)
-    finally:
-        resp.release_conn()
-    return b"".join(chunks)
 
 
 def _unreachable(server: str, causes: list[str | None]) -> "Unreachable | None":
@@ -95,12 +58,6 @@ def _unreachable(server: str, causes: list[str | None]) -> "Unreachable | None":
         first = next(c for c in causes if c != "network") if any(c != "network" for c in causes) else "network"
         return Unreachable(server, first)  # type: ignore[arg-type]
     return None
-
-
-class KindFailure(Exception):
-    def __init__(self, reason: Text):
-        super().__init__(reason.en)
-        self.reason = reason
 
 
 def api_client(kubeconfig: str | None = None, context: str | None = None, *,
@@ -141,100 +98,15 @@ def api_client(kubeconfig: str | None = None, context: str | None = None, *,
         else:
             raise InputError("kubeconfig", "no kubeconfig (set KUBECONFIG or --kubeconfig) and not running in a pod")
     except ConfigException as exc:
-        raise InputError(where, f"cannot use it: {redact.text(_one_line(str(exc)))}") from None
+        raise InputError(where, f"cannot use it: {redact.text(one_line(str(exc)))}") from None
     except (OSError, ValueError, TypeError, AttributeError, KeyError) as exc:
-        raise InputError(where, f"cannot read it: {redact.text(_one_line(str(exc)))}") from None
+        raise InputError(where, f"cannot read it: {redact.text(one_line(str(exc)))}") from None
     kc.harden(cfg)
     import urllib3
 
     cfg.retries = urllib3.Retry(total=0, connect=0, read=0, redirect=0, status=0, raise_on_status=False)
     cfg.connection_pool_maxsize = 8
     return deadline.install(client.ApiClient(cfg))
-
-
-def _one_line(s: str, limit: int = 300) -> str:
-    s = " ".join(s.split())
-    return s if len(s) <= limit else s[:limit] + "…"
-
-
-def _status_reason(exc: Any) -> tuple[int, str]:
-    """Status code and the server's own message, from an ApiException."""
-    message = exc.reason or ""
-    try:
-        body = json.loads(exc.body) if exc.body else {}
-        message = body.get("message") or message
-    except (ValueError, TypeError, AttributeError):
-        pass
-    return int(exc.status or 0), _one_line(str(message))
-
-
-@dataclass
-class Retry:
-    """Back off on 429/5xx and broken connections, honouring Retry-After,
-    within a small budget so a sick API server cannot stall a class."""
-
-    attempts: int = 4
-    base: float = 0.25
-    cap: float = 8.0
-    sleep: Callable[[float], None] = time.sleep
-
-    def call(self, fn: Callable[[], Any]) -> Any:
-        from kubernetes.client.exceptions import ApiException
-        import urllib3
-
-        from grader.deadline import DeadlineExceeded, current
-
-        bound = current()  # the request's total deadline, if one is armed: never sleep past it
-        for attempt in range(self.attempts):
-            last = attempt == self.attempts - 1
-            try:
-                return fn()
-            except ApiException as exc:
-                if exc.status not in RETRY_STATUSES or last:
-                    raise
-                delay = self._retry_after(exc) or self.base * 2 ** attempt
-            except (urllib3.exceptions.HTTPError, OSError, DeadlineExceeded):
-                if last or (bound is not None and bound.expired):
-                    raise
-                delay = self.base * 2 ** attempt
-            delay = min(delay, self.cap)
-            if bound is not None and delay >= bound.left():
-                raise DeadlineExceeded(bound.seconds)
-            self.sleep(delay)
-        raise AssertionError("unreachable")
-
-    @staticmethod
-    def _retry_after(exc: Any) -> float | None:
-        value = (exc.headers or {}).get("Retry-After") if exc.headers else None
-        try:
-            return float(value) if value is not None else None
-        except ValueError:
-            return None
-
-
-def explain_failure(exc: BaseException, what: str, server: str | None = None) -> Text:
-    """A student-safe, token-free reason for a request that failed: the
-    server's own words for an HTTP answer, the cause in words (never an
-    exception class name) for one that did not come."""
-    from kubernetes.client.exceptions import ApiException
-
-    from grader.unreachable import CAUSES, cause
-
-    if isinstance(exc, KindFailure):
-        return exc.reason
-    if isinstance(exc, ApiException) and exc.status:
-        code, message = _status_reason(exc)
-        message = redact.text(message)
-        if code == 401:
-            return Text(f"读取 {what} 时认证失败（401）：凭据无效或已过期", f"unauthorized reading {what} (401): the credentials were rejected")
-        if code == 403:
-            return Text(f"没有权限读取 {what}（403 RBAC）：{message}", f"forbidden to read {what} (403, RBAC; see deploy/rbac.yaml): {message}")
-        if code == 404:
-            return Text(f"集群不提供 {what}（404）", f"the cluster does not serve {what} (404)")
-        return Text(f"读取 {what} 失败（{code}）：{message}", f"reading {what} failed ({code}): {message}")
-    why = CAUSES.get(cause(exc) or "network", CAUSES["network"])
-    at = f" {server}" if server else ""
-    return Text(f"无法连接 API server{at} 读取 {what}：{why.zh}", f"cannot reach the API server{at} to read {what}: {why.en}")
 
 
 @dataclass
@@ -313,7 +185,7 @@ class LiveSource:
             timeout = (min(REQUEST_TIMEOUT[0], left), min(REQUEST_TIMEOUT[1], left))
         resp = self.api.call_api(*request, _request_timeout=timeout)
         try:
-            data = _read_capped(resp.response, MAX_BODY, path)
+            data = read_capped(resp.response, MAX_BODY, path)
         except Exception:
             if bound is not None and bound.expired:
                 raise DeadlineExceeded(bound.seconds) from None
@@ -353,7 +225,7 @@ class LiveSource:
         errors: dict[str, Text] = {}
         causes: list[str | None] = []
         with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
-            futures = {name: pool.submit(_bounded, fn, REQUEST_DEADLINE) for name, fn in jobs.items()}
+            futures = {name: pool.submit(bounded, fn, REQUEST_DEADLINE) for name, fn in jobs.items()}
             for name, fut in futures.items():
                 kind = name.split("@")[0]
                 try:

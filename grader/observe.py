@@ -115,7 +115,7 @@ class ObservedCluster:
                 objects.extend(self.helper._get_one(read))
                 listed.add(read.kind)
             except Exception as exc:  # noqa: BLE001 - reported like a failed LIST
-                from grader.live import explain_failure
+                from grader.apiread import explain_failure
 
                 errors.setdefault(read.kind, explain_failure(exc, read.kind))
         with self._lock:

@@ -36,7 +36,8 @@ from typing import Any, Callable
 from grader.clock import iso, utc_now
 from grader.i18n import Text
 from grader import kinds
-from grader.live import REQUEST_DEADLINE, LiveSource, Retry, _bounded, explain_failure
+from grader.apiread import REQUEST_DEADLINE, Retry, bounded, explain_failure
+from grader.live import LiveSource
 from grader.view import ClusterView, DnsResult, Obj, ProbeError, build_view
 
 PAGE = 500  # kubectl's --chunk-size
@@ -143,7 +144,7 @@ def read_cluster(api: Any, reads: tuple[str, ...] | None = None, retry: Retry | 
             query: list[tuple[str, Any]] = [("limit", PAGE)]
             if token:
                 query.append(("continue", token))
-            data = _bounded(lambda: retry.call(lambda: get(info.collection_path(None), query)), REQUEST_DEADLINE)
+            data = bounded(lambda: retry.call(lambda: get(info.collection_path(None), query)), REQUEST_DEADLINE)
             with pages_lock:
                 pages[0] += 1
             body = json.loads(data)

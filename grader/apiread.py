@@ -1,0 +1,149 @@
+"""One request to the API server, bounded and explained.
+
+Every reader of a live cluster (the per-student source, the class-wide
+read, the CoreDNS lookup, watches, the observer) sends its GETs through
+these: a wall-clock deadline that cuts the socket, a cap on the body, a
+small retry budget for 429/5xx, and one wording of what went wrong that
+names no exception class and carries no credential. Kept apart from
+:mod:`grader.live` so that the DNS probes and the class reader can use them
+without importing the source that in turn uses them.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from grader import redact
+from grader.i18n import Text
+
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+REQUEST_TIMEOUT = (5.0, 10.0)  # connect, read: per socket operation
+#: Seconds one LIST (all its pages and retries) or GET may take in all, on
+#: the wall clock, whatever the server does (a body dripped a byte at a time).
+REQUEST_DEADLINE = 12.0
+#: Bytes one response page may hold (500 items of a sane cluster are far below).
+MAX_BODY = 64 * 1024 * 1024
+
+
+class KindFailure(Exception):
+    def __init__(self, reason: Text):
+        super().__init__(reason.en)
+        self.reason = reason
+
+
+def bounded(fn: Callable[[], Any], seconds: float) -> Any:
+    """``fn()`` under one wall-clock deadline that cuts its sockets."""
+    from grader.deadline import Deadline, DeadlineExceeded
+
+    with Deadline(seconds) as d:
+        try:
+            return fn()
+        except KindFailure:
+            raise
+        except Exception:
+            if d.expired:
+                raise DeadlineExceeded(seconds) from None
+            raise
+
+
+def read_capped(resp: Any, limit: int, what: str) -> bytes:
+    """A urllib3 response body, refusing more than ``limit`` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in resp.stream(256 * 1024, decode_content=True):
+            size += len(chunk)
+            if size > limit:
+                raise KindFailure(Text(f"API server 的回答超过 {limit // (1024 * 1024)} MB，未读取",
+                                       f"the API server's answer is larger than {limit // (1024 * 1024)} MB; not read"))
+            chunks.append(chunk)
+    finally:
+        resp.release_conn()
+    return b"".join(chunks)
+
+
+def one_line(s: str, limit: int = 300) -> str:
+    s = " ".join(s.split())
+    return s if len(s) <= limit else s[:limit] + "…"
+
+
+def status_reason(exc: Any) -> tuple[int, str]:
+    """Status code and the server's own message, from an ApiException."""
+    message = exc.reason or ""
+    try:
+        body = json.loads(exc.body) if exc.body else {}
+        message = body.get("message") or message
+    except (ValueError, TypeError, AttributeError):
+        pass
+    return int(exc.status or 0), one_line(str(message))
+
+
+@dataclass
+class Retry:
+    """Back off on 429/5xx and broken connections, honouring Retry-After,
+    within a small budget so a sick API server cannot stall a class."""
+
+    attempts: int = 4
+    base: float = 0.25
+    cap: float = 8.0
+    sleep: Callable[[float], None] = time.sleep
+
+    def call(self, fn: Callable[[], Any]) -> Any:
+        from kubernetes.client.exceptions import ApiException
+        import urllib3
+
+        from grader.deadline import DeadlineExceeded, current
+
+        bound = current()  # the request's total deadline, if one is armed: never sleep past it
+        for attempt in range(self.attempts):
+            last = attempt == self.attempts - 1
+            try:
+                return fn()
+            except ApiException as exc:
+                if exc.status not in RETRY_STATUSES or last:
+                    raise
+                delay = self._retry_after(exc) or self.base * 2 ** attempt
+            except (urllib3.exceptions.HTTPError, OSError, DeadlineExceeded):
+                if last or (bound is not None and bound.expired):
+                    raise
+                delay = self.base * 2 ** attempt
+            delay = min(delay, self.cap)
+            if bound is not None and delay >= bound.left():
+                raise DeadlineExceeded(bound.seconds)
+            self.sleep(delay)
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _retry_after(exc: Any) -> float | None:
+        value = (exc.headers or {}).get("Retry-After") if exc.headers else None
+        try:
+            return float(value) if value is not None else None
+        except ValueError:
+            return None
+
+
+def explain_failure(exc: BaseException, what: str, server: str | None = None) -> Text:
+    """A student-safe, token-free reason for a request that failed: the
+    server's own words for an HTTP answer, the cause in words (never an
+    exception class name) for one that did not come."""
+    from kubernetes.client.exceptions import ApiException
+
+    from grader.unreachable import CAUSES, cause
+
+    if isinstance(exc, KindFailure):
+        return exc.reason
+    if isinstance(exc, ApiException) and exc.status:
+        code, message = status_reason(exc)
+        message = redact.text(message)
+        if code == 401:
+            return Text(f"读取 {what} 时认证失败（401）：凭据无效或已过期", f"unauthorized reading {what} (401): the credentials were rejected")
+        if code == 403:
+            return Text(f"没有权限读取 {what}（403 RBAC）：{message}", f"forbidden to read {what} (403, RBAC; see deploy/rbac.yaml): {message}")
+        if code == 404:
+            return Text(f"集群不提供 {what}（404）", f"the cluster does not serve {what} (404)")
+        return Text(f"读取 {what} 失败（{code}）：{message}", f"reading {what} failed ({code}): {message}")
+    why = CAUSES.get(cause(exc) or "network", CAUSES["network"])
+    at = f" {server}" if server else ""
+    return Text(f"无法连接 API server{at} 读取 {what}：{why.zh}", f"cannot reach the API server{at} to read {what}: {why.en}")
