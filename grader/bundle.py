@@ -15,7 +15,7 @@ import yaml
 
 from grader.errors import InputError
 from grader.snapshot import BUNDLE_API, BUNDLE_KIND, Snapshot, load_file
-from grader.snapshot import _Loader as snapshot_loader  # C when libyaml is there, pure Python otherwise
+from grader.dumpread import Loader as snapshot_loader  # C when libyaml is there, pure Python otherwise
 from grader import kinds
 from grader.view import ClusterView
 

@@ -21,7 +21,7 @@ TIMEOUT = 5.0
 PORTFORWARD_DEADLINE = 8.0
 
 
-def _answers(response: Any, rdtype: str) -> tuple[str, tuple[str, ...]]:
+def answers_of(response: Any, rdtype: str) -> tuple[str, tuple[str, ...]]:
     import dns.rcode
     import dns.rdatatype
 
@@ -30,7 +30,7 @@ def _answers(response: Any, rdtype: str) -> tuple[str, tuple[str, ...]]:
     return dns.rcode.to_text(response.rcode()), tuple(out)
 
 
-def _query(qname: str, rdtype: str) -> Any:
+def make_query(qname: str, rdtype: str) -> Any:
     import dns.message
 
     return dns.message.make_query(qname.rstrip(".") + ".", rdtype)
@@ -44,7 +44,7 @@ def query_server(server: str, qname: str, rdtype: str = "A") -> DnsResult:
     host, _, port = server.rpartition(":") if server.count(":") == 1 else (server, "", "53")
     started = time.monotonic()
     try:
-        response = dns.query.tcp(_query(qname, rdtype), host, timeout=TIMEOUT, port=int(port or 53))
+        response = dns.query.tcp(make_query(qname, rdtype), host, timeout=TIMEOUT, port=int(port or 53))
     except dns.exception.Timeout:
         return DnsResult(qname, rdtype, None, (), f"Timeout: no answer within {TIMEOUT:g} s", server,
                          round(time.monotonic() - started, 3))
@@ -54,7 +54,7 @@ def query_server(server: str, qname: str, rdtype: str = "A") -> DnsResult:
         why = CAUSES.get(cause(exc) or "network", CAUSES["network"]).en
         return DnsResult(qname, rdtype, None, (), f"cannot ask {server}: {why}"[:200], server,
                          round(time.monotonic() - started, 3))
-    rcode, answers = _answers(response, rdtype)
+    rcode, answers = answers_of(response, rdtype)
     return DnsResult(qname, rdtype, rcode, answers, None, server, round(time.monotonic() - started, 3))
 
 
@@ -111,7 +111,7 @@ def query_via_portforward(api: Any, qname: str, rdtype: str = "A", *, pod: str,
         took = round(time.monotonic() - started, 3)
         if response is None:
             return DnsResult(qname, rdtype, None, (), failure, server, took)
-        rcode, answers = _answers(response, rdtype)
+        rcode, answers = answers_of(response, rdtype)
         return DnsResult(qname, rdtype, rcode, answers, None, server, took)
 
     with Deadline(timeout) as d:
@@ -133,7 +133,7 @@ def query_via_portforward(api: Any, qname: str, rdtype: str = "A", *, pod: str,
             raise ProbeError(Text(f"无法连接 API server {server_of(api)} 端口转发到 CoreDNS：{why.zh}",
                                   f"cannot reach the API server at {server_of(api)} to port-forward to CoreDNS: {why.en}")) from None
         try:
-            query = _query(qname, rdtype)
+            query = make_query(qname, rdtype)
             wire = query.to_wire()
             ws.send_binary(bytes([0]) + struct.pack("!H", len(wire)) + wire)
             data = bytearray()

@@ -27,7 +27,7 @@ import time
 from concurrent.futures import Future
 from typing import Any, Callable
 
-from grader.dns_probe import COREDNS_SELECTOR, DNS_NAMESPACE, TIMEOUT, _answers, _query
+from grader.dns_probe import COREDNS_SELECTOR, DNS_NAMESPACE, TIMEOUT, answers_of, make_query
 from grader.i18n import Text
 from grader.view import DnsResult, ProbeError
 
@@ -123,7 +123,7 @@ class DnsTunnel:
         _close(opened)
 
     def _send(self, opened: _Open, qname: str, rdtype: str) -> Future:
-        query = _query(qname, rdtype)
+        query = make_query(qname, rdtype)
         fut: Future = Future()
         with self._state:
             if opened.broken:
@@ -226,7 +226,7 @@ class DnsTunnel:
                 if why.startswith("Timeout"):
                     break
                 continue
-            rcode, answers = _answers(response, rdtype)
+            rcode, answers = answers_of(response, rdtype)
             return DnsResult(qname, rdtype, rcode, answers, None, self.server, round(time.monotonic() - started, 3))
         return DnsResult(qname, rdtype, None, (), why, self.server, round(time.monotonic() - started, 3))
 

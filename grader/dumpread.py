@@ -157,7 +157,7 @@ def yaml_documents(body: str, loc: str, skipped: int = 0) -> list[Any]:
         while loader.check_node():
             node = loader.get_node()
             if "&" in body:
-                _check_aliases(node)
+                check_aliases(node)
             doc = loader.construct_document(node)
             if doc is not None:
                 docs.append(doc)
@@ -179,7 +179,7 @@ def yaml_documents(body: str, loc: str, skipped: int = 0) -> list[Any]:
     return docs
 
 
-def _check_aliases(root: Any) -> None:
+def check_aliases(root: Any) -> None:
     """Refuse a node graph whose aliases would expand it by more than
     :data:`ALIAS_BUDGET` nodes, or that refers to itself."""
     sizes: dict[int, int] = {}

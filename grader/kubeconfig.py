@@ -76,13 +76,13 @@ def parse(path: str) -> dict[str, Any]:
     except OSError as exc:
         raise InputError(path, f"cannot read the kubeconfig: {exc.strerror or exc}") from None
     try:
-        from grader.dumpread import Loader, _check_aliases
+        from grader.dumpread import Loader, check_aliases
 
         loader = Loader(text)
         try:  # the alias budget of dumps applies: a kubeconfig from a roster is anyone's file
             node = loader.get_single_node()
             if node is not None and "&" in text:
-                _check_aliases(node)
+                check_aliases(node)
             doc = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
