@@ -36,6 +36,7 @@ from typing import Any, Iterator, Mapping
 
 from checks import k8s, registry
 from grader import ledger_binding, redact
+from grader.ledger_binding import KUBERNETES_KEY, NAMESPACE_KEY, identity
 from grader.clock import iso, utc_now
 from grader.errors import InputError
 from grader.i18n import Text
@@ -48,9 +49,6 @@ KEY_ENV = "LABGRADE_KEY"
 
 #: The objects that identify a cluster for as long as the lab runs; every
 #: record carries their uids.
-NAMESPACE_KEY = "Namespace/default"
-KUBERNETES_KEY = "Service/default/kubernetes"
-IDENTITY_KEYS = (NAMESPACE_KEY, KUBERNETES_KEY)
 
 #: Check parameters that name objects in the lab namespace.
 _NAME_PARAMS = ("name", "names", "deployments", "owned_by", "pod", "service")
@@ -217,21 +215,6 @@ def first_by_step(records: list[Record]) -> dict[str, Record]:
 
 
 # -- what a record holds ---------------------------------------------------------------
-
-def identity(view: ClusterView) -> dict[str, str]:
-    """The uids of the objects that outlive the lab: the ``default``
-    namespace (one per cluster) and the ``kubernetes`` Service."""
-    out: dict[str, str] = {}
-    if view.has("Namespace"):
-        ns = view.get("Namespace", None, "default")
-        if ns is not None and k8s.uid(ns):
-            out[NAMESPACE_KEY] = k8s.uid(ns)
-    if view.has("Service"):
-        svc = view.get("Service", "default", "kubernetes")
-        if svc is not None and k8s.uid(svc):
-            out[KUBERNETES_KEY] = k8s.uid(svc)
-    return out
-
 
 def _named(step: StepDef) -> list[str]:
     names: list[str] = []

@@ -27,6 +27,7 @@ from typing import Any, Mapping
 
 from grader.errors import InputError
 from grader.i18n import Text
+from grader.view import ClusterView
 
 STUDENT = "student"
 CLUSTER = "cluster"
@@ -128,11 +129,33 @@ def _unverified(r: Any, live: LiveIdentity | None, student: str | None, namespac
     return None
 
 
+#: The objects that outlive a lab, by which a record names its cluster.
+NAMESPACE_KEY = "Namespace/default"
+KUBERNETES_KEY = "Service/default/kubernetes"
+
+
+def _uid(obj: dict[str, Any]) -> str:
+    return (obj.get("metadata") or {}).get("uid") or ""
+
+
+def identity(view: ClusterView) -> dict[str, str]:
+    """The uids of the objects that outlive the lab: the ``default``
+    namespace (one per cluster) and the ``kubernetes`` Service."""
+    out: dict[str, str] = {}
+    if view.has("Namespace"):
+        ns = view.get("Namespace", None, "default")
+        if ns is not None and _uid(ns):
+            out[NAMESPACE_KEY] = _uid(ns)
+    if view.has("Service"):
+        svc = view.get("Service", "default", "kubernetes")
+        if svc is not None and _uid(svc):
+            out[KUBERNETES_KEY] = _uid(svc)
+    return out
+
+
 def live_identity(source: Any) -> LiveIdentity | None:
     """The graded cluster as the teacher's connection sees it, or None when
     it cannot be reached (then every step is unverified)."""
-    from grader.ledger import identity
-
     view = source.view()
     if getattr(source, "unreachable", None) is not None:
         return None

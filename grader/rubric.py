@@ -342,7 +342,7 @@ def template(name_or_path: str, *, secret_file: str | None = None) -> "Template"
     from grader.variants import Template
 
     text, loc = _read(name_or_path)
-    return Template(parse_yaml(text, loc), loc, secret_file=secret_file)
+    return Template(parse_yaml(text, loc), loc, validate, secret_file=secret_file)
 
 
 def _read(name_or_path: str) -> tuple[str, str]:

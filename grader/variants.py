@@ -42,7 +42,7 @@ import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from grader.errors import InputError
 
@@ -265,7 +265,11 @@ class Template:
     Parsing is done once; :meth:`rubric` copies the tree, substitutes and
     validates, which keeps a class of a thousand cheap."""
 
-    def __init__(self, data: Any, loc: str, *, secret_file: str | None = None):
+    def __init__(self, data: Any, loc: str, validate: "Callable[[Any, str], Rubric]", *,
+                 secret_file: str | None = None):
+        # The rubric loader hands in its validator, so this module needs
+        # nothing from grader.rubric at run time (no import circle).
+        self.validate = validate
         self.loc = loc
         self.secret_file = secret_file
         self._secret: bytes | None = None
@@ -302,8 +306,7 @@ class Template:
     def rubric(self, student: str | None = None) -> "Rubric":
         """This student's rubric (the preview without one); a rubric without
         variants is the same object for everyone."""
-        from grader.rubric import validate
-
+        validate = self.validate
         if not self.varies:
             if self._fixed is None:
                 self._fixed = validate(self.data, self.loc)
