@@ -523,7 +523,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace, *, out: TextIO | None = None, sleep: Callable[[float], None] = time.sleep) -> int:
     from grader import rubric as rubric_mod
-    from grader.cli import _live_source
+    from grader.assemble import live_source
 
     out = out or sys.stdout
     if args.interval is not None and not args.watch:
@@ -536,7 +536,7 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, sleep: Callable[
     namespace = args.namespace or rubric.namespace
     book = ledger_mod.Ledger(args.ledger, ledger_mod.key_from_env())
     book.records()  # a broken or foreign ledger stops here, before any cluster access
-    source = _live_source(args, namespace, rubric.phases[0])
+    source = live_source(args, namespace, rubric.phases[0])
     # Every record names the student and the API server it was made against (grader/ledger_binding.py).
     book.binding = ledger_mod.ledger_binding.binding(args.student, getattr(source, "api", None))
     from grader.live import LiveSource

@@ -125,10 +125,10 @@ def grade_step(rubric: "Rubric", step: "StepDef", args: argparse.Namespace) -> "
     namespace = args.namespace or recorded_ns or rubric.namespace
     cut = one_step(rubric, step)
     if step.phase not in sources:
-        from grader.cli import _live_source  # the one way the CLI reaches a cluster
+        from grader.assemble import live_source  # the one way a run reaches a cluster
 
         # Given the cut rubric, the live source lists only the kinds this step's checks read.
-        sources[step.phase] = _live_source(args, namespace, step.phase, rubric=cut)
+        sources[step.phase] = live_source(args, namespace, step.phase, rubric=cut)
     report = engine.grade(cut, sources, namespace=namespace, student=args.student,
                           options=engine.Options(poll=args.poll))
     return report.steps[0]

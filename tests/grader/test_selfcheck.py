@@ -362,7 +362,7 @@ def cluster(monkeypatch):
     def live_source(args, namespace, phase):
         return holder["source"]
 
-    monkeypatch.setattr("grader.cli._live_source", live_source)
+    monkeypatch.setattr("grader.assemble.live_source", live_source)
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.delenv("LABGRADE_KEY", raising=False)
     return holder
@@ -475,12 +475,12 @@ CHILD = """
 import sys
 sys.path.insert(0, {root!r})
 sys.path.insert(0, {here!r})
-import grader.cli
+import grader.assemble
 from grader import selfcheck
 from test_selfcheck import Rounds, deployment1, parse
 
 source = Rounds(deployment1(1), deployment1(2))
-grader.cli._live_source = lambda args, ns, phase: source
+grader.assemble.live_source = lambda args, ns, phase: source
 args = parse("--rubric", "service-discovery", "--watch", "--interval", "1", "--ledger", {ledger!r}, "--lang", "en")
 sys.exit(selfcheck.run(args))
 """
