@@ -7,10 +7,12 @@ do), is performed with kubectl, and is dumped by the real kubectl before the lab
 steps 1-5 (built) and after step 6 (cleaned). The dumps are graded offline and the verdicts are
 compared with the project's ``examples/service-discovery/<case>/expected.yaml``; every
 difference is printed. By default the recording goes to ``--out`` (a temporary folder) and the
-examples are left alone; ``--write`` replaces the case's dumps and expected.yaml in
-``examples/service-discovery/`` (only do that when tests/make_examples.py is retired for these
-cases, or its drift test will fail). Cases a real cluster cannot show on demand (a crash-looping
-clientpod) are not recorded: they stay hand-built.
+examples are left alone; ``--write`` replaces the case's dumps, expected.yaml (marked ``source:
+recorded`` with the cluster's Kubernetes version) and README.md in ``examples/service-discovery/``,
+and regenerates the folder's index README. A case whose verdicts differ from its expected.yaml is
+not written. These cases are the bundled examples; ``tests/make_examples.py`` only generates the
+cases a real cluster cannot show on demand (a crash-looping clientpod, a dual-stack cluster),
+marked ``source: hand-built``.
 """
 
 from __future__ import annotations
@@ -216,6 +218,20 @@ def case_kubernetes_recreated(lab) -> None:
     lab.build_correct()
 
 
+def case_rollout_in_progress(lab) -> None:
+    """deployment1 frozen mid-rollout, on demand: with minReadySeconds 300 the new ReplicaSet's pod
+    is ready (kwok) but not available for five minutes, so with maxSurge 1 / maxUnavailable 0 (25% of
+    2 replicas) the controller cannot scale the old ReplicaSet down: 2 old + 1 new pods, all ready."""
+    lab.build_correct()
+    lab.k("patch", "deployment", "deployment1", "-p", '{"spec":{"minReadySeconds":300}}')
+    lab.k("rollout", "restart", "deployment/deployment1")
+    lab.c.wait_for(lambda: len([r for r in lab.get("replicasets")["items"]
+                                if r["metadata"]["name"].startswith("deployment1-")
+                                and r.get("status", {}).get("readyReplicas")]) == 2, 90,
+                   "deployment1's second ReplicaSet to have a ready pod")
+    lab.wait_settled(7)
+
+
 CASES = {
     # name: (namespace, perform, cleanup)
     "correct": ("default", case_correct, _std_cleanup),
@@ -229,10 +245,74 @@ CASES = {
     "bare-pods": ("default", case_bare_pods, cleanup_bare_pods),
     "service2-bare-pod": ("default", case_service2_bare_pod, cleanup_service2_bare_pod),
     "never-built": ("default", case_never_built, lambda lab: None),
-    "kubernetes-recreated-before-built": ("default", case_kubernetes_recreated_before_built, _std_cleanup),
+    # kubernetes-recreated-before-built stays hand-built: its point is grading without a baseline, by the
+    # kubernetes Service's age against the default namespace's (more than 300 s), and a cluster started for
+    # the recording is seconds old. case_kubernetes_recreated_before_built records it (without that point).
     "leftovers": ("default", case_leftovers, cleanup_leftovers),
     "kubernetes-recreated": ("default", case_kubernetes_recreated, cleanup_delete_svc_all),
+    "rollout-in-progress": ("default", case_rollout_in_progress, _std_cleanup),
 }
+
+
+#: What each recorded case is, for its README (English, Chinese).
+DESCRIPTIONS = {
+    "correct": ("The model answer: deployment1 (2 replicas, httpd) and deployment2 (3 replicas, httpd) whose pods "
+                "share app=httpd; service1 selects app=httpd (5 endpoints); the first pod of each deployment is "
+                "labelled svc2=yes and the headless service2 selects them; clientpod runs busybox `sleep 3600`; step 6 "
+                "deletes all of it.",
+                "标准答案：deployment1（2 副本，httpd）和 deployment2（3 副本，httpd），Pod 都带 app=httpd；service1 选择 "
+                "app=httpd（5 个端点）；两个 Deployment 各自的第一个 Pod 打上 svc2=yes，headless 服务 service2 选择它们；"
+                "clientpod 运行 busybox；第 6 步全部删除。"),
+    "correct-other-namespace": ("The model answer done in namespace lab-42 and dumped as JSON (kubectl get -o json).",
+                                "标准答案，但在 lab-42 命名空间中完成，导出为 JSON。"),
+    "wrong-replicas": ("deployment1 runs 3 replicas instead of 2; everything else is right.",
+                       "deployment1 有 3 个副本而不是 2 个，其余都正确。"),
+    "wrong-image": ("deployment2 runs nginx instead of httpd; everything else is right.",
+                    "deployment2 的镜像是 nginx 而不是 httpd，其余都正确。"),
+    "service2-all-pods": ("service2 selects app=httpd, so all 5 pods back it instead of one pod of each deployment.",
+                          "service2 选择 app=httpd，后端是全部 5 个 Pod，而不是每个 Deployment 各一个。"),
+    "selector-matches-nothing": ("service1's selector is app=web and matches no pod.",
+                                 "service1 的 selector 是 app=web，没有匹配任何 Pod。"),
+    "hand-written-endpoints": ("service2 has no selector; the student wrote an Endpoints object listing the two right "
+                               "pods' IPs (no targetRef), which the mirroring controller turned into an EndpointSlice.",
+                               "service2 没有 selector，学生手写了 Endpoints，列出两个正确 Pod 的 IP（没有 targetRef）。"),
+    "hand-written-endpoints-with-targetref": ("As hand-written-endpoints, but the Endpoints carry nodeName and a "
+                                              "targetRef (with uid) to the right pods, as copied from kubectl get "
+                                              "endpoints -o yaml.",
+                                              "同上，但手写的 Endpoints 带有 nodeName 和指向正确 Pod 的 targetRef。"),
+    "bare-pods": ("No deployment2: three bare pods (kubectl run deployment2-pod1..3) with its labels stand in for it; "
+                  "service2 selects deployment1's first pod and deployment2-pod1.",
+                  "没有创建 deployment2，而是用 kubectl run 创建了 3 个带相同标签的裸 Pod。"),
+    "service2-bare-pod": ("service2's second backend is a bare pod httpd-pod labelled svc2=yes, not a pod of "
+                          "deployment2.",
+                          "service2 的第二个后端是手工创建并打上 svc2=yes 标签的裸 Pod httpd-pod。"),
+    "never-built": ("The student never did steps 1-5: all three dumps show the cluster as it was.",
+                    "学生没有做第 1-5 步：所有导出都是实验前的集群。"),
+    "leftovers": ("Step 6 only half done: deployment2 (with its ReplicaSet and 3 pods) and service1 stay.",
+                  "第 6 步只做了一半：deployment2（及其 ReplicaSet 和 3 个 Pod）和 service1 还在。"),
+    "rollout-in-progress": ("The built dump was taken mid-rollout of deployment1 (kubectl rollout restart with "
+                            "minReadySeconds 300, so the rollout waits): one pod of the new ReplicaSet is ready beside "
+                            "the old two. service1 routes to 6 pods, all ready pods of both deployments; deployment1 "
+                            "has 3 ready pods, more than its spec.replicas of 2.",
+                            "导出 built 时 deployment1 正在滚动更新（kubectl rollout restart，minReadySeconds 为 300，"
+                            "滚动更新停在中途）：新 ReplicaSet 的一个 Pod 已就绪，旧的两个还在运行；deployment1 有 3 个就绪 Pod。"),
+    "kubernetes-recreated": ("Step 6 used kubectl delete svc --all, deleting the kubernetes Service too; the API "
+                             "server re-created it with a new uid (the cleaned dump waits for it and its Endpoints).",
+                             "第 6 步用了 kubectl delete svc --all，连 kubernetes 服务也删了；API server 以新的 uid 重建了它。"),
+}
+
+
+def kubernetes_version(cluster: Cluster) -> str:
+    import json
+
+    status, body = cluster.api_get("/version")
+    return json.loads(body)["gitVersion"] if status == 200 else "unknown"
+
+
+def case_readme(name: str, version: str) -> str:
+    en, zh = DESCRIPTIONS[name]
+    return (f"# {name}\n\nsource: recorded (Kubernetes {version}, kwok fake nodes; "
+            f"`python -m tests.realcluster record-examples --write {name}`)\n\n{zh}\n\n{en}\n")
 
 
 def record_case(name: str, out: Path) -> dict:
@@ -248,12 +328,29 @@ def record_case(name: str, out: Path) -> dict:
         built = lab.dump("built", fmt)
         cleanup(lab)
         cleaned = lab.dump("cleaned", fmt)
+        version = kubernetes_version(cluster)
     report = lab.grade_dumps("report", f"built={built}", f"cleaned={cleaned}", baseline=baseline)
     got = verdicts(report)
     (out / "expected.yaml").write_text(
-        f"# What the grader must say about {name}; recorded from a real cluster by tests/realcluster/record.py.\n"
-        + yaml.safe_dump({"namespace": ns, "verdicts": got}, sort_keys=False, allow_unicode=True))
+        f"# What the grader must say about {name}; recorded from a real cluster by "
+        f"python -m tests.realcluster record-examples.\n"
+        + yaml.safe_dump({"source": "recorded", "kubernetes": version, "namespace": ns, "verdicts": got},
+                         sort_keys=False, allow_unicode=True))
+    (out / "README.md").write_text(case_readme(name, version), encoding="utf-8")
     return got
+
+
+def write_case(name: str, recorded: Path) -> None:
+    """Make ``recorded`` the bundled example ``name``: its dumps, expected.yaml and README.md."""
+    target = EXAMPLES / name
+    target.mkdir(parents=True, exist_ok=True)
+    for f in target.iterdir():
+        if f.stem in ("baseline", "built", "cleaned") and f.suffix in (".yaml", ".json"):
+            f.unlink()
+    for f in recorded.iterdir():
+        if (f.stem in ("baseline", "built", "cleaned") and f.suffix in (".yaml", ".json")) or f.name in (
+                "expected.yaml", "README.md"):
+            shutil.copy2(f, target / f.name)
 
 
 def main(argv: list[str]) -> int:
@@ -279,10 +376,12 @@ def main(argv: list[str]) -> int:
         for k, (w, g) in diff.items():
             print(f"    {k}: example says {w}, real cluster {g}")
         if args.write and not diff:
-            for f in (out / name).iterdir():
-                if f.stem in ("baseline", "built", "cleaned") and f.suffix in (".yaml", ".json"):
-                    shutil.copy2(f, EXAMPLES / name / f.name)
+            write_case(name, out / name)
         elif args.write:
             print(f"    {name}: not written (verdicts differ; decide with the lead)")
+    if args.write:
+        from tests import make_examples
+
+        (EXAMPLES / "README.md").write_text(make_examples.index_readme(), encoding="utf-8", newline="\n")
     print(f"recorded in {out}")
     return 1 if differs else 0
