@@ -53,6 +53,19 @@ def case_correct(lab) -> None:
     lab.build_correct()
 
 
+def case_correct_other_namespace(lab) -> None:
+    """Correct in lab-42, service2 a plain ClusterIP Service, deployment1 from a registry mirror and
+    deployment2 pinned by digest (as a class behind a firewall does)."""
+    from tests.make_examples import MIRROR_HTTPD, PINNED_HTTPD
+
+    lab.step1_2(d1=(2, MIRROR_HTTPD), d2=(3, PINNED_HTTPD))
+    lab.step3()
+    _settle_deployments(lab, 5)
+    lab.step4(headless=False)
+    lab.step5()
+    lab.wait_settled(6)
+
+
 def case_wrong_replicas(lab) -> None:
     lab.step1_2(d1=(3, "httpd"))
     lab.step3()
@@ -235,7 +248,7 @@ def case_rollout_in_progress(lab) -> None:
 CASES = {
     # name: (namespace, perform, cleanup)
     "correct": ("default", case_correct, _std_cleanup),
-    "correct-other-namespace": ("lab-42", case_correct, _std_cleanup),
+    "correct-other-namespace": ("lab-42", case_correct_other_namespace, _std_cleanup),
     "wrong-replicas": ("default", case_wrong_replicas, _std_cleanup),
     "wrong-image": ("default", case_wrong_image, _std_cleanup),
     "service2-all-pods": ("default", case_service2_all_pods, _std_cleanup),
@@ -263,8 +276,13 @@ DESCRIPTIONS = {
                 "标准答案：deployment1（2 副本，httpd）和 deployment2（3 副本，httpd），Pod 都带 app=httpd；service1 选择 "
                 "app=httpd（5 个端点）；两个 Deployment 各自的第一个 Pod 打上 svc2=yes，headless 服务 service2 选择它们；"
                 "clientpod 运行 busybox；第 6 步全部删除。"),
-    "correct-other-namespace": ("The model answer done in namespace lab-42 and dumped as JSON (kubectl get -o json).",
-                                "标准答案，但在 lab-42 命名空间中完成，导出为 JSON。"),
+    "correct-other-namespace": ("Also correct, done in namespace lab-42 and dumped as JSON (kubectl get -o json). "
+                                "deployment1 pulls httpd:2.4 from the swr.cn-north-4.myhuaweicloud.com mirror, "
+                                "deployment2 a digest-pinned docker.io/library/httpd@sha256:…; service2 is a plain "
+                                "ClusterIP service.",
+                                "同样正确，但在 lab-42 命名空间中完成，导出为 JSON。deployment1 使用镜像仓库 "
+                                "swr.cn-north-4.myhuaweicloud.com 的 httpd:2.4，deployment2 用 digest 固定的 "
+                                "docker.io/library/httpd@sha256:…；service2 是普通 ClusterIP 服务。"),
     "wrong-replicas": ("deployment1 runs 3 replicas instead of 2; everything else is right.",
                        "deployment1 有 3 个副本而不是 2 个，其余都正确。"),
     "wrong-image": ("deployment2 runs nginx instead of httpd; everything else is right.",
