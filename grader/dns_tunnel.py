@@ -94,8 +94,13 @@ class DnsTunnel:
             except ProbeError:
                 raise
             except (OSError, websocket.WebSocketException, ValueError) as exc:
-                why = f"{type(exc).__name__}: {exc}"[:200]
-                raise ProbeError(Text(f"无法端口转发到 CoreDNS：{why}", f"cannot port-forward to CoreDNS: {why}")) from None
+                # The cause in words, as for every request (no exception class names in a message).
+                from grader.unreachable import CAUSES, cause, server_of
+
+                why = CAUSES.get(cause(exc) or "network", CAUSES["network"])
+                raise ProbeError(Text(f"无法连接 API server {server_of(self.api)} 端口转发到 CoreDNS：{why.zh}",
+                                      f"cannot reach the API server at {server_of(self.api)} to port-forward to CoreDNS: "
+                                      f"{why.en}")) from None
         self.opened += 1
         return _Open(ws)
 
