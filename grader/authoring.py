@@ -267,7 +267,8 @@ def case_dirs(cases: Path) -> list[Path]:
 def grade_case(rubric: Any, case: Path) -> tuple[Any, dict[str, Any]]:
     """Grade one case folder: ``<phase>.yaml|json`` per phase (``baseline``
     too), or any bundle files that record their phase."""
-    from grader import engine, snapshot
+    from grader import engine
+    from grader.sources import snapshot
     from grader.outcome import SourceInfo
 
     expected = yaml.safe_load((case / "expected.yaml").read_text(encoding="utf-8")) or {}

@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from grader import assemble, variants
+from grader import variants
+from grader.sources import assemble
 from grader.errors import InputError
 from grader.i18n import LANGS, default_lang
 
@@ -129,7 +130,8 @@ def build_parser(core_only: bool = False) -> argparse.ArgumentParser:
     ch.add_argument("--doc", metavar="ID", help="the documentation of one check type")
     if core_only:
         return parser
-    from grader import authoring, batch_cli, observe_cli, platforms_cli, selfcheck
+    from grader import authoring
+    from grader.classroom import batch_cli, observe_cli, platforms_cli, selfcheck
 
     authoring.add_parsers(sub)
     batch_cli.add_parser(sub)
@@ -140,7 +142,8 @@ def build_parser(core_only: bool = False) -> argparse.ArgumentParser:
 
 
 def cmd_collect(args) -> int:
-    from grader import bundle, engine, rubric as rubric_mod
+    from grader import engine, rubric as rubric_mod
+    from grader.sources import bundle
 
     rubric = rubric_mod.load(args.rubric, student=args.student, secret_file=args.course_secret_file)
     variants.require_student(rubric)  # the probes run the student's own names
@@ -164,7 +167,7 @@ def cmd_collect(args) -> int:
 
 
 def cmd_baseline(args) -> int:
-    from grader import bundle
+    from grader.sources import bundle
 
     live = assemble.live_source(args, args.namespace, "baseline")
     view = live.view()
@@ -215,7 +218,7 @@ def cmd_grade(args) -> int:
 
 
 def _grade_ledger(rubric, args):
-    from grader import ledger
+    from grader.classroom import ledger
 
     if args.snapshot or args.state or args.baseline:
         raise InputError("--ledger", "cannot be combined with --snapshot, --state or --baseline")
@@ -229,8 +232,8 @@ def _ledger_cluster(args, rubric):
     """The graded cluster, to check a ledger's records against, when the
     teacher's kubeconfig reaches it; (None, None) otherwise (every step is
     then marked unverified, and stderr says why)."""
-    from grader import ledger_binding
-    from grader.live import LiveSource, api_client
+    from grader.classroom import ledger_binding
+    from grader.sources.live import LiveSource, api_client
 
     try:
         api = api_client(args.kubeconfig, args.context)
@@ -271,9 +274,9 @@ def _grade_sources(rubric, args):
         import dataclasses
 
         report = dataclasses.replace(report, notes=tuple(notes) + report.notes)
-    args.unreachable = live.unreachable if live is not None else None  # grader.live.Unreachable: exit 2
+    args.unreachable = live.unreachable if live is not None else None  # grader.sources.live.Unreachable: exit 2
     if live is not None and args.state and live.unreachable is None:  # never keep a pass that read nothing
-        from grader import bundle
+        from grader.sources import bundle
 
         _write(args.state, bundle.merge_state(args.state, bundle.to_bundle(
             live.last_view, phase=live.phase, namespace=namespace, context=args.context)))
@@ -356,7 +359,8 @@ def command(name: str):
     """The function that runs subcommand ``name`` (importing its module only now)."""
     if name in COMMANDS:
         return COMMANDS[name]
-    from grader import authoring, batch_cli, observe_cli, platforms_cli, selfcheck
+    from grader import authoring
+    from grader.classroom import batch_cli, observe_cli, platforms_cli, selfcheck
 
     return {"batch": batch_cli.run, "check": selfcheck.run, "observe": observe_cli.run, **platforms_cli.COMMANDS,
             **authoring.COMMANDS}[name]

@@ -61,7 +61,7 @@ def in_objects(rubric: Rubric, objects: Iterable[dict[str, Any]], namespace: str
 def in_dump(rubric: Rubric, path: str, namespace: str) -> Text | None:
     """Read the whole dump again (the grading kept only the lab namespace)
     and look for the lab there; never raises."""
-    from grader import snapshot
+    from grader.sources import snapshot
 
     try:
         snap = snapshot.load(Path(path))

@@ -24,7 +24,7 @@ import statistics
 from typing import Sequence
 from urllib.parse import quote
 
-from grader.gradebook import StudentResult, failed_checks, histogram
+from grader.report.gradebook import StudentResult, failed_checks, histogram
 from grader.i18n import LANGS, Text
 from grader.outcome import Status, StepResult
 from grader.report.safe import for_xml

@@ -35,8 +35,9 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from checks import k8s, registry
-from grader import ledger_binding, redact
-from grader.ledger_binding import KUBERNETES_KEY, NAMESPACE_KEY, identity
+from grader import redact
+from grader.classroom import ledger_binding
+from grader.classroom.ledger_binding import KUBERNETES_KEY, NAMESPACE_KEY, identity
 from grader.clock import iso, utc_now
 from grader.errors import InputError
 from grader.i18n import Text
@@ -323,7 +324,7 @@ class Ledger:
     def __init__(self, path: str, key: bytes | None, binding: Mapping[str, Any] | None = None):
         self.path = path
         self.key = key
-        #: Student and cluster every new record names (grader/ledger_binding.py),
+        #: Student and cluster every new record names (grader/classroom/ledger_binding.py),
         #: signed with the rest of the record.
         self.binding = dict(binding) if binding else None
         folder = Path(path).parent

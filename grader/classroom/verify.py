@@ -100,7 +100,8 @@ def _line(prefix: str, check: "CheckResult", lang: str, *, with_hint: bool) -> s
 
 
 def grade_step(rubric: "Rubric", step: "StepDef", args: argparse.Namespace) -> "StepResult":
-    from grader import engine, snapshot
+    from grader import engine
+    from grader.sources import snapshot
     from grader.engine import StaticSource
     from grader.errors import InputError
     from grader.outcome import SourceInfo
@@ -125,7 +126,7 @@ def grade_step(rubric: "Rubric", step: "StepDef", args: argparse.Namespace) -> "
     namespace = args.namespace or recorded_ns or rubric.namespace
     cut = one_step(rubric, step)
     if step.phase not in sources:
-        from grader.assemble import live_source  # the one way a run reaches a cluster
+        from grader.sources.assemble import live_source  # the one way a run reaches a cluster
 
         # Given the cut rubric, the live source lists only the kinds this step's checks read.
         sources[step.phase] = live_source(args, namespace, step.phase, rubric=cut)

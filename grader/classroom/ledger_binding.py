@@ -62,7 +62,7 @@ def ca_fingerprint(cfg: Any) -> str | None:
 
 def cluster_of(api: Any) -> dict[str, str | None]:
     """The API server identity of an ApiClient: address and CA fingerprint."""
-    from grader.unreachable import server_of
+    from grader.sources.unreachable import server_of
 
     return {"server": server_of(api), "ca": ca_fingerprint(getattr(api, "configuration", None))}
 

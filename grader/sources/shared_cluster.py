@@ -14,7 +14,7 @@ would have listed, so the verdicts are identical.
 Only the probes stay per student: the wget in their clientpod (one
 pods/exec each) and their DNS questions, which all go through one
 pipelined port-forward to CoreDNS for the whole cluster
-(:mod:`grader.dns_tunnel`), or to ``--dns-server``. One ApiClient (one
+(:mod:`grader.sources.dns_tunnel`), or to ``--dns-server``. One ApiClient (one
 keep-alive connection pool) serves the cluster.
 
 A check that fails on the first look is re-polled as before: from the
@@ -36,8 +36,8 @@ from typing import Any, Callable
 from grader.clock import iso, utc_now
 from grader.i18n import Text
 from grader import kinds
-from grader.apiread import REQUEST_DEADLINE, Retry, bounded, explain_failure
-from grader.live import LiveSource
+from grader.sources.apiread import REQUEST_DEADLINE, Retry, bounded, explain_failure
+from grader.sources.live import LiveSource
 from grader.view import ClusterView, DnsResult, Obj, ProbeError, build_view
 
 PAGE = 500  # kubectl's --chunk-size
@@ -99,7 +99,7 @@ class ClusterRead:
     def coredns_pod(self) -> str:
         """The CoreDNS pod a port-forward goes to, from the pods already listed
         (the per-namespace path needs a LIST for it)."""
-        from grader.dns_probe import COREDNS_SELECTOR, DNS_NAMESPACE
+        from grader.sources.dns_probe import COREDNS_SELECTOR, DNS_NAMESPACE
 
         key, _, value = COREDNS_SELECTOR.partition("=")
         running = sorted(
@@ -267,12 +267,12 @@ class SharedCluster:
 
     def dns(self, qname: str, rdtype: str = "A") -> DnsResult:
         if self.dns_server:
-            from grader.dns_probe import query_server
+            from grader.sources.dns_probe import query_server
 
             return query_server(self.dns_server, qname, rdtype)
         with self._lock:
             if self._tunnel is None:
-                from grader.dns_tunnel import DnsTunnel
+                from grader.sources.dns_tunnel import DnsTunnel
 
                 read = self._read
                 self._tunnel = DnsTunnel(self.api, read.coredns_pod if read is not None and "Pod" in read.kinds
@@ -281,7 +281,7 @@ class SharedCluster:
         return tunnel.query(qname, rdtype)
 
     def _find_coredns(self) -> str:
-        from grader.dns_tunnel import coredns_pod
+        from grader.sources.dns_tunnel import coredns_pod
 
         return coredns_pod(raw_getter(self.api), self.retry)
 

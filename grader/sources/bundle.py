@@ -14,8 +14,8 @@ from typing import Any
 import yaml
 
 from grader.errors import InputError
-from grader.snapshot import BUNDLE_API, BUNDLE_KIND, Snapshot, load_file
-from grader.dumpread import Loader as snapshot_loader  # C when libyaml is there, pure Python otherwise
+from grader.sources.snapshot import BUNDLE_API, BUNDLE_KIND, Snapshot, load_file
+from grader.sources.dumpread import Loader as snapshot_loader  # C when libyaml is there, pure Python otherwise
 from grader import kinds
 from grader.view import ClusterView
 

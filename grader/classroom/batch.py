@@ -51,9 +51,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
-from grader import engine, gradebook, redact
+from grader import engine, redact
+from grader.report import gradebook
 from grader.errors import InputError
-from grader.gradebook import StudentResult
+from grader.report.gradebook import StudentResult
 from grader.i18n import Text
 from grader.outcome import GradeReport, SourceInfo, Status
 from grader.report import json_report, junit
@@ -265,7 +266,7 @@ class _Checked:
         return self.inner.info
 
     def view(self):
-        from grader.live import LISTS
+        from grader.sources.live import LISTS
 
         view = self.inner.view()
         unreachable = getattr(self.inner, "unreachable", None)
@@ -313,7 +314,7 @@ class _ApiClients:
         self.allow_exec_credentials = allow_exec_credentials
 
     def configuration(self, kubeconfig: str | None, context: str | None) -> Any:
-        from grader.live import api_client
+        from grader.sources.live import api_client
 
         key = (kubeconfig, context)
         allow = self.allow_exec_credentials or kubeconfig not in self.roster_kubeconfigs
@@ -373,9 +374,9 @@ class Batch:
         self.stop = threading.Event()
         self.apis = _ApiClients(frozenset(e.kubeconfig for e in roster.entries if e.kubeconfig),
                                 options.allow_exec_credentials)
-        from grader.dump_cache import DumpCache  # rows sharing a dump: parsed once
+        from grader.sources.dump_cache import DumpCache  # rows sharing a dump: parsed once
         from grader.reads import rubric_reads
-        from grader.shared_cluster import SharedClusters  # rows sharing a cluster: one LIST per kind for them all
+        from grader.sources.shared_cluster import SharedClusters  # rows sharing a cluster: one LIST per kind for them all
 
         self.shared = SharedClusters(self._cluster_counts(), lambda key: self.apis.configuration(*key),
                                      jobs=options.jobs, dns_server=options.dns_server, reads=rubric_reads(rubric))
@@ -412,7 +413,7 @@ class Batch:
         return out
 
     def _sources(self, entry: RosterEntry) -> tuple[dict[str, Any], str | None, Any]:
-        from grader import snapshot
+        from grader.sources import snapshot
         from grader.engine import StaticSource
 
         sources: dict[str, Any] = {}
@@ -429,7 +430,7 @@ class Batch:
                                           SourceInfo(phase, "snapshot", str(path), snap.collected_at))
         api = None
         if entry.live:
-            from grader.live import LiveSource
+            from grader.sources.live import LiveSource
             from grader.reads import rubric_reads
 
             try:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from grader import gradescope_bundle, task, verify
+from grader.classroom import gradescope_bundle, task, verify
 
 COMMANDS: dict[str, Callable[[Any], int]] = {
     "task": task.run,

@@ -2,7 +2,7 @@
 
 Every round grades the live cluster with *every* phase's steps (during the
 lab the cluster is "built"; after the cleanup step 6 passes), records each
-step the first time it is done in the ledger (see :mod:`grader.ledger`),
+step the first time it is done in the ledger (see :mod:`grader.classroom.ledger`),
 and shows the six steps with a state each, the points so far, and for the
 first unfinished step what is wrong and the hint, in the student's
 language.  Because steps 1-5 are gone once step 6 is done, a step recorded
@@ -37,7 +37,8 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any, Callable, TextIO
 
-from grader import engine, ledger as ledger_mod
+from grader import engine
+from grader.classroom import ledger as ledger_mod
 from grader.errors import InputError
 from grader.i18n import LANGS, Text, default_lang
 from grader.outcome import CheckResult, SourceInfo, Status, StepResult
@@ -523,7 +524,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace, *, out: TextIO | None = None, sleep: Callable[[float], None] = time.sleep) -> int:
     from grader import rubric as rubric_mod
-    from grader.assemble import live_source
+    from grader.sources.assemble import live_source
 
     out = out or sys.stdout
     if args.interval is not None and not args.watch:
@@ -537,12 +538,12 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, sleep: Callable[
     book = ledger_mod.Ledger(args.ledger, ledger_mod.key_from_env())
     book.records()  # a broken or foreign ledger stops here, before any cluster access
     source = live_source(args, namespace, rubric.phases[0])
-    # Every record names the student and the API server it was made against (grader/ledger_binding.py).
+    # Every record names the student and the API server it was made against (grader/classroom/ledger_binding.py).
     book.binding = ledger_mod.ledger_binding.binding(args.student, getattr(source, "api", None))
-    from grader.live import LiveSource
+    from grader.sources.live import LiveSource
 
-    if args.watch and sleep is time.sleep and isinstance(source, LiveSource):  # follow it by LIST+WATCH (grader/watch.py)
-        from grader.watch import WatchedSource
+    if args.watch and sleep is time.sleep and isinstance(source, LiveSource):  # follow it by LIST+WATCH (grader/sources/watch.py)
+        from grader.sources.watch import WatchedSource
 
         source = WatchedSource(source)
         sleep = source.sleep

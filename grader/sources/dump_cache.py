@@ -6,7 +6,7 @@ the file re-parsed for each student: 200 rows on one JSON dump cost 71 s,
 50 rows on YAML 109 s. Here a file read by two or more rows is parsed once,
 keeping what the rubric reads in the namespaces of all those rows, its
 objects are indexed by namespace, and each student gets a snapshot cut
-from that index holding exactly what :func:`grader.snapshot.load_all`
+from that index holding exactly what :func:`grader.sources.snapshot.load_all`
 would have kept for their namespace alone, so the verdicts are the same.
 
 The cache is keyed on the resolved path with the file's mtime and size (a
@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from grader import snapshot
-from grader.dumpread import Keep
-from grader.gcpause import paused_gc
+from grader.sources import snapshot
+from grader.sources.dumpread import Keep
+from grader.sources.gcpause import paused_gc
 from grader.view import Obj
 
 

@@ -81,7 +81,7 @@ def _key(obj: Obj) -> str:
 class ClusterWatch:
     """LIST+WATCH of every kind ``source`` lists, in its namespace, on threads of their own.
 
-    ``source`` is a :class:`grader.live.LiveSource`: its client, auth,
+    ``source`` is a :class:`grader.sources.live.LiveSource`: its client, auth,
     request deadlines and body cap serve the LISTs; its reads say the kinds.
     """
 
@@ -151,7 +151,7 @@ class ClusterWatch:
 
     # -- one kind ----------------------------------------------------------------
     def _run(self, kind: str) -> None:
-        from grader.apiread import explain_failure
+        from grader.sources.apiread import explain_failure
 
         state = self.kinds[kind]
         backoff = self._backoff()
@@ -260,7 +260,7 @@ class ClusterWatch:
                 objects.extend(self.source._get_one(read))
                 listed.add(read.kind)
             except Exception as exc:  # noqa: BLE001 - reported like a failed LIST
-                from grader.apiread import explain_failure
+                from grader.sources.apiread import explain_failure
 
                 errors.setdefault(read.kind, explain_failure(exc, read.kind))
         return build_view(objects, kinds=listed, kind_errors=errors, live=True, **kw)

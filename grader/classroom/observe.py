@@ -1,22 +1,22 @@
 """``labgrade observe ROSTER``: the teacher's live view of a class, and its trustworthy ledgers.
 
 The observer follows every cluster of the roster with one cluster-wide
-LIST+WATCH per kind (grader/watch.py on the whole cluster, as the batch's
-class read does once: grader/shared_cluster.py), and re-grades a student
+LIST+WATCH per kind (grader/sources/watch.py on the whole cluster, as the batch's
+class read does once: grader/sources/shared_cluster.py), and re-grades a student
 when something in their namespace changes (their wget and DNS probes run
 then; the DNS questions of the whole cluster share one port-forward).
 
 Each student has a ledger (``LEDGERS/<student_id>.jsonl``) kept exactly as
-``labgrade check`` keeps its own (grader/selfcheck.py's Session, one record
+``labgrade check`` keeps its own (grader/classroom/selfcheck.py's Session, one record
 per step the first time it passes, bound to the student and the cluster by
-grader/ledger_binding.py), but signed with the observer's key
+grader/classroom/ledger_binding.py), but signed with the observer's key
 (``--key-file``, created on first use, readable by the observer alone): it
 is the record of steps 1-5 that step 6's grading can trust, where the
 student-side ledger is a convenience. Restart-safe: a restarted observer
 reads the ledgers back and goes on.
 
 A student's state is the grid's row: per step done / not yet / error, the
-points, and the latest results with their evidence (grader/observe_web.py
+points, and the latest results with their evidence (grader/classroom/observe_web.py
 serves it).
 """
 from __future__ import annotations
@@ -64,7 +64,7 @@ class StudentState:
     student_id: str
     name: str
     namespace: str
-    progress: Any = None  # grader.selfcheck.Progress of the latest round
+    progress: Any = None  # grader.classroom.selfcheck.Progress of the latest round
     error: Text | None = None
     graded_at: float = 0.0
     rounds: int = 0
@@ -75,9 +75,9 @@ class ObservedCluster:
 
     def __init__(self, api: Any, reads: tuple[str, ...], phase: str, *, dns_server: str | None = None,
                  location: str = "live"):
-        from grader.live import LiveSource
-        from grader.shared_cluster import SharedCluster
-        from grader.watch import ClusterWatch
+        from grader.sources.live import LiveSource
+        from grader.sources.shared_cluster import SharedCluster
+        from grader.sources.watch import ClusterWatch
 
         self.api = api
         self.location = location
@@ -115,7 +115,7 @@ class ObservedCluster:
                 objects.extend(self.helper._get_one(read))
                 listed.add(read.kind)
             except Exception as exc:  # noqa: BLE001 - reported like a failed LIST
-                from grader.apiread import explain_failure
+                from grader.sources.apiread import explain_failure
 
                 errors.setdefault(read.kind, explain_failure(exc, read.kind))
         with self._lock:
@@ -174,17 +174,17 @@ class Observer:
     def __init__(self, rubric: Any, roster: Any, ledgers: Path, key: bytes, *,
                  kubeconfig: str | None = None, context: str | None = None, dns_server: str | None = None,
                  api_factory: Callable[[str | None, str | None], Any] | None = None):
-        from grader import ledger as ledger_mod
-        from grader import ledger_binding
+        from grader.classroom import ledger as ledger_mod
+        from grader.classroom import ledger_binding
         from grader.reads import rubric_reads
-        from grader.selfcheck import Session
+        from grader.classroom.selfcheck import Session
 
         self.rubric = rubric
         self.phase = rubric.phases[0]
         self.ledgers = Path(ledgers)
         self.ledgers.mkdir(parents=True, exist_ok=True)
         if api_factory is None:
-            from grader.live import api_client as api_factory  # type: ignore[no-redef]
+            from grader.sources.live import api_client as api_factory  # type: ignore[no-redef]
         reads = rubric_reads(rubric)
         self.clusters: dict[tuple[str | None, str | None], ObservedCluster] = {}
         self.students: list[StudentState] = []
@@ -296,12 +296,12 @@ class Observer:
     # -- what the dashboard shows -----------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
         """The class as plain JSON: steps, one row per student, the histogram, the most-failed checks."""
-        from grader.observe_state import class_state
+        from grader.classroom.observe_state import class_state
 
         return class_state(self.rubric, self.students, self.version)
 
     def detail(self, student_id: str) -> dict[str, Any] | None:
-        from grader.observe_state import student_detail
+        from grader.classroom.observe_state import student_detail
 
         found = next((s for s in self.students if s.student_id == student_id), None)
         return student_detail(found) if found is not None else None

@@ -5,7 +5,7 @@ read, the CoreDNS lookup, watches, the observer) sends its GETs through
 these: a wall-clock deadline that cuts the socket, a cap on the body, a
 small retry budget for 429/5xx, and one wording of what went wrong that
 names no exception class and carries no credential. Kept apart from
-:mod:`grader.live` so that the DNS probes and the class reader can use them
+:mod:`grader.sources.live` so that the DNS probes and the class reader can use them
 without importing the source that in turn uses them.
 """
 from __future__ import annotations
@@ -35,7 +35,7 @@ class KindFailure(Exception):
 
 def bounded(fn: Callable[[], Any], seconds: float) -> Any:
     """``fn()`` under one wall-clock deadline that cuts its sockets."""
-    from grader.deadline import Deadline, DeadlineExceeded
+    from grader.sources.deadline import Deadline, DeadlineExceeded
 
     with Deadline(seconds) as d:
         try:
@@ -94,7 +94,7 @@ class Retry:
         from kubernetes.client.exceptions import ApiException
         import urllib3
 
-        from grader.deadline import DeadlineExceeded, current
+        from grader.sources.deadline import DeadlineExceeded, current
 
         bound = current()  # the request's total deadline, if one is armed: never sleep past it
         for attempt in range(self.attempts):
@@ -130,7 +130,7 @@ def explain_failure(exc: BaseException, what: str, server: str | None = None) ->
     exception class name) for one that did not come."""
     from kubernetes.client.exceptions import ApiException
 
-    from grader.unreachable import CAUSES, cause
+    from grader.sources.unreachable import CAUSES, cause
 
     if isinstance(exc, KindFailure):
         return exc.reason

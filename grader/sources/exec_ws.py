@@ -8,7 +8,7 @@ answers blocks forever, a frame dripped a byte a second satisfies every
 socket timeout, and endless output is kept whole (150 MB received, 470 MB
 resident, no report). So labgrade opens the socket itself:
 
-* one :class:`~grader.deadline.Deadline` per exec or port-forward covers the
+* one :class:`~grader.sources.deadline.Deadline` per exec or port-forward covers the
   TCP connect, TLS, the upgrade and every read; at the deadline the socket
   is shut down, so even a read in the middle of a frame returns;
 * output is kept as head and tail per stream with the total byte count
@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from grader import redact
-from grader.deadline import Deadline
+from grader.sources.deadline import Deadline
 from grader.i18n import Text
 from grader.view import ExecResult, ProbeError
 
@@ -323,7 +323,7 @@ def run_exec(api: Any, namespace: str, pod: str, argv: list[str], *, container: 
 
 
 def _unreachable_exec(api: Any, exc: BaseException) -> ProbeError:
-    from grader.unreachable import CAUSES, cause, server_of
+    from grader.sources.unreachable import CAUSES, cause, server_of
 
     why = CAUSES.get(cause(exc) or "network", CAUSES["network"])
     server = server_of(api)

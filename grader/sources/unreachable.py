@@ -44,7 +44,7 @@ def _chain(exc: BaseException | None) -> list[BaseException]:
 def cause(exc: BaseException) -> str | None:
     """The key in :data:`CAUSES` for an exception that means no HTTP answer
     came back (or 401), None for any other HTTP answer."""
-    from grader.deadline import DeadlineExceeded
+    from grader.sources.deadline import DeadlineExceeded
 
     try:
         from kubernetes.client.exceptions import ApiException

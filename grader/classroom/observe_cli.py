@@ -29,8 +29,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def build(args: argparse.Namespace) -> Any:
-    from grader import batch, rubric as rubric_mod
-    from grader.observe import Observer, load_or_create_key
+    from grader import rubric as rubric_mod
+    from grader.classroom import batch
+    from grader.classroom.observe import Observer, load_or_create_key
 
     rubric = rubric_mod.load(args.rubric)
     roster = batch.load_roster(args.roster, rubric)
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         import aiohttp  # noqa: F401
     except ImportError:
         raise InputError("observe", "the dashboard needs aiohttp: pip install 'labgrade[observe]'") from None
-    from grader.observe_web import Dashboard
+    from grader.classroom.observe_web import Dashboard
 
     observer = build(args).start()
     try:

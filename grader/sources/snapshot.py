@@ -18,14 +18,14 @@ from typing import Any, Iterable
 import yaml
 
 from grader import kinds
-from grader import dumpread
-from grader.dumpread import Dropped, Keep
+from grader.sources import dumpread
+from grader.sources.dumpread import Dropped, Keep
 from grader.errors import InputError
-from grader.gcpause import paused_gc
+from grader.sources.gcpause import paused_gc
 from grader.view import ClusterView, DnsResult, ExecResult, Obj, build_view, dns_key, exec_key
 
 #: The loader every labgrade YAML file goes through (C when libyaml is there;
-#: no timestamps, no NaN): see grader/dumpread.py.
+#: no timestamps, no NaN): see grader/sources/dumpread.py.
 _Loader: Any = dumpread.Loader
 
 BUNDLE_API = "labgrade/v1"

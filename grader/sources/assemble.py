@@ -32,7 +32,7 @@ def load_dumps(rubric, snapshots: list[str], baseline: str | None, namespace: st
     """Load every dump and give it a phase: named (``cleaned=PATH``), else
     the phase a labgrade bundle records, else the rubric's phases in order.
     Returns the sources and the namespace a bundle recorded, if any."""
-    from grader import snapshot
+    from grader.sources import snapshot
     from grader.engine import StaticSource
     from grader.outcome import SourceInfo
 
@@ -69,7 +69,7 @@ def load_dumps(rubric, snapshots: list[str], baseline: str | None, namespace: st
 
 
 def state_sources(state: str | None) -> dict:
-    from grader import bundle
+    from grader.sources import bundle
     from grader.engine import StaticSource
     from grader.outcome import SourceInfo
 
@@ -82,7 +82,7 @@ def state_sources(state: str | None) -> dict:
 
 
 def live_source(args, namespace: str, phase: str, rubric=None):
-    from grader.live import LiveSource, api_client
+    from grader.sources.live import LiveSource, api_client
     from grader.reads import rubric_reads
 
     api = api_client(args.kubeconfig, args.context)

@@ -49,7 +49,7 @@ def query_server(server: str, qname: str, rdtype: str = "A") -> DnsResult:
         return DnsResult(qname, rdtype, None, (), f"Timeout: no answer within {TIMEOUT:g} s", server,
                          round(time.monotonic() - started, 3))
     except (dns.exception.DNSException, OSError, ValueError) as exc:
-        from grader.unreachable import CAUSES, cause
+        from grader.sources.unreachable import CAUSES, cause
 
         why = CAUSES.get(cause(exc) or "network", CAUSES["network"]).en
         return DnsResult(qname, rdtype, None, (), f"cannot ask {server}: {why}"[:200], server,
@@ -60,8 +60,8 @@ def query_server(server: str, qname: str, rdtype: str = "A") -> DnsResult:
 
 def find_coredns_pod(api: Any, retry: Any) -> str:
     from kubernetes import client
-    from grader.apiread import MAX_BODY, REQUEST_DEADLINE, REQUEST_TIMEOUT, bounded, explain_failure, read_capped
-    from grader.unreachable import server_of
+    from grader.sources.apiread import MAX_BODY, REQUEST_DEADLINE, REQUEST_TIMEOUT, bounded, explain_failure, read_capped
+    from grader.sources.unreachable import server_of
 
     core = client.CoreV1Api(api)
 
@@ -100,8 +100,8 @@ def query_via_portforward(api: Any, qname: str, rdtype: str = "A", *, pod: str,
     import dns.message
     import websocket
 
-    from grader.deadline import Deadline
-    from grader.exec_ws import V4, HandshakeRefused, close_quietly, open_channel
+    from grader.sources.deadline import Deadline
+    from grader.sources.exec_ws import V4, HandshakeRefused, close_quietly, open_channel
 
     started = time.monotonic()
     server = f"{DNS_NAMESPACE}/{pod}:53 (port-forward)"
@@ -127,7 +127,7 @@ def query_via_portforward(api: Any, qname: str, rdtype: str = "A", *, pod: str,
             if d.expired:
                 raise ProbeError(Text(f"API server 在 {timeout:g} 秒内没有接受端口转发请求",
                                       f"the API server did not accept the port-forward within {timeout:g} s")) from None
-            from grader.unreachable import CAUSES, cause, server_of
+            from grader.sources.unreachable import CAUSES, cause, server_of
 
             why = CAUSES.get(cause(exc) or "network", CAUSES["network"])
             raise ProbeError(Text(f"无法连接 API server {server_of(api)} 端口转发到 CoreDNS：{why.zh}",

@@ -21,9 +21,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from grader.gradescope_run import CONFIG_NAME, STUDENT_FIELDS, VISIBILITIES, Config
+from grader.classroom.gradescope_run import CONFIG_NAME, STUDENT_FIELDS, VISIBILITIES, Config
 
-PACKAGES = ("grader", "grader/report", "checks", "rubrics")
+PACKAGES = ("grader", "grader/report", "grader/sources", "grader/classroom", "checks", "rubrics")
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 SOURCE_DIR = "labgrade"
 SECRET_NAME = "course-secret"
@@ -50,7 +50,7 @@ ROOT="${LABGRADE_AUTOGRADER_ROOT:-/autograder}"
 PY="${LABGRADE_PYTHON:-/autograder/venv/bin/python}"
 export LABGRADE_AUTOGRADER_ROOT="$ROOT"
 mkdir -p "$ROOT/results"
-@PYTHONPATH@"$PY" -m grader.gradescope_run --root "$ROOT"
+@PYTHONPATH@"$PY" -m grader.classroom.gradescope_run --root "$ROOT"
 status=$?
 if [ ! -s "$ROOT/results/results.json" ]; then
   printf '%s\\n' '{"score": 0, "output": "The autograder could not run (not your fault; tell your teacher). 评分程序无法运行（不是你的问题，请联系老师）。", "tests": []}' > "$ROOT/results/results.json"

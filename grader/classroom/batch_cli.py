@@ -1,4 +1,4 @@
-"""``labgrade batch``: grade a class from a roster CSV (see ``grader.batch``).
+"""``labgrade batch``: grade a class from a roster CSV (see ``grader.classroom.batch``).
 
 Exit codes: 0 when every student was graded, 1 when some could not be (their
 rows say ``error`` and why; run again to retry just them), 2 when the batch
@@ -61,7 +61,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from grader import batch, rubric as rubric_mod
+    from grader import rubric as rubric_mod
+    from grader.classroom import batch
 
     lang = args.lang or default_lang()
     template = rubric_mod.template(args.rubric, secret_file=args.course_secret_file)

@@ -13,11 +13,11 @@ Everything that goes wrong on the grader's side (RBAC, a kind the cluster
 does not serve, throttling, an unreachable server) becomes a per-kind
 reason that the checks report as ``error``, never as lost points; when no
 request reached the server at all, :attr:`LiveSource.unreachable` is the one
-line that says where and why (grader/unreachable.py).
+line that says where and why (grader/sources/unreachable.py).
 
 Every request has a wall-clock deadline enforced on its socket
-(grader/deadline.py: ``REQUEST_DEADLINE`` per LIST with its pages and
-retries), exec and port-forward have theirs (grader/exec_ws.py), and every
+(grader/sources/deadline.py: ``REQUEST_DEADLINE`` per LIST with its pages and
+retries), exec and port-forward have theirs (grader/sources/exec_ws.py), and every
 credential the kubeconfig loaded is registered with grader/redact.py, which
 every report passes, so no library's error text can carry the token out.
 """
@@ -35,10 +35,10 @@ from grader.clock import iso, utc_now
 from grader.errors import InputError
 from grader.i18n import Text
 from grader.outcome import SourceInfo
-from grader.apiread import (  # noqa: F401 - re-exported: callers read them as live.X
+from grader.sources.apiread import (  # noqa: F401 - re-exported: callers read them as live.X
     MAX_BODY, REQUEST_DEADLINE, REQUEST_TIMEOUT, KindFailure, Retry, bounded, explain_failure, one_line, read_capped,
 )
-from grader.unreachable import Unreachable, server_of
+from grader.sources.unreachable import Unreachable, server_of
 from grader.view import ClusterView, DnsResult, ExecResult, Obj, ProbeError, build_view
 
 # The kinds a source lists when no rubric says (from grader/kinds.py), with
@@ -66,17 +66,17 @@ def api_client(kubeconfig: str | None = None, context: str | None = None, *,
     ``KUBECONFIG`` (a colon-separated list is merged), else
     ``~/.kube/config``, else the in-cluster service account.
 
-    The file is read by :mod:`grader.kubeconfig` first (a malformed one is
+    The file is read by :mod:`grader.sources.kubeconfig` first (a malformed one is
     one line with file and line), ``allow_exec_credentials=False`` refuses
     exec plugins and auth-providers before the client could run them, and
     every credential loaded is registered for redaction."""
-    from grader import kube_import
+    from grader.sources import kube_import
 
     kube_import.light()  # config and client only: a cold `labgrade grade` is mostly imports
     from kubernetes import client, config
     from kubernetes.config.config_exception import ConfigException
 
-    from grader import deadline, kubeconfig as kc
+    from grader.sources import deadline, kubeconfig as kc
 
     cfg = client.Configuration()
     paths = kc.files(kubeconfig)
@@ -131,7 +131,7 @@ class LiveSource:
     unreachable: Unreachable | None = None
 
     def __post_init__(self) -> None:
-        from grader import deadline
+        from grader.sources import deadline
 
         deadline.install(self.api)  # a client made elsewhere (batch) gets request deadlines too
 
@@ -174,7 +174,7 @@ class LiveSource:
 
         request = self.api.param_serialize(method="GET", resource_path=path, query_params=query or [],
                                            header_params={"Accept": "application/json"}, auth_settings=["BearerToken"])
-        from grader.deadline import DeadlineExceeded, current
+        from grader.sources.deadline import DeadlineExceeded, current
 
         bound = current()
         timeout: Any = REQUEST_TIMEOUT
@@ -235,7 +235,7 @@ class LiveSource:
                 except Exception as exc:  # noqa: BLE001 - every failure becomes a reported reason
                     from kubernetes.client.exceptions import ApiException
 
-                    from grader.unreachable import cause
+                    from grader.sources.unreachable import cause
 
                     info = kinds.lookup(kind)
                     if info is not None and info.optional and isinstance(exc, ApiException) and exc.status == 404:
@@ -256,21 +256,21 @@ class LiveSource:
     # -- probes -----------------------------------------------------------------
     def exec(self, namespace: str, pod: str, argv: list[str], *, container: str | None = None,
              timeout: float = 15.0) -> ExecResult:
-        from grader.exec_ws import run_exec
+        from grader.sources.exec_ws import run_exec
 
         if not DNS_LABEL.match(namespace) or not DNS_LABEL.match(pod):
             raise ProbeError(Text("Pod 或命名空间名称不合法，不执行命令", "invalid pod or namespace name; nothing was run"))
         return run_exec(self.api, namespace, pod, argv, container=container, timeout=timeout)
 
     def dns(self, qname: str, rdtype: str = "A") -> DnsResult:
-        from grader.dns_probe import query_server
+        from grader.sources.dns_probe import query_server
 
         if self.dns_server:
             return query_server(self.dns_server, qname, rdtype)
-        if self._dns_tunnel is None:  # one port-forward for all the questions of this source (grader/dns_tunnel.py)
+        if self._dns_tunnel is None:  # one port-forward for all the questions of this source (grader/sources/dns_tunnel.py)
             import weakref
 
-            from grader.dns_tunnel import DnsTunnel, coredns_pod
+            from grader.sources.dns_tunnel import DnsTunnel, coredns_pod
 
             me = weakref.ref(self)  # no cycle: the tunnel closes as soon as the source is dropped
             retry = self.retry

@@ -11,7 +11,7 @@ opening two thousand; one ``labgrade grade`` opens one, not one per question.
 
 One lock covers every send and receive on the socket: an ``SSLSocket`` must
 not be read in one thread while another writes it. The websocket is opened
-with :func:`grader.exec_ws.open_channel` (connect, TLS and the upgrade under
+with :func:`grader.sources.exec_ws.open_channel` (connect, TLS and the upgrade under
 one deadline; no ``kubernetes.stream`` import, no proxy thread).
 
 A tunnel that breaks (the CoreDNS pod restarted, the API server cut the
@@ -27,7 +27,7 @@ import time
 from concurrent.futures import Future
 from typing import Any, Callable
 
-from grader.dns_probe import COREDNS_SELECTOR, DNS_NAMESPACE, TIMEOUT, answers_of, make_query
+from grader.sources.dns_probe import COREDNS_SELECTOR, DNS_NAMESPACE, TIMEOUT, answers_of, make_query
 from grader.i18n import Text
 from grader.view import DnsResult, ProbeError
 
@@ -78,8 +78,8 @@ class DnsTunnel:
     def _connect(self) -> _Open:
         import websocket
 
-        from grader.deadline import Deadline
-        from grader.exec_ws import V4, HandshakeRefused, open_channel
+        from grader.sources.deadline import Deadline
+        from grader.sources.exec_ws import V4, HandshakeRefused, open_channel
 
         if self._pod is None:
             self._pod = self._pod_fn()
@@ -95,7 +95,7 @@ class DnsTunnel:
                 raise
             except (OSError, websocket.WebSocketException, ValueError) as exc:
                 # The cause in words, as for every request (no exception class names in a message).
-                from grader.unreachable import CAUSES, cause, server_of
+                from grader.sources.unreachable import CAUSES, cause, server_of
 
                 why = CAUSES.get(cause(exc) or "network", CAUSES["network"])
                 raise ProbeError(Text(f"无法连接 API server {server_of(self.api)} 端口转发到 CoreDNS：{why.zh}",
@@ -244,7 +244,7 @@ class DnsTunnel:
 
 
 def _close(opened: _Open) -> None:
-    from grader.exec_ws import close_quietly
+    from grader.sources.exec_ws import close_quietly
 
     try:
         close_quietly(opened.ws, graceful=True)
@@ -255,7 +255,7 @@ def _close(opened: _Open) -> None:
 def coredns_pod(get: Callable[[str, list[tuple[str, Any]]], bytes], retry: Any) -> str:
     """The running CoreDNS pod to port-forward to, by one raw LIST (no client
     model classes: importing them is most of a cold start)."""
-    from grader.apiread import REQUEST_DEADLINE, bounded, explain_failure
+    from grader.sources.apiread import REQUEST_DEADLINE, bounded, explain_failure
 
     try:
         data = bounded(lambda: retry.call(lambda: get(f"/api/v1/namespaces/{DNS_NAMESPACE}/pods",

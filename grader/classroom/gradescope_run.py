@@ -1,4 +1,4 @@
-"""Grade one Gradescope submission: ``python -m grader.gradescope_run``.
+"""Grade one Gradescope submission: ``python -m grader.classroom.gradescope_run``.
 
 ``run_autograder`` (written by ``labgrade gradescope-bundle``) calls this on
 Gradescope's machine. The layout is Gradescope's: the bundle unzipped in
@@ -16,7 +16,7 @@ A results.json is always written, because without one Gradescope shows the
 student only "The autograder failed to produce any output": a dump that does
 not parse, a missing file, even a bug here become a zero-score result whose
 output says what happened and whose fault it is. The per-student writer is
-the batch's (:func:`grader.gradebook.gradescope_results`), so Gradescope
+the batch's (:func:`grader.report.gradebook.gradescope_results`), so Gradescope
 reads the same results whether the teacher batch-grades or students submit.
 """
 from __future__ import annotations
@@ -121,7 +121,9 @@ def failure_results(output: str) -> str:
 
 def grade(root: Path) -> str:
     """The results.json text for the submission under ``root``."""
-    from grader import engine, gradebook, rubric as rubric_mod, snapshot, variants
+    from grader import engine, rubric as rubric_mod, variants
+    from grader.report import gradebook
+    from grader.sources import snapshot
     from grader.engine import StaticSource
     from grader.errors import InputError
     from grader.outcome import SourceInfo
@@ -171,7 +173,7 @@ def with_visibility(results: str, visibility: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m grader.gradescope_run", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m grader.classroom.gradescope_run", description=__doc__.splitlines()[0])
     ap.add_argument("--root", default=os.environ.get(ROOT_ENV, DEFAULT_ROOT), help="Gradescope's /autograder")
     args = ap.parse_args(argv)
     root = Path(args.root)

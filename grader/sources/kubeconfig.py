@@ -76,7 +76,7 @@ def parse(path: str) -> dict[str, Any]:
     except OSError as exc:
         raise InputError(path, f"cannot read the kubeconfig: {exc.strerror or exc}") from None
     try:
-        from grader.dumpread import Loader, check_aliases
+        from grader.sources.dumpread import Loader, check_aliases
 
         loader = Loader(text)
         try:  # the alias budget of dumps applies: a kubeconfig from a roster is anyone's file
