@@ -91,7 +91,8 @@ def write_roster(path: Path, rows: list[dict[str, str]]) -> None:
 
 
 def run(students: int, latency: float, jobs: int, dumps: bool) -> int:
-    from grader import batch, rubric as rubric_mod
+    from grader import rubric as rubric_mod
+    from grader.classroom import batch
 
     rubric = rubric_mod.load("service-discovery")
     namespaces = [f"s{i:03d}" for i in range(students)]

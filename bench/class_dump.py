@@ -31,7 +31,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.batch import class_cluster  # noqa: E402
-from grader import batch, rubric as rubric_mod, snapshot  # noqa: E402
+from grader import rubric as rubric_mod  # noqa: E402
+from grader.classroom import batch
+from grader.sources import snapshot
 
 CORRECT = ROOT / "examples" / "service-discovery" / "correct" / "built.yaml"
 

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from grader import engine, rubric  # noqa: E402
-from grader.live import LiveSource, api_client  # noqa: E402
+from grader.sources.live import LiveSource, api_client  # noqa: E402
 from tests.standin.fixtures import load_dump  # noqa: E402
 from tests.standin.server import StandIn  # noqa: E402
 

@@ -25,7 +25,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from grader import engine, rubric  # noqa: E402
-from grader.live import LiveSource, api_client  # noqa: E402
+from grader.sources.live import LiveSource, api_client  # noqa: E402
 from tests.realcluster import build  # noqa: E402
 from tests.realcluster.cluster import Cluster  # noqa: E402
 from tests.realcluster_tests.lab import DUMP_KINDS, Lab  # noqa: E402

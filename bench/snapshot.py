@@ -18,7 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader import engine, rubric, snapshot  # noqa: E402
+from grader import engine, rubric  # noqa: E402
+from grader.sources import snapshot
 from grader.outcome import SourceInfo  # noqa: E402
 
 CASE = ROOT / "examples" / "service-discovery" / "correct"

@@ -43,10 +43,11 @@ def report(label: str, runs: list[tuple[float, int, str]]) -> None:
 
 def in_process(rounds: int) -> float:
     """Grading one step from an already-loaded dump, without process start or imports."""
-    from grader import engine, rubric, snapshot
+    from grader import engine, rubric
+    from grader.sources import snapshot
     from grader.engine import StaticSource
     from grader.outcome import SourceInfo
-    from grader.verify import find_step, one_step, verdict
+    from grader.classroom.verify import find_step, one_step, verdict
 
     r = rubric.load("service-discovery")
     snap = snapshot.load(str(CASE / "built.yaml"))

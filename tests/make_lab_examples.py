@@ -26,7 +26,8 @@ from typing import Callable
 
 import yaml
 
-from grader import bundle, engine, kinds, reads, rubric as rubric_mod
+from grader import engine, kinds, reads, rubric as rubric_mod
+from grader.sources import bundle
 from grader.outcome import SourceInfo
 from grader.view import DnsResult, ExecResult, build_view
 from tests.builders import LAB_START, Cluster, base_cluster, dump_yaml, service_port

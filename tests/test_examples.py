@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grader import engine, rubric, snapshot
+from grader import engine, rubric
+from grader.sources import snapshot
 from grader.outcome import SourceInfo, Status
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "service-discovery"

@@ -9,7 +9,7 @@ import re
 import pytest
 import yaml
 
-from grader import snapshot
+from grader.sources import snapshot
 from tests import make_examples
 from tests.realcluster.record import CASES as RECORDED
 from tests.realcluster.record import DESCRIPTIONS

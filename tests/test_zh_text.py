@@ -12,7 +12,7 @@ from grader import phases, rubric
 from grader.i18n import phase_name
 from grader.report import console, html_report, wording
 from grader.report.html_report import _W as HTML_WORDS
-from grader.selfcheck import _WORDS as CHECK_WORDS
+from grader.classroom.selfcheck import _WORDS as CHECK_WORDS
 from tests.test_examples import CASES, EXAMPLES, grade_case
 
 RUBRIC = rubric.load("service-discovery")
@@ -86,7 +86,8 @@ def test_the_glossary_exists_and_names_its_rules():
 
 
 def test_the_swapped_and_namespace_notes_follow_the_rules():
-    from grader import elsewhere, snapshot
+    from grader import elsewhere
+    from grader.sources import snapshot
 
     first = snapshot.load(EXAMPLES / "correct" / "cleaned.yaml").view()
     second = snapshot.load(EXAMPLES / "correct" / "built.yaml").view()

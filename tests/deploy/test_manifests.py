@@ -29,7 +29,7 @@ MANIFESTS = sorted(DEPLOY.glob("*.yaml"))
 SA = ("labgrade", "labgrade")  # namespace, name
 JOB_NAME = "labgrade-service-discovery"
 
-# What live grading lists in a student namespace (grader/live.py, grader/kinds.py): (API group, resource).
+# What live grading lists in a student namespace (grader/sources/live.py, grader/kinds.py): (API group, resource).
 READS = {
     ("", "pods"),
     ("", "services"),
@@ -284,7 +284,7 @@ def test_the_grader_reads_student_namespaces_only_and_writes_nowhere() -> None:
 
 
 def test_exec_only_in_student_namespaces_and_portforward_only_in_kube_system() -> None:
-    from grader import dns_probe
+    from grader.sources import dns_probe
 
     student = _template_rolebindings("lab-2023001")
     for verb in PROBE_VERBS:
@@ -479,7 +479,7 @@ def test_the_copied_files_alone_build_the_cli_and_its_rubrics(tmp_path: Path) ->
     run = subprocess.run([sys.executable, "-c", "from setuptools import setup; setup()", "-q", "build_py", "-d", str(built)],
                          cwd=src, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
-    for path in ("grader/cli.py", "grader/live.py", "grader/report/json_report.py", "checks/registry.py",
+    for path in ("grader/cli.py", "grader/sources/live.py", "grader/report/json_report.py", "checks/registry.py",
                  "rubrics/service-discovery.yaml"):
         assert (built / path).is_file(), f"the image would lack {path}"
 

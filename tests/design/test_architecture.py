@@ -63,7 +63,7 @@ def imports(path: Path) -> list[tuple[str, tuple[str, ...], int]]:
                 base = ".".join(anchor + ([base] if base else []))
             names = tuple(a.name for a in node.names)
             out.append((base, names, node.lineno))
-            # ``from grader import live`` imports the module grader.live
+            # ``from grader.sources import live`` imports the module grader.sources.live
             out += [(f"{base}.{n}", (), node.lineno) for n in names if f"{base}.{n}" in MODULES]
     return out
 

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grader import batch, cli, rubric as rubric_mod
+from grader import cli, rubric as rubric_mod
+from grader.classroom import batch
 from grader.report import json_report
 from tests.standin.fixtures import make_standin  # noqa: F401 - pytest fixture
 
@@ -460,7 +461,7 @@ def test_a_live_class_on_the_standin_with_one_namespace_failing(labgrade, make_s
 # -- progress -------------------------------------------------------------------------
 
 def test_progress_is_one_line_per_student_off_a_terminal_and_one_redrawn_line_on_it():
-    from grader.gradebook import StudentResult
+    from grader.report.gradebook import StudentResult
     from grader.i18n import Text
     from tests.report.reports import service_discovery
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from grader import engine, rubric as rubric_mod
-from grader.live import LiveSource, api_client
+from grader.sources.live import LiveSource, api_client
 from tests.standin.fixtures import load_dump, make_standin  # noqa: F401 - pytest fixture
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +28,7 @@ print(json.dumps({m: m in sys.modules for m in sys.argv[1:]}))
 
 
 def test_importing_the_cli_imports_no_subcommand_module():
-    seen = _fresh("import grader.cli" + MODULES, "grader.selfcheck", "grader.batch", "grader.platforms_cli",
+    seen = _fresh("import grader.cli" + MODULES, "grader.classroom.selfcheck", "grader.classroom.batch", "grader.classroom.platforms_cli",
                   "grader.authoring", "kubernetes", "websocket", "dns")
     assert not any(seen.values()), seen
 
@@ -37,8 +37,8 @@ def test_grading_dumps_imports_no_cluster_client_and_no_other_reporter(tmp_path)
     code = ("import sys; from grader.cli import main; "
             f"rc = main(['grade', '--rubric', 'service-discovery', '--snapshot', {str(CORRECT / 'built.yaml')!r}, '-q']); "
             "assert rc == 0, rc" + MODULES)
-    seen = _fresh(code, "kubernetes", "websocket", "grader.live", "grader.report.junit", "grader.report.html_report",
-                  "grader.selfcheck", "grader.batch")
+    seen = _fresh(code, "kubernetes", "websocket", "grader.sources.live", "grader.report.junit", "grader.report.html_report",
+                  "grader.classroom.selfcheck", "grader.classroom.batch")
     assert not any(seen.values()), seen
 
 
@@ -49,7 +49,7 @@ def test_a_live_grade_loads_the_client_without_its_unused_subpackages(make_stand
             f"rc = main(['grade', '--rubric', 'service-discovery', '--kubeconfig', {str(kubeconfig)!r}, '--no-poll', '-q']); "
             "assert rc == 0, rc; import kubernetes; assert kubernetes.watch.Watch" + MODULES)
     seen = _fresh(code, "kubernetes.config", "kubernetes.client", "kubernetes.dynamic", "kubernetes.informer",
-                  "kubernetes.leaderelection", "kubernetes_validate", "grader.selfcheck")
+                  "kubernetes.leaderelection", "kubernetes_validate", "grader.classroom.selfcheck")
     assert seen["kubernetes.config"] and seen["kubernetes.client"]
     assert not any(v for k, v in seen.items() if k not in ("kubernetes.config", "kubernetes.client")), seen
     assert len(server.requests_matching("GET", r"/portforward$")) == 1  # both DNS questions, one tunnel

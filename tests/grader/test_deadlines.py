@@ -19,7 +19,7 @@ pytest.importorskip("aiohttp")
 from grader import engine, rubric  # noqa: E402
 from grader.cli import main  # noqa: E402
 from grader.i18n import Text  # noqa: E402
-from grader.live import REQUEST_DEADLINE, LiveSource, Retry, api_client  # noqa: E402
+from grader.sources.live import REQUEST_DEADLINE, LiveSource, Retry, api_client  # noqa: E402
 from grader.outcome import SourceInfo, Status  # noqa: E402
 from grader.view import DnsResult, ExecResult, ProbeError, build_view  # noqa: E402
 from tests.standin.fixtures import load_dump, make_standin  # noqa: E402,F401
@@ -112,7 +112,7 @@ def test_an_api_server_lost_during_exec_is_an_error_never_a_lost_point(make_stan
 
 
 def test_a_port_forward_never_answered_or_dripped_is_bounded(make_standin, tmp_path):
-    from grader.dns_probe import query_via_portforward
+    from grader.sources.dns_probe import query_via_portforward
 
     server = make_standin(built())
     pod = next(p["metadata"]["name"] for p in built() if p["kind"] == "Pod"

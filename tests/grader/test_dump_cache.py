@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grader import batch, rubric as rubric_mod, snapshot
-from grader.dump_cache import DumpCache, IndexedDump
-from grader.gcpause import paused_gc
+from grader import rubric as rubric_mod
+from grader.classroom import batch
+from grader.sources import snapshot
+from grader.sources.dump_cache import DumpCache, IndexedDump
+from grader.sources.gcpause import paused_gc
 from grader.report import json_report
 
 ROOT = Path(__file__).resolve().parents[2]

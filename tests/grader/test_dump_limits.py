@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grader import dumpread, rubric, snapshot
+from grader import rubric
+from grader.sources import dumpread, snapshot
 from grader.cli import main
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "service-discovery"

@@ -10,8 +10,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from grader import gradebook, rubric as rubric_mod
-from grader.gradebook import StudentResult, csv_cell
+from grader import rubric as rubric_mod
+from grader.report import gradebook
+from grader.report.gradebook import StudentResult, csv_cell
 from grader.i18n import Text
 from tests.report.reports import HOSTILE, hostile, service_discovery
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from grader import gradescope_bundle, variants
+from grader import variants
+from grader.classroom import gradescope_bundle
 from grader.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,7 +81,7 @@ def test_the_zip_has_gradescopes_two_scripts_executable_and_is_deterministic():
         names = zf.namelist()
         modes = {i.filename: (i.external_attr >> 16) for i in zf.infolist()}
     assert {"setup.sh", "run_autograder", "rubric.yaml", "labgrade-autograder.json"} <= set(names)
-    assert "labgrade/grader/gradescope_run.py" in names and "labgrade/pyproject.toml" in names
+    assert "labgrade/grader/classroom/gradescope_run.py" in names and "labgrade/pyproject.toml" in names
     assert not any("__pycache__" in n for n in names)
     assert modes["run_autograder"] & stat.S_IXUSR and modes["setup.sh"] & stat.S_IXUSR
     assert gradescope_bundle.build("service-discovery", lang="zh") == data

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import bundle, kinds, reads, rubric, view
+from grader import kinds, reads, rubric, view
+from grader.sources import bundle
 from grader.errors import InputError
-from grader.live import LiveSource, Retry, api_client
+from grader.sources.live import LiveSource, Retry, api_client
 from tests.builders import base_cluster, service_port
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from grader import ledger, rubric
+from grader import rubric
+from grader.classroom import ledger
 from grader.errors import InputError
 from grader.outcome import Status
 from grader.view import build_view

@@ -19,7 +19,8 @@ import pytest
 trustme = pytest.importorskip("trustme")
 pytest.importorskip("aiohttp")
 
-from grader import ledger, rubric, selfcheck  # noqa: E402
+from grader import rubric  # noqa: E402
+from grader.classroom import ledger, selfcheck
 from grader.cli import main  # noqa: E402
 from tests.standin.fixtures import load_dump, make_standin  # noqa: E402,F401
 

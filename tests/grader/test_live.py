@@ -11,9 +11,10 @@ import yaml
 
 pytest.importorskip("aiohttp")
 
-from grader import bundle, engine, rubric, snapshot  # noqa: E402
+from grader import engine, rubric  # noqa: E402
+from grader.sources import bundle, snapshot
 from grader.cli import main  # noqa: E402
-from grader.live import LiveSource, Retry, api_client  # noqa: E402
+from grader.sources.live import LiveSource, Retry, api_client  # noqa: E402
 from grader.outcome import SourceInfo, Status  # noqa: E402
 from tests.standin.exec_model import ExecReply  # noqa: E402
 from tests.standin.fixtures import load_dump, make_standin  # noqa: E402,F401

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import batch, ledger as ledger_mod, rubric as rubric_mod
-from grader.observe import Observer, load_or_create_key
+from grader import rubric as rubric_mod
+from grader.classroom import batch, ledger as ledger_mod
+from grader.classroom.observe import Observer, load_or_create_key
 from tests.standin.fixtures import make_standin  # noqa: F401 - pytest fixture
 
 pytest.importorskip("aiohttp")
@@ -136,7 +137,7 @@ def _get(url: str) -> bytes:
 
 
 def test_the_dashboard_serves_the_page_the_state_and_events(klass):
-    from grader.observe_web import Dashboard
+    from grader.classroom.observe_web import Dashboard
 
     server, good, roster, key, tmp = klass
     obs = Observer(RUBRIC, roster, tmp / "ledgers", key).start()
@@ -214,7 +215,7 @@ class Browser:
 
 @pytest.mark.skipif(_chromium() is None, reason="no chromium (apt-get install chromium)")
 def test_in_a_real_browser_the_grid_changes_when_a_students_namespace_does(klass):
-    from grader.observe_web import Dashboard
+    from grader.classroom.observe_web import Dashboard
 
     server, good, roster, key, tmp = klass
     obs = Observer(RUBRIC, roster, tmp / "ledgers", key).start()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from grader import bundle, snapshot
+from grader.sources import bundle, snapshot
 from grader.cli import main
 from tests.standin.fixtures import load_dump, make_standin  # noqa: F401
 

@@ -20,7 +20,7 @@ pytest.importorskip("aiohttp")
 
 from grader import redact  # noqa: E402
 from grader.cli import main  # noqa: E402
-from grader.live import api_client  # noqa: E402
+from grader.sources.live import api_client  # noqa: E402
 from tests.standin.fixtures import load_dump, make_standin  # noqa: E402,F401
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "service-discovery"

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from checks import k8s
-from grader import ledger, rubric, selfcheck
+from grader import rubric
+from grader.classroom import ledger, selfcheck
 from grader.cli import _Parser
 from grader.errors import InputError
 from grader.i18n import Text
@@ -362,7 +363,7 @@ def cluster(monkeypatch):
     def live_source(args, namespace, phase):
         return holder["source"]
 
-    monkeypatch.setattr("grader.assemble.live_source", live_source)
+    monkeypatch.setattr("grader.sources.assemble.live_source", live_source)
     monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.delenv("LABGRADE_KEY", raising=False)
     return holder
@@ -475,12 +476,12 @@ CHILD = """
 import sys
 sys.path.insert(0, {root!r})
 sys.path.insert(0, {here!r})
-import grader.assemble
-from grader import selfcheck
+import grader.sources.assemble
+from grader.classroom import selfcheck
 from test_selfcheck import Rounds, deployment1, parse
 
 source = Rounds(deployment1(1), deployment1(2))
-grader.assemble.live_source = lambda args, ns, phase: source
+grader.sources.assemble.live_source = lambda args, ns, phase: source
 args = parse("--rubric", "service-discovery", "--watch", "--interval", "1", "--ledger", {ledger!r}, "--lang", "en")
 sys.exit(selfcheck.run(args))
 """
@@ -572,7 +573,7 @@ def test_an_unreachable_cluster_shows_the_one_line_instead_of_a_next_step(lab, t
     """check told a student with a down cluster "next: step 1". When no
     request reached the API server the screen shows that line (server and
     cause) where the next step would be, and nothing is recorded."""
-    from grader.unreachable import Unreachable
+    from grader.sources.unreachable import Unreachable
 
     class Down:
         live = True

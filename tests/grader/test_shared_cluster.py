@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import batch, engine, rubric as rubric_mod, shared_cluster
-from grader.live import LiveSource, api_client
+from grader import engine, rubric as rubric_mod
+from grader.classroom import batch
+from grader.sources import shared_cluster
+from grader.sources.live import LiveSource, api_client
 from grader.report import json_report
 from tests.standin.fixtures import make_standin  # noqa: F401 - pytest fixture
 
@@ -173,7 +175,7 @@ def test_a_failing_check_is_repolled_from_the_students_namespace_only(make_stand
 def test_the_dns_tunnel_pipelines_questions_from_many_threads_and_reopens(make_standin, tmp_path):
     from tests.standin.objects import lab_cluster
 
-    from grader.dns_tunnel import DnsTunnel
+    from grader.sources.dns_tunnel import DnsTunnel
 
     server = make_standin(lab_cluster())
     api = api_client(str(server.kubeconfig_path(tmp_path)))

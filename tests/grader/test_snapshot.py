@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grader import snapshot
+from grader.sources import snapshot
 from grader.errors import InputError
 from grader.view import MissingKind
 

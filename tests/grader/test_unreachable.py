@@ -79,8 +79,8 @@ def test_a_server_that_never_answers_is_one_line_with_timed_out(make_standin, tm
 
 
 def test_the_unreachable_line_is_public_for_check_and_batch(tmp_path):
-    from grader.live import LiveSource, Retry, api_client
-    from grader.unreachable import Unreachable
+    from grader.sources.live import LiveSource, Retry, api_client
+    from grader.sources.unreachable import Unreachable
 
     server = StandIn([]).start()
     cfg = server.kubeconfig_path(tmp_path)
@@ -134,7 +134,7 @@ def test_state_files_load_without_libyaml(tmp_path):
     import subprocess
     import sys
 
-    from grader import bundle
+    from grader.sources import bundle
 
     state = tmp_path / "state.yaml"
     state.write_text(bundle.dump([{"apiVersion": "labgrade/v1", "kind": "Snapshot",
@@ -144,7 +144,7 @@ def test_state_files_load_without_libyaml(tmp_path):
         "import yaml\n"
         "for name in ('CSafeLoader', 'CLoader', 'CParser'):\n"
         "    if hasattr(yaml, name): delattr(yaml, name)\n"
-        "from grader import bundle\n"
+        "from grader.sources import bundle\n"
         f"text = bundle.merge_state({str(state)!r}, {{'apiVersion': 'labgrade/v1', 'kind': 'Snapshot', "
         "'metadata': {'phase': 'cleaned', 'namespace': 'default', 'kinds': []}, 'items': [], 'probes': []})\n"
         "assert 'phase: built' in text and 'phase: cleaned' in text\n"

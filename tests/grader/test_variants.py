@@ -255,7 +255,7 @@ def test_task_of_a_rubric_without_variants_needs_no_student(monkeypatch, capsys)
 
 
 def test_a_resumed_batch_keeps_reports_of_the_same_variant_and_regrades_after_a_new_secret(tmp_path, monkeypatch):
-    from grader import batch
+    from grader.classroom import batch
 
     (tmp_path / "s1").mkdir()
     submission(tmp_path / "s1", values("s1"))

@@ -9,7 +9,7 @@ import pytest
 from grader.cli import main
 from grader.i18n import Text
 from grader.outcome import CheckResult, StepResult, error, failed, passed, skipped
-from grader.verify import EXIT_CANNOT_JUDGE, EXIT_NOT_YET, EXIT_PASSED, verdict
+from grader.classroom.verify import EXIT_CANNOT_JUDGE, EXIT_NOT_YET, EXIT_PASSED, verdict
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "service-discovery"
 
@@ -64,7 +64,7 @@ def test_an_unknown_step_is_an_input_error_listing_the_steps(capsys):
 
 def test_zero_point_checks_are_not_even_run():
     from grader import rubric
-    from grader.verify import find_step, one_step
+    from grader.classroom.verify import find_step, one_step
 
     r = rubric.load("service-discovery")
     cut = one_step(r, find_step(r, "step5"))

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.live import LiveSource, api_client
-from grader.watch import Backoff, ClusterWatch, WatchedSource
+from grader.sources.live import LiveSource, api_client
+from grader.sources.watch import Backoff, ClusterWatch, WatchedSource
 from tests.standin.fixtures import load_dump, make_standin  # noqa: F401 - pytest fixture
 
 ROOT = Path(__file__).resolve().parents[2]

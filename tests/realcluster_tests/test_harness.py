@@ -57,8 +57,8 @@ def test_grader_dns_questions_reach_the_real_coredns(real_cluster):
     CoreDNS process itself: its query log names the question."""
     from kubernetes import client
 
-    from grader.dns_probe import query_via_portforward
-    from grader.live import api_client
+    from grader.sources.dns_probe import query_via_portforward
+    from grader.sources.live import api_client
 
     api = api_client(str(real_cluster.grader_kubeconfig), None)
     pod = client.CoreV1Api(api).list_namespaced_pod("kube-system", label_selector="k8s-app=kube-dns").items[0]

@@ -24,7 +24,7 @@ def grade_both(cluster, ns: str, tmp: Path) -> tuple[dict, dict]:
     import json
 
     from grader import engine, rubric
-    from grader.live import LiveSource, api_client
+    from grader.sources.live import LiveSource, api_client
     from tests.standin.server import StandIn
 
     r = rubric.load("service-discovery")

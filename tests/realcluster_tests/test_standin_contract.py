@@ -175,7 +175,7 @@ def test_discovery_agrees_where_the_grader_looks(pair):
 
 
 def _exec_pair(pair, pod: str, argv: list[str]):
-    from grader.exec_ws import run_exec
+    from grader.sources.exec_ws import run_exec
 
     _, _, _, real_api, fake_api = pair
     return run_exec(real_api, NS, pod, argv, timeout=20), run_exec(fake_api, NS, pod, argv, timeout=20)
@@ -220,7 +220,7 @@ def test_exec_connection_refused_for_an_image_that_serves_nothing(pair):
 
 
 def test_dns_over_portforward_same_answers(pair):
-    from grader.dns_probe import find_coredns_pod, query_via_portforward
+    from grader.sources.dns_probe import find_coredns_pod, query_via_portforward
 
     _, _, lab, real_api, fake_api = pair
     from kubernetes import client

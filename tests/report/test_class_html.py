@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from grader import rubric as rubric_mod
-from grader.gradebook import StudentResult
+from grader.report.gradebook import StudentResult
 from grader.i18n import Text
 from grader.report.class_html import step_state, to_class_html
 from tests.report.reports import hostile, service_discovery

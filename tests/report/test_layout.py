@@ -80,7 +80,7 @@ def test_check_and_watch_put_the_hint_command_on_its_own_line(tmp_path):
     """The self-check's next-step hint follows the same rules as grade."""
     from datetime import datetime, timezone
 
-    from grader import selfcheck
+    from grader.classroom import selfcheck
     from grader.i18n import Text
     from grader.outcome import CheckResult, StepResult, failed
     from grader.rubric import load
