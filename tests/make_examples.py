@@ -270,6 +270,18 @@ def _dual_stack(objects: list[Obj], primary: str) -> list[Obj]:
             other = "IPv6" if primary == "IPv4" else "IPv4"
             o["spec"]["ipFamilies"] = [primary, other]
             o["spec"]["ipFamilyPolicy"] = "PreferDualStack"
+            ip4 = o["spec"].get("clusterIP")
+            if ip4 and ip4 != "None":  # the apiserver allocates one ClusterIP per family, primary first
+                a, b, c, d = ip4.split(".")
+                ips = [ip4, f"fd00:10:96::{int(c):x}:{int(d):x}"]
+                o["spec"]["clusterIPs"] = ips if primary == "IPv4" else ips[::-1]
+                o["spec"]["clusterIP"] = o["spec"]["clusterIPs"][0]
+        if (o["kind"] == "Endpoints" and primary == "IPv6" and o["metadata"]["name"] in lab):
+            # The Endpoints controller lists each pod by the Service's primary family.
+            for subset in o.get("subsets") or []:
+                for key in ("addresses", "notReadyAddresses"):
+                    for a in subset.get(key) or []:
+                        a["ip"] = v6.get(a["ip"], a["ip"])
         if (o["kind"] == "EndpointSlice" and o.get("addressType") == "IPv4"
                 and o["metadata"].get("labels", {}).get("kubernetes.io/service-name") in lab):
             twin = copy.deepcopy(o)

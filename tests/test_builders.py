@@ -71,6 +71,12 @@ def _selected(items: list[dict[str, Any]], svc: dict[str, Any]) -> list[dict[str
             and all(p["metadata"].get("labels", {}).get(k) == v for k, v in sel.items()) and p["status"].get("podIP")]
 
 
+def _ip(pod: dict[str, Any], family: str) -> str:
+    """The pod's address of one IP family (a dual-stack pod has both)."""
+    ips = [a["ip"] for a in pod["status"].get("podIPs") or [{"ip": pod["status"]["podIP"]}]]
+    return next((ip for ip in ips if (":" in ip) == (family == "IPv6")), pod["status"]["podIP"])
+
+
 def _ready(pod: dict[str, Any]) -> bool:
     return any(c["type"] == "Ready" and c["status"] == "True" for c in pod["status"]["conditions"])
 
@@ -102,19 +108,23 @@ def assert_endpoints_follow_pods(items: list[dict[str, Any]]) -> None:
         subsets = ep.get("subsets", [])
         listed = {(a["ip"], a["targetRef"]["uid"]) for s in subsets for a in s.get("addresses", [])}
         unready = {(a["ip"], a["targetRef"]["uid"]) for s in subsets for a in s.get("notReadyAddresses", [])}
-        assert listed == {(p["status"]["podIP"], p["metadata"]["uid"]) for p in live if _ready(p)}, name
-        assert unready == {(p["status"]["podIP"], p["metadata"]["uid"]) for p in live if not _ready(p)}, name
+        # The Endpoints controller lists each pod by the Service's primary IP family.
+        family = (svc["spec"].get("ipFamilies") or ["IPv4"])[0]
+        assert listed == {(_ip(p, family), p["metadata"]["uid"]) for p in live if _ready(p)}, name
+        assert unready == {(_ip(p, family), p["metadata"]["uid"]) for p in live if not _ready(p)}, name
 
         assert slices, f"{name}: a Service with a selector always has a slice"
         for s in slices:
             assert s["metadata"]["ownerReferences"][0]["uid"] == svc["metadata"]["uid"]
             assert s["metadata"]["name"].startswith(name + "-") and len(s["metadata"]["name"]) == len(name) + 6
-        in_slices = [e for s in slices for e in s["endpoints"] or []]
-        assert sorted(e["targetRef"]["uid"] for e in in_slices) == sorted(p["metadata"]["uid"] for p in pods), name
-        for e in in_slices:
+        for address_type in sorted({s.get("addressType", "IPv4") for s in slices}):  # one set of slices per family
+            in_slices = [(e, address_type) for s in slices if s.get("addressType", "IPv4") == address_type
+                         for e in s["endpoints"] or []]
+            assert sorted(e["targetRef"]["uid"] for e, _ in in_slices) == sorted(p["metadata"]["uid"] for p in pods), name
+        for e, address_type in [(e, s.get("addressType", "IPv4")) for s in slices for e in s["endpoints"] or []]:
             pod = next(p for p in pods if p["metadata"]["uid"] == e["targetRef"]["uid"])
             terminating = "deletionTimestamp" in pod["metadata"]
-            assert e["addresses"] == [pod["status"]["podIP"]]
+            assert e["addresses"] == [_ip(pod, address_type)]
             assert e["conditions"] == {"ready": _ready(pod) and not terminating, "serving": _ready(pod),
                                        "terminating": terminating}
             assert e["nodeName"] == pod["spec"]["nodeName"]
