@@ -120,7 +120,7 @@ def service_backends(
     else:
         ok = all(o is not None for o in owners) and sorted(o for o in owners if o) == sorted(labels_)
     if ok:
-        return passed(T(f"{name} 的 {len(ready)} 个端点正是 {want.zh}", f"{name}'s {len(ready)} endpoints are exactly {want.en}"),
+        return passed(T(f"{name} 的 {len(ready)} 个端点恰好是 {want.zh}", f"{name}'s {len(ready)} endpoints are exactly {want.en}"),
                       observed=observed)
     return failed(T(f"{name} 有 {len(ready)} 个端点，应为 {want.zh}", f"{name} has {len(ready)} endpoints, expected {want.en}"),
                   expected=want, observed=observed)

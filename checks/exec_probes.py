@@ -215,7 +215,7 @@ def http_get(
     if _no_binary(r, "wget"):
         return fail("Pod 中没有 wget 命令（换用带 wget 的镜像，如 busybox）", "there is no wget in the pod (use an image with it, such as busybox)")
     if r.failure == "timeout":
-        return fail("wget 超时没有结束", "wget did not finish in time")
+        return fail("wget 在时限内没有完成", "wget did not finish in time")
     if r.exit_code == 0:
         if expect_body is None or expect_body in (r.stdout or ""):
             return passed(T(f"从 {pod} 访问 {target} 得到了{label.zh}", f"from {pod}, {target} returned {label.en}"), observed=observed)
