@@ -71,8 +71,8 @@ def classify_wget(r: ExecResult, expect_body: str) -> tuple[bool, T]:
         return False, T("wget 在时限内没有完成", "wget did not finish in time")
     if r.exit_code == 0:
         if expect_body in r.stdout:
-            return True, T("wget 取回了 httpd 的页面（It works!）", "wget fetched httpd's page (It works!)")
-        return False, T("wget 成功了，但返回的页面不是 httpd 的", "wget succeeded but the page is not httpd's")
+            return True, T(f"wget 取回了预期的页面（含 {expect_body!r}）", f"wget fetched the expected page (it holds {expect_body!r})")
+        return False, T(f"wget 成功了，但返回的页面不含 {expect_body!r}", f"wget succeeded but the page does not hold {expect_body!r}")
     if "bad address" in err or "unable to resolve" in err or "name or service not known" in err:
         return False, T("域名无法解析", "the name does not resolve")
     if "refused" in err:
@@ -96,7 +96,7 @@ def exec_http_get(
     timeout: int = 5,
 ) -> Outcome:
     """From ``pod``, wget the DNS name of the first backend pod of
-    ``service`` and expect httpd's page."""
+    ``service`` and expect a page holding ``expect_body`` (httpd's by default)."""
     if not _DOMAIN.match(cluster_domain) or not is_dns_label(ctx.namespace) or not is_dns_label(service):
         return error(T("命名空间、服务名或集群域名不是合法的 DNS 名称，不执行命令",
                        "the namespace, service or cluster domain is not a valid DNS name; nothing was run"))
@@ -121,8 +121,8 @@ def exec_http_get(
     first_line = out[0][:120] if out else ""
     observed = T(f"{pod} 中执行 `{shown}`：退出码 {r.exit_code}，输出 {first_line!r}",
                  f"`{shown}` in {pod}: exit code {r.exit_code}, output {first_line!r}")
-    expected = T(f"退出码 0，页面含 {expect_body!r}（{k8s.name(backend.pod)} 的 httpd）",
-                 f"exit code 0 and a page with {expect_body!r} (httpd on {k8s.name(backend.pod)})")
+    expected = T(f"退出码 0，页面含 {expect_body!r}（来自 {k8s.name(backend.pod)}）",
+                 f"exit code 0 and a page with {expect_body!r} (from {k8s.name(backend.pod)})")
     if ok:
         return passed(verdict, observed=observed)
     return failed(verdict, expected=expected, observed=observed)

@@ -218,8 +218,8 @@ def service_target_port(ctx: CheckContext, name: str, port: int = 80) -> Outcome
         ):
             return passed(T(f"{name} 的命名端口 {target} 指向 {port}", f"{name}'s named port {target} resolves to {port}"),
                           observed=T("、".join(seen), ", ".join(seen)))
-    return failed(T(f"{name} 的端口没有转发到容器端口 {port}（httpd 监听 {port}）",
-                    f"{name} does not forward to container port {port} (httpd listens on {port})"),
+    return failed(T(f"{name} 的端口没有转发到容器端口 {port}（服务器监听的端口）",
+                    f"{name} does not forward to container port {port} (where the server listens)"),
                   expected=expected, observed=T("端口：" + "、".join(seen), "ports: " + ", ".join(seen)))
 
 

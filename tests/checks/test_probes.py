@@ -68,7 +68,7 @@ def test_require_headless_fails_for_a_clusterip_service_and_runs_nothing():
 
 
 @pytest.mark.parametrize("reply, says", [
-    (dict(stdout="<h1>Welcome to nginx!</h1>"), "not httpd's"),
+    (dict(stdout="<h1>Welcome to nginx!</h1>"), "does not hold 'It works!'"),
     (dict(exit_code=None, failure="not-found"), "no wget"),
     (dict(stderr='exec: "wget": executable file not found in $PATH', exit_code=127), "no wget"),
     (dict(exit_code=None, failure="timeout"), "did not finish in time"),
