@@ -537,7 +537,7 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, sleep: Callable[
     namespace = args.namespace or rubric.namespace
     book = ledger_mod.Ledger(args.ledger, ledger_mod.key_from_env())
     book.records()  # a broken or foreign ledger stops here, before any cluster access
-    source = live_source(args, namespace, rubric.phases[0])
+    source = live_source(args, namespace, rubric.phases[0], rubric)
     # Every record names the student and the API server it was made against (grader/classroom/ledger_binding.py).
     book.binding = ledger_mod.ledger_binding.binding(args.student, getattr(source, "api", None))
     from grader.sources.live import LiveSource

@@ -360,7 +360,7 @@ def cluster(monkeypatch):
     """Point ``check`` at a fake cluster instead of a kubeconfig."""
     holder = {}
 
-    def live_source(args, namespace, phase):
+    def live_source(args, namespace, phase, rubric=None):
         return holder["source"]
 
     monkeypatch.setattr("grader.sources.assemble.live_source", live_source)
@@ -481,7 +481,7 @@ from grader.classroom import selfcheck
 from test_selfcheck import Rounds, deployment1, parse
 
 source = Rounds(deployment1(1), deployment1(2))
-grader.sources.assemble.live_source = lambda args, ns, phase: source
+grader.sources.assemble.live_source = lambda args, ns, phase, rubric=None: source
 args = parse("--rubric", "service-discovery", "--watch", "--interval", "1", "--ledger", {ledger!r}, "--lang", "en")
 sys.exit(selfcheck.run(args))
 """
