@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from checks import cluster_template as tpl
-from grader.view import DnsResult, ExecResult
+from grader.view import DnsResult
 from tests.builders import base_cluster, service_port
-from tests.checks.verdict import assert_verdict, run, view_of
+from tests.checks.verdict import Exec, assert_verdict, run, view_of
 
 WEB = {"app": "web"}
 PAGE = "<html><body><h1>It works!</h1></body></html>\n"
@@ -25,17 +25,6 @@ def lab(nodeport: bool = True):
         np["spec"]["ports"][0]["nodePort"] = 30080
     c.bare_pod("clientpod", image="busybox", args=["sleep", "3600"])
     return c
-
-
-class Exec:
-    def __init__(self, stdout="", stderr="", exit_code: int | None = 0, failure: str | None = None):
-        self.reply = (stdout, stderr, exit_code, failure)
-        self.argv: list[str] = []
-
-    def __call__(self, namespace, pod, argv, *, container=None, timeout=10.0):
-        self.argv = list(argv)
-        out, err, code, failure = self.reply
-        return ExecResult(tuple(argv), out, err, code, failure, pod=pod, namespace=namespace)
 
 
 class Dns:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from tests.builders import base_cluster, service_port
-from tests.checks.verdict import assert_verdict, run, view_of
-from grader.view import DnsResult, ExecResult
+from tests.checks.verdict import Exec, assert_verdict, run, view_of
+from grader.view import DnsResult
 
 APP = {"app": "httpd"}
 SVC2 = {"svc2": "yes"}
@@ -25,19 +25,6 @@ def lab(headless: bool = True):
     c.service("service2", ports=HTTP, selector=SVC2, headless=headless)
     c.bare_pod("clientpod", image="busybox", args=["sleep", "3600"])
     return c
-
-
-class Exec:
-    """Answers exec like a pod would, and remembers the argv it was given."""
-
-    def __init__(self, stdout="", stderr="", exit_code: int | None = 0, failure: str | None = None):
-        self.reply = (stdout, stderr, exit_code, failure)
-        self.argv: list[str] = []
-
-    def __call__(self, namespace, pod, argv, *, container=None, timeout=10.0):
-        self.argv = list(argv)
-        out, err, code, failure = self.reply
-        return ExecResult(tuple(argv), out, err, code, failure, pod=pod, namespace=namespace)
 
 
 def wget(c, runner, **kw):

@@ -53,3 +53,17 @@ def assert_verdict(outcome: Outcome, status: str, score: float | None = None, *,
     assert outcome.message.zh and outcome.message.en, text
     if says is not None:
         assert says in outcome.message.en, text
+
+
+class Exec:
+    """An exec runner that answers like a pod would (one fixed reply) and
+    remembers the argv it was given, for the probe checks' tests."""
+
+    def __init__(self, stdout="", stderr="", exit_code: int | None = 0, failure: str | None = None):
+        self.reply = (stdout, stderr, exit_code, failure)
+        self.argv: list[str] = []
+
+    def __call__(self, namespace, pod, argv, *, container=None, timeout=10.0):
+        self.argv = list(argv)
+        out, err, code, failure = self.reply
+        return ExecResult(tuple(argv), out, err, code, failure, pod=pod, namespace=namespace)
