@@ -12,7 +12,6 @@ import difflib
 import os
 import re
 import sys
-from pathlib import Path
 from typing import Sequence
 
 from grader import variants
@@ -150,7 +149,8 @@ def cmd_collect(args) -> int:
     namespace = args.namespace or rubric.namespace
     # The phase is the cluster's (lab objects there: built; gone: cleaned),
     # as for grade: a cleaned cluster must not be saved as a built bundle.
-    primed, phase, why = assemble.live_phase(rubric, args, namespace, {})
+    primed, phase, why = assemble.live_phase(
+        rubric, lambda ph: assemble.live_source(args, namespace, ph, rubric), args.phase, {}, namespace)
     live = primed.source
     if why is not None:
         from grader.report.safe import for_terminal
@@ -180,17 +180,9 @@ def cmd_baseline(args) -> int:
 
 
 def _write(path: str, text: str) -> None:
-    """Write atomically: a reader (an LMS, a resumed batch) never sees half a file."""
-    target = Path(path)
-    if not target.parent.exists():
-        raise InputError(path, "its folder does not exist")
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InputError(path, f"cannot write: {exc.strerror or exc}") from None
+    from grader.files import write_atomic
+
+    write_atomic(path, text, need_folder=True)
 
 
 def _use_color(args) -> bool:
@@ -251,36 +243,17 @@ def _ledger_cluster(args, rubric):
 
 
 def _grade_sources(rubric, args):
-    from grader import engine, phases
+    from grader import run
 
-    notes: list = []
-    sources, recorded_ns = assemble.load_dumps(rubric, args.snapshot, args.baseline, args.namespace, notes)
-    namespace = args.namespace or recorded_ns or rubric.namespace
-    live = None
-    if not args.snapshot or args.state:
-        sources.update(assemble.state_sources(args.state))
-        live, phase, why = assemble.live_phase(rubric, args, namespace, sources)
-        said = ([why] if why is not None else []) + ([phases.regraded(phase, args.state)] if args.state and phase in sources else [])
-        notes[:0] = said  # first: which phase and why
-        sources[phase] = live
-    options = engine.Options(poll=not getattr(args, "no_poll", False))
-    report = engine.grade(rubric, sources, namespace=namespace, student=args.student, options=options)
-    if live is not None:
-        live = live.source  # the LiveSource itself, for the state file and the unreachable line
-    hint = assemble.namespace_hint(rubric, sources, live, namespace)
-    if hint is not None:
-        notes.insert(0, hint)
-    if notes:
-        import dataclasses
-
-        report = dataclasses.replace(report, notes=tuple(notes) + report.notes)
-    args.unreachable = live.unreachable if live is not None else None  # grader.sources.live.Unreachable: exit 2
-    if live is not None and args.state and live.unreachable is None:  # never keep a pass that read nothing
-        from grader.sources import bundle
-
-        _write(args.state, bundle.merge_state(args.state, bundle.to_bundle(
-            live.last_view, phase=live.phase, namespace=namespace, context=args.context)))
-    return report
+    where = run.Where(
+        dumps=tuple(assemble.split_phase(item, rubric.phases) for item in args.snapshot),
+        baseline=args.baseline, state=args.state, namespace=args.namespace, student=args.student,
+        phase=args.phase, kubeconfig=args.kubeconfig, context=args.context, dns_server=args.dns_server,
+        poll=not getattr(args, "no_poll", False),
+    )
+    result = run.grade(rubric, where)
+    args.unreachable = result.unreachable  # grader.sources.live.Unreachable: the report is written, exit 2
+    return result.report
 
 
 def _emit(report, lang: str, args) -> None:

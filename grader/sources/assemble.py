@@ -27,20 +27,23 @@ def split_phase(item: str, phases: tuple[str, ...]) -> tuple[str | None, str]:
     return phase, path
 
 
-def load_dumps(rubric, snapshots: list[str], baseline: str | None, namespace: str | None = None,
-                  notes: list | None = None) -> tuple[dict, str | None]:
-    """Load every dump and give it a phase: named (``cleaned=PATH``), else
-    the phase a labgrade bundle records, else the rubric's phases in order.
-    Returns the sources and the namespace a bundle recorded, if any."""
+def load_dumps(rubric, dumps: list[tuple[str | None, str]], baseline: str | None, namespace: str | None = None,
+               notes: list | None = None, *, loader=None) -> tuple[dict, str | None]:
+    """Load every dump and give it a phase: named (``(phase, path)``, from
+    ``cleaned=PATH`` on a command line), else the phase a labgrade bundle
+    records, else the rubric's phases in order. ``loader`` parses them
+    (default :func:`grader.sources.snapshot.load_all`; a batch passes its
+    dump cache). Returns the sources and the namespace a bundle recorded."""
     from grader.sources import snapshot
     from grader.engine import StaticSource
     from grader.outcome import SourceInfo
 
-    items = [split_phase(i, rubric.phases) for i in snapshots]
+    items = list(dumps)
     if baseline:
         items.append(("baseline", baseline))
     # Only what the rubric reads in the lab namespace is kept (a dump of a big cluster costs a scan).
-    snaps = snapshot.load_all([path for _, path in items], rubric, namespace)
+    load = loader or snapshot.load_all
+    snaps = load([path for _, path in items], rubric, namespace) if items else []
     loaded = [(phase, path, snap) for (phase, path), snap in zip(items, snaps)]
     assigned: dict[str, tuple[str, snapshot.Snapshot]] = {}
     by_order: list[str] = []  # phases given only by the dumps' order
@@ -125,18 +128,19 @@ class Primed:
         return getattr(self.source, name)
 
 
-def live_phase(rubric, args, namespace: str, sources: dict):
+def live_phase(rubric, make, phase: str | None, sources: dict, namespace: str):
     """The live source and the phase it grades, with the note saying which
-    and why: ``--phase`` if given, else what the cluster shows (the lab's
-    objects there: built; gone: cleaned), else the first phase the other
-    sources lack. A phase already in ``--state`` is graded again."""
+    and why: ``phase`` if given (``--phase``), else what the cluster shows
+    (the lab's objects there: built; gone: cleaned), else the first phase
+    the other sources lack. ``make(phase)`` builds the live source. A phase
+    already in ``--state`` is graded again."""
     from grader import phases
 
-    if args.phase:
-        if args.phase not in rubric.phases:
-            raise InputError("--phase", f"unknown phase {args.phase!r}; this rubric's phases: {', '.join(rubric.phases)}")
-        return Primed(live_source(args, namespace, args.phase, rubric), None), args.phase, phases.chosen(args.phase)
-    live = live_source(args, namespace, rubric.phases[0], rubric)
+    if phase:
+        if phase not in rubric.phases:
+            raise InputError("--phase", f"unknown phase {phase!r}; this rubric's phases: {', '.join(rubric.phases)}")
+        return Primed(make(phase), None), phase, phases.chosen(phase)
+    live = make(rubric.phases[0])
     first = live.view()
     inferred = phases.infer(rubric, first, namespace) if getattr(live, "unreachable", None) is None else None
     if inferred is not None:
