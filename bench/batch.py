@@ -92,7 +92,8 @@ def write_roster(path: Path, rows: list[dict[str, str]]) -> None:
 
 def run(students: int, latency: float, jobs: int, dumps: bool) -> int:
     from grader import rubric as rubric_mod
-    from grader.classroom import batch
+    from grader.classroom import batch, roster as roster_mod
+    from grader.classroom.meter import ProgressMeter
 
     rubric = rubric_mod.load("service-discovery")
     namespaces = [f"s{i:03d}" for i in range(students)]
@@ -115,8 +116,8 @@ def run(students: int, latency: float, jobs: int, dumps: bool) -> int:
             write_roster(roster, [{"student_id": ns, "name": f"学生 {ns}", "namespace": ns} for ns in namespaces])
         try:
             options = batch.BatchOptions(jobs=jobs, lang="zh", resume=False, kubeconfig=kubeconfig)
-            job = batch.Batch(rubric, batch.load_roster(roster, rubric), work / "results", options,
-                              progress=batch.Progress(sys.stderr, tty=False) if students <= 20 else None)
+            job = batch.Batch(rubric, roster_mod.load_roster(roster, rubric), work / "results", options,
+                              progress=ProgressMeter(sys.stderr, tty=False) if students <= 20 else None)
             t0 = time.perf_counter()
             result = job.run()
             wall = time.perf_counter() - t0

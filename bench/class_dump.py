@@ -32,7 +32,7 @@ if str(ROOT) not in sys.path:
 
 from bench.batch import class_cluster  # noqa: E402
 from grader import rubric as rubric_mod  # noqa: E402
-from grader.classroom import batch
+from grader.classroom import batch, roster as roster_mod
 from grader.sources import snapshot
 
 CORRECT = ROOT / "examples" / "service-discovery" / "correct" / "built.yaml"
@@ -66,7 +66,7 @@ def roster(folder: Path, dump: Path, n: int) -> Path:
 
 def run_batch(folder: Path, dump: Path, n: int, cached: bool) -> float:
     r = rubric_mod.load("service-discovery")
-    job = batch.Batch(r, batch.load_roster(roster(folder, dump, n), r), folder / f"out-{dump.suffix[1:]}-{n}-{cached}",
+    job = batch.Batch(r, roster_mod.load_roster(roster(folder, dump, n), r), folder / f"out-{dump.suffix[1:]}-{n}-{cached}",
                       batch.BatchOptions(jobs=4, resume=False))
     if not cached:
         job.dumps.uses = {}  # each row parses the file itself, as before the cache

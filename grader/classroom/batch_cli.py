@@ -62,18 +62,19 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args) -> int:
     from grader import rubric as rubric_mod
-    from grader.classroom import batch
+    from grader.classroom import batch, roster as roster_mod
+    from grader.classroom.meter import ProgressMeter
 
     lang = args.lang or default_lang()
     template = rubric_mod.template(args.rubric, secret_file=args.course_secret_file)
     rubric = template.rubric(None)  # the class's shape (a variant rubric's preview): steps, points, phases
-    roster = batch.load_roster(args.roster, rubric)
+    roster = roster_mod.load_roster(args.roster, rubric)
     options = batch.BatchOptions(
         jobs=args.jobs, lang=lang, resume=args.resume, poll=not args.no_poll, phase=args.phase,
         kubeconfig=args.kubeconfig, context=args.context, dns_server=args.dns_server,
         allow_exec_credentials=args.allow_exec_credentials,
     )
-    progress = None if args.quiet else batch.Progress(sys.stderr, lang=lang)
+    progress = None if args.quiet else ProgressMeter(sys.stderr, lang=lang)
     job = batch.Batch(rubric, roster, args.out, options, progress=progress,
                       rubric_for=template.rubric if template.varies else None)
     if template.varies:

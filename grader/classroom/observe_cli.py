@@ -30,11 +30,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def build(args: argparse.Namespace) -> Any:
     from grader import rubric as rubric_mod
-    from grader.classroom import batch
+    from grader.classroom import roster as roster_mod
     from grader.classroom.observe import Observer, load_or_create_key
 
     rubric = rubric_mod.load(args.rubric)
-    roster = batch.load_roster(args.roster, rubric)
+    roster = roster_mod.load_roster(args.roster, rubric)
     key = load_or_create_key(Path(args.key_file))
     return Observer(rubric, roster, Path(args.ledgers), key, kubeconfig=args.kubeconfig, context=args.context,
                     dns_server=args.dns_server)

@@ -84,12 +84,16 @@ def state_sources(state: str | None) -> dict:
     }
 
 
-def live_source(args, namespace: str, phase: str, rubric=None):
+def live_source(args, namespace: str, phase: str, rubric=None, *, api=None, location: str | None = None):
+    """The live cluster ``args`` names (kubeconfig, context, dns_server) as
+    a source of ``phase``, listing what ``rubric`` reads. ``api``: a client
+    made already (a batch's, from its pool)."""
     from grader.sources.live import LiveSource, api_client
     from grader.reads import rubric_reads
 
-    api = api_client(args.kubeconfig, args.context)
-    where = "live" + (f" context {args.context}" if args.context else "")
+    if api is None:
+        api = api_client(args.kubeconfig, args.context)
+    where = location or "live" + (f" context {args.context}" if args.context else "")
     return LiveSource(api, namespace, phase, location=where, dns_server=args.dns_server,
                       reads=rubric_reads(rubric) if rubric is not None else None)
 

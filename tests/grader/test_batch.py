@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grader import cli, rubric as rubric_mod
-from grader.classroom import batch
+from grader import cli, engine, rubric as rubric_mod
+from grader.classroom import batch, roster as roster_mod
+from grader.classroom.meter import ProgressMeter
 from grader.report import json_report
 from tests.standin.fixtures import make_standin  # noqa: F401 - pytest fixture
 
@@ -52,13 +53,13 @@ def labgrade(monkeypatch, capsys):
 def grade_calls(monkeypatch):
     """How many students were really graded (not resumed)."""
     calls: list[str] = []
-    real = batch.engine.grade
+    real = engine.grade
 
     def counting(*args, **kwargs):
         calls.append(kwargs.get("student"))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(batch.engine, "grade", counting)
+    monkeypatch.setattr(engine, "grade", counting)
     return calls
 
 
@@ -280,7 +281,7 @@ def test_ctrl_c_keeps_finished_students_and_the_next_run_resumes(labgrade, class
     ids = ["s1", "s2", "s3", "s4", "s5"]
     roster = write_roster(classroom / "roster.csv", [example_row("correct", sid) for sid in ids])
     out = tmp_path / "results"
-    real = batch.engine.grade
+    real = engine.grade
     calls: list[str] = []
 
     def interrupted_during_the_second(*args, **kwargs):
@@ -290,7 +291,7 @@ def test_ctrl_c_keeps_finished_students_and_the_next_run_resumes(labgrade, class
             time.sleep(1.0)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(batch.engine, "grade", interrupted_during_the_second)
+    monkeypatch.setattr(engine, "grade", interrupted_during_the_second)
     run = labgrade(*batch_args(roster, out, "--jobs", "1"))
 
     assert run.rc == 130
@@ -302,7 +303,7 @@ def test_ctrl_c_keeps_finished_students_and_the_next_run_resumes(labgrade, class
     assert not (out / "gradebook.csv").exists()  # no class files that look complete
 
     calls.clear()
-    monkeypatch.setattr(batch.engine, "grade", lambda *a, **k: (calls.append(k["student"]), real(*a, **k))[1])
+    monkeypatch.setattr(engine, "grade", lambda *a, **k: (calls.append(k["student"]), real(*a, **k))[1])
     run = labgrade(*batch_args(roster, out, "--jobs", "1"))
     assert run.rc == 0 and calls == ["s3", "s4", "s5"]
     assert [r["student_id"] for r in read_csv(out / "gradebook.csv")] == ids
@@ -407,7 +408,7 @@ def test_rosters_as_spreadsheets_save_them(tmp_path, encoding, delimiter):
     roster = tmp_path / "class" / "roster.csv"
     roster.parent.mkdir()
     roster.write_bytes(text.encode(encoding))
-    loaded = batch.load_roster(roster, RUBRIC)
+    loaded = roster_mod.load_roster(roster, RUBRIC)
     assert [(e.student_id, e.name, e.line) for e in loaded.entries] == [("2024001", "张三", 2), ("2024003", "李四", 5)]
     assert loaded.entries[0].dumps == {"built": tmp_path / "class" / "dumps" / "zhang.yaml"}  # relative to the roster
     assert loaded.entries[1].dumps == {"built": Path("/abs/li.yaml")}
@@ -467,7 +468,7 @@ def test_progress_is_one_line_per_student_off_a_terminal_and_one_redrawn_line_on
 
     now = [0.0]
     plain = io.StringIO()
-    p = batch.Progress(plain, tty=False, clock=lambda: now[0])
+    p = ProgressMeter(plain, tty=False, clock=lambda: now[0])
     p.start(4)
     now[0] = 2.0
     p.done(StudentResult("s1", "", report=service_discovery()), resumed=False)
@@ -477,7 +478,7 @@ def test_progress_is_one_line_per_student_off_a_terminal_and_one_redrawn_line_on
     assert lines[1] == "labgrade batch: [2/4] s2: error: cluster unreachable  errors 1, ETA 2s"
 
     term = io.StringIO()
-    p = batch.Progress(term, tty=True, clock=lambda: now[0])
+    p = ProgressMeter(term, tty=True, clock=lambda: now[0])
     p.start(2)
     p.done(StudentResult("s1", "", report=service_discovery()), resumed=True)
     p.done(StudentResult("s2", "", report=service_discovery()), resumed=False)

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from grader import rubric as rubric_mod
-from grader.classroom import batch
+from grader.classroom import batch, roster as roster_mod
 from grader.sources import snapshot
 from grader.sources.dump_cache import DumpCache, IndexedDump
 from grader.sources.gcpause import paused_gc
@@ -50,13 +50,13 @@ def test_rows_on_one_class_dump_parse_it_once_and_grade_as_if_alone(tmp_path, fm
     cleaned = _class_dump(tmp_path, namespaces, fmt, "cleaned")
     roster = _roster(tmp_path / "roster.csv", ["student_id,namespace,built,cleaned"] +
                      [f"{ns},{ns},{built.name},{cleaned.name}" for ns in namespaces])
-    job = batch.Batch(RUBRIC, batch.load_roster(roster, RUBRIC), tmp_path / "out",
+    job = batch.Batch(RUBRIC, roster_mod.load_roster(roster, RUBRIC), tmp_path / "out",
                       batch.BatchOptions(jobs=4, resume=False))
 
     result = job.run()
 
     assert result.errors == 0 and job.dumps.parses == 2  # two files, one parse each, for four students
-    plain = batch.Batch(RUBRIC, batch.load_roster(roster, RUBRIC), tmp_path / "plain",
+    plain = batch.Batch(RUBRIC, roster_mod.load_roster(roster, RUBRIC), tmp_path / "plain",
                         batch.BatchOptions(jobs=4, resume=False))
     plain.dumps.uses = {}  # every row parses its files itself, as before
     plain.run()
@@ -83,7 +83,7 @@ def test_a_student_sees_only_their_namespace_of_the_class_dump(tmp_path):
     built.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}), encoding="utf-8")
     roster = _roster(tmp_path / "roster.csv", ["student_id,namespace,built"] + [f"{ns},{ns},class.json" for ns in namespaces])
 
-    result = batch.Batch(RUBRIC, batch.load_roster(roster, RUBRIC), tmp_path / "out",
+    result = batch.Batch(RUBRIC, roster_mod.load_roster(roster, RUBRIC), tmp_path / "out",
                          batch.BatchOptions(jobs=2, resume=False)).run()
 
     earned = {r.student_id: r.report.earned for r in result.results}

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from grader import rubric as rubric_mod
-from grader.classroom import batch, ledger as ledger_mod
+from grader.classroom import ledger as ledger_mod, roster as roster_mod
 from grader.classroom.observe import Observer, load_or_create_key
 from tests.standin.fixtures import make_standin  # noqa: F401 - pytest fixture
 
@@ -61,7 +61,7 @@ def klass(make_standin, tmp_path):
     roster_path = tmp_path / "roster.csv"
     roster_path.write_text("student_id,name,namespace,kubeconfig\n" +
                            "".join(f"{ns},学生 {ns},{ns},kubeconfig\n" for ns in namespaces), encoding="utf-8")
-    roster = batch.load_roster(roster_path, RUBRIC)
+    roster = roster_mod.load_roster(roster_path, RUBRIC)
     key = load_or_create_key(tmp_path / "observer.key")
     return server, good, roster, key, tmp_path
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from grader import engine, rubric as rubric_mod
-from grader.classroom import batch
+from grader.classroom import batch, roster as roster_mod
 from grader.sources import shared_cluster
 from grader.sources.live import LiveSource, api_client
 from grader.report import json_report
@@ -51,7 +51,7 @@ def _class(make_standin, tmp_path, namespaces, **standin_kw):
 
 def _run(roster: Path, out: Path, **kw) -> batch.BatchResult:
     options = batch.BatchOptions(jobs=kw.pop("jobs", 4), resume=False, poll=kw.pop("poll", False), **kw)
-    return batch.Batch(RUBRIC, batch.load_roster(roster, RUBRIC), out, options).run()
+    return batch.Batch(RUBRIC, roster_mod.load_roster(roster, RUBRIC), out, options).run()
 
 
 def _verdicts(report) -> dict[str, tuple[str, float, str]]:

@@ -255,7 +255,7 @@ def test_task_of_a_rubric_without_variants_needs_no_student(monkeypatch, capsys)
 
 
 def test_a_resumed_batch_keeps_reports_of_the_same_variant_and_regrades_after_a_new_secret(tmp_path, monkeypatch):
-    from grader.classroom import batch
+    from grader.classroom import batch, roster as roster_mod
 
     (tmp_path / "s1").mkdir()
     submission(tmp_path / "s1", values("s1"))
@@ -265,7 +265,7 @@ def test_a_resumed_batch_keeps_reports_of_the_same_variant_and_regrades_after_a_
     def run() -> bool:
         template = rubric_mod.template(WEB)
         preview = template.rubric(None)
-        job = batch.Batch(preview, batch.load_roster(roster_path, preview), tmp_path / "out",
+        job = batch.Batch(preview, roster_mod.load_roster(roster_path, preview), tmp_path / "out",
                           rubric_for=template.rubric)
         return job.run().resumed[0]
 

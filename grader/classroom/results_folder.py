@@ -1,0 +1,103 @@
+"""A batch's results folder: what is written where, for one student and for the class.
+
+``OUT/<student_id>/`` holds ``report.json`` (the truth a resumed batch
+reads back), ``junit.xml``, Gradescope's ``results.json`` and
+``report.html`` (linked from ``class.html``), or ``error.txt`` alone for a
+student who could not be graded; ``OUT/`` holds the class files. Every
+file is written atomically (:mod:`grader.files`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader import redact
+from grader.errors import InputError
+from grader.files import write_atomic
+from grader.i18n import Text
+from grader.outcome import GradeReport
+from grader.report import gradebook, json_report, junit
+from grader.report.gradebook import StudentResult
+from grader.report.safe import for_terminal
+from grader.rubric import Rubric
+
+CLASS_FILES = ("gradebook.csv", "canvas.csv", "junit.xml", "summary.md", "class.html")
+STUDENT_FILES = ("report.json", "junit.xml", "results.json", "report.html")
+ERROR_FILE = "error.txt"
+
+
+@dataclass(frozen=True)
+class ResultsFolder:
+    out: Path
+    lang: str = "en"
+
+    def create(self) -> None:
+        if self.out.exists() and not self.out.is_dir():
+            raise InputError(str(self.out), "exists and is not a folder")
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(str(self.out), f"cannot create: {exc.strerror or exc}") from None
+
+    def student_dir(self, student_id: str) -> Path:
+        return self.out / student_id
+
+    def earlier_report(self, student_id: str) -> GradeReport | None:
+        """The report.json an earlier run left, if it still loads."""
+        try:
+            return json_report.from_json(self.student_dir(student_id).joinpath("report.json").read_bytes())
+        except (OSError, json_report.ReportFormatError):
+            return None
+
+    def write_student(self, result: StudentResult) -> None:
+        folder = self.student_dir(result.student_id)
+        try:
+            folder.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise InputError(str(folder), f"cannot create the student's folder: {exc.strerror or exc}") from None
+        if result.report is not None:
+            write_atomic(folder / "report.json", json_report.to_json(result.report))
+            self._derived(folder, result.report, only_if_changed=False)
+        else:
+            reason = result.error or Text("", "")
+            # A dump's kind or name can hold ESC/OSC/bidi bytes: `cat error.txt` must not obey them.
+            zh, en = (for_terminal(redact.text(t), 2000) for t in (reason.zh, reason.en))
+            write_atomic(folder / ERROR_FILE, f"{zh}\n{en}\n" if zh != en else f"{en}\n")
+            # A stale report would be taken for this run's on the next resume.
+            for name in STUDENT_FILES:
+                (folder / name).unlink(missing_ok=True)
+
+    def refresh_student(self, result: StudentResult) -> None:
+        """A resumed student's other files, rewritten only if they differ
+        (another --lang, a file deleted): the report is the truth."""
+        assert result.report is not None
+        self._derived(self.student_dir(result.student_id), result.report, only_if_changed=True)
+
+    def _derived(self, folder: Path, report: GradeReport, *, only_if_changed: bool) -> None:
+        from grader.report.html_report import to_html
+
+        write_atomic(folder / "junit.xml", junit.to_junit_xml(report, self.lang), only_if_changed=only_if_changed)
+        write_atomic(folder / "results.json", gradebook.gradescope_results(report, self.lang),
+                     only_if_changed=only_if_changed)
+        write_atomic(folder / "report.html", to_html(report, self.lang), only_if_changed=only_if_changed)
+        (folder / ERROR_FILE).unlink(missing_ok=True)
+
+    def write_class(self, rubric: Rubric, results: list[StudentResult]) -> dict[str, Path]:
+        from grader.report.class_html import to_class_html
+
+        lang = self.lang
+        texts = {
+            "gradebook.csv": gradebook.gradebook_csv(rubric, results, lang),
+            "canvas.csv": gradebook.canvas_csv(rubric, results),
+            "junit.xml": gradebook.class_junit(rubric.lab, results, lang),
+            "summary.md": gradebook.summary_markdown(rubric, results, lang),
+            "class.html": to_class_html(rubric, results, lang),
+        }
+        files = {}
+        for name, text in texts.items():
+            files[name] = self.out / name
+            write_atomic(files[name], text)
+        return files
+
+
+__all__ = ["ResultsFolder", "CLASS_FILES", "STUDENT_FILES", "ERROR_FILE"]
