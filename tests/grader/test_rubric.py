@@ -102,3 +102,32 @@ def test_unknown_bundled_rubric_suggests_the_near_name():
 def test_empty_and_non_mapping_rubrics(tmp_path):
     assert "is empty" in error_of(tmp_path, "")
     assert "rubric must be a mapping" in error_of(tmp_path, "- just\n- a list\n")
+
+
+def _tree(value):
+    """A parsed rubric as plain data with every node's line, to compare two parses."""
+    if isinstance(value, dict):
+        return ("map", value.line, dict(value.lines), {k: _tree(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return ("seq", value.line, list(value.lines), [_tree(v) for v in value])
+    return (type(value).__name__, value)
+
+
+@pytest.mark.parametrize("name", sorted(rubric.bundled()))
+def test_the_fast_yaml_loader_reads_every_bundled_rubric_as_the_pure_python_one(monkeypatch, name):
+    text = rubric.bundled()[name]
+    fast = _tree(rubric.parse_yaml(text, name))
+    monkeypatch.setattr(rubric, "_Loader", rubric.yaml.SafeLoader)
+    assert _tree(rubric.parse_yaml(text, name)) == fast
+
+
+@pytest.mark.parametrize("text", ["a: b: c\n", "\tsteps: 1\n", "a: *x\n", "a:\n  - 1\n - 2\n", "a: [1, 2\nb: 3\n"])
+def test_a_yaml_mistake_reads_the_same_with_either_loader(monkeypatch, text):
+    def message():
+        with pytest.raises(InputError) as err:
+            rubric.parse_yaml(text, "r.yaml")
+        return str(err.value)
+
+    fast = message()
+    monkeypatch.setattr(rubric, "_Loader", rubric.yaml.SafeLoader)
+    assert message() == fast  # the pure-Python loader's wording (it names the tab, the alias)
