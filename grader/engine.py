@@ -134,7 +134,7 @@ def grade(
         best: dict[str, CheckResult] = {}
         while True:
             attempts += 1
-            step_checks = [_best(best.get(r.id), r) for r in _run_step(step, source, views, ns, results, by_step, attempts, options)]
+            step_checks = [_best(best.get(r.id), r) for r in _run_step(step, source, views, ns, results, by_step, attempts, options, step_titles)]
             best = {r.id: r for r in step_checks}
             retry = (
                 source is not None and source.live and options.poll and step.deadline > 0
@@ -149,17 +149,26 @@ def grade(
         results.update({r.id: r for r in step_checks})
         step_results.append(StepResult(step.id, step.phase, step.title, step.points, tuple(step_checks)))
 
-    # Every message passes the redaction step before any reporter sees it (grader/redact.py).
+    return report(rubric, step_results, [src.info for _, src in sorted(sources.items(), key=lambda kv: _phase_order(rubric, kv[0]))],
+                  namespace=ns, student=student, duration=round(options.clock() - started, 4))
+
+
+def report(rubric: Rubric, steps, sources, *, namespace: str, student: str | None = None,
+           notes=(), duration: float = 0.0) -> GradeReport:
+    """The one place a :class:`GradeReport` is made (the engine's runs, and
+    a ledger's records read back as step results): every message passes the
+    redaction step before any reporter sees it (grader/redact.py)."""
     return redact.report(GradeReport(
         lab=rubric.lab,
         title=rubric.title,
-        namespace=ns,
+        namespace=namespace,
         rubric_version=rubric.version,
-        steps=tuple(step_results),
-        sources=tuple(src.info for _, src in sorted(sources.items(), key=lambda kv: _phase_order(rubric, kv[0]))),
+        steps=tuple(steps),
+        sources=tuple(sources),
         generated_at=iso(utc_now()),
-        duration=round(options.clock() - started, 4),
         student=student,
+        notes=tuple(notes),
+        duration=duration,
     ))
 
 

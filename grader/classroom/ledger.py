@@ -35,10 +35,9 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from checks import k8s, registry
-from grader import redact
 from grader.classroom import ledger_binding
 from grader.classroom.ledger_binding import KUBERNETES_KEY, NAMESPACE_KEY, identity
-from grader.clock import iso, utc_now
+from grader.clock import iso
 from grader.errors import InputError
 from grader.i18n import Text
 from grader.outcome import CheckResult, GradeReport, Outcome, SourceInfo, Status, StepResult
@@ -570,17 +569,10 @@ def report_from_ledger(
         general.append(Text(f"未在被评分的集群上核实的步骤：{shown}。记录文件由学生自己的电脑记录，只是便利，不是证明",
                             f"steps not verified against the graded cluster: {shown}. A ledger kept on the "
                             "student's own machine is a convenience, not proof"))
-    return redact.report(GradeReport(
-        lab=rubric.lab,
-        title=rubric.title,
-        namespace=ns,
-        rubric_version=rubric.version,
-        steps=tuple(steps),
-        sources=tuple(SourceInfo(phase, "ledger", ledger_path, last) for phase in rubric.phases),
-        generated_at=iso(utc_now()),
-        student=student,
-        notes=tuple(general),
-    ))
+    from grader import engine
+
+    return engine.report(rubric, steps, [SourceInfo(phase, "ledger", ledger_path, last) for phase in rubric.phases],
+                         namespace=ns, student=student, notes=general)
 
 
 __all__ = [

@@ -38,6 +38,7 @@ from datetime import datetime, tzinfo
 from typing import Any, Callable, TextIO
 
 from grader import engine
+from grader.clock import utc_now
 from grader.classroom import ledger as ledger_mod
 from grader.errors import InputError
 from grader.i18n import LANGS, Text, default_lang
@@ -172,7 +173,7 @@ class Session:
     """The grading rounds of one ``labgrade check`` run."""
 
     def __init__(self, rubric: Rubric, source: Any, book: ledger_mod.Ledger, namespace: str, *,
-                 poll: bool = False, now: Callable[[], datetime] = ledger_mod.utc_now):
+                 poll: bool = False, now: Callable[[], datetime] = utc_now):
         self.rubric = rubric
         self.source = _RoundSource(source)
         self.ledger = book

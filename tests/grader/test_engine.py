@@ -155,3 +155,15 @@ def test_same_input_same_report(mini):
         return [(c.id, c.outcome, c.earned, c.points) for _, c in r.checks()]
 
     assert strip(a) == strip(b)
+
+
+def test_a_step_blocked_by_an_earlier_step_names_that_step_by_its_title(mini, tmp_path):
+    """A step-level ``needs`` named the step by its id ("'build' (build)"):
+    the engine now hands the steps' titles to the blocked message."""
+    p = tmp_path / "needs.yaml"
+    p.write_text(RUBRIC.replace("    phase: cleaned\n", "    phase: cleaned\n    needs: [build]\n"), encoding="utf-8")
+    report = engine.grade(rubric.load(str(p)), {"built": static([]), "cleaned": static([], phase="cleaned")})
+    gone = by_id(report)["d1-gone"]
+    assert gone.status is Status.SKIPPED and gone.outcome.graded
+    assert "prerequisite 'Build' (build)" in gone.outcome.message.en
+    assert "前置检查“创建”（build）" in gone.outcome.message.zh
