@@ -225,7 +225,8 @@ def class_junit(lab: str, results: Sequence[StudentResult], lang: str = "en") ->
     """All students in one ``<testsuites>``, one testsuite each, roster order.
 
     A student's suite is exactly the one ``labgrade grade --junit`` writes
-    (parsed back from it, so both stay one implementation) plus a
+    (built by the same :func:`grader.report.junit.testsuite`, so both stay one
+    implementation; no student's file is rendered and parsed back) plus a
     ``student_name`` property; a student who could not be graded gets a
     suite with one ``error`` testcase. Each ``classname`` gains the student
     (see :func:`student_classname`); the per-student file keeps ``<lab>.<step>``.
@@ -235,8 +236,7 @@ def class_junit(lab: str, results: Sequence[StudentResult], lang: str = "en") ->
     duration = 0.0
     for r in results:
         if r.report is not None:
-            doc = ET.fromstring(junit.to_junit_xml(r.report, lang))
-            suites = list(doc.iter("testsuite"))
+            suites = [junit.testsuite(r.report, lang)]
             duration += r.report.duration
         else:
             suites = [_error_suite(lab, r, lang)]
@@ -256,8 +256,7 @@ def class_junit(lab: str, results: Sequence[StudentResult], lang: str = "en") ->
     for key, value in totals.items():
         root.set(key, str(value))
     root.set("time", f"{duration:.3f}")
-    ET.indent(root, space="  ")
-    return junit.XML_DECLARATION + ET.tostring(root, encoding="unicode") + "\n"
+    return junit.XML_DECLARATION + junit.serialize(root) + "\n"
 
 
 # -- summary --------------------------------------------------------------------
