@@ -21,7 +21,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--ledgers", required=True, metavar="DIR", help="the observer's ledgers, one per student")
     p.add_argument("--key-file", required=True, metavar="FILE",
                    help="the observer's signing key (created, mode 0600, when missing; keep it from students)")
-    p.add_argument("--port", type=int, default=8377, help="dashboard port on 127.0.0.1 (0: any free one)")
+    p.add_argument("--port", type=int, default=8377, help="dashboard port (0: any free one)")
+    p.add_argument("--listen", default="127.0.0.1", metavar="ADDRESS",
+                   help="dashboard address (default 127.0.0.1; 0.0.0.0 in a pod behind a Service: "
+                        "the page has no login, so keep it off networks students reach)")
     p.add_argument("--kubeconfig", help="kubeconfig for rows without their own")
     p.add_argument("--context", help="kubeconfig context for rows without their own")
     p.add_argument("--dns-server", metavar="IP[:PORT]", help="ask this DNS server instead of port-forwarding to CoreDNS")
@@ -49,10 +52,10 @@ def run(args: argparse.Namespace) -> int:
 
     observer = build(args).start()
     try:
-        board = Dashboard(observer, args.port).start()
+        board = Dashboard(observer, args.port, host=args.listen).start()
     except OSError as exc:
         observer.stop()
-        raise InputError(f"--port {args.port}", f"cannot listen on 127.0.0.1: {exc.strerror or exc}") from None
+        raise InputError(f"--port {args.port}", f"cannot listen on {args.listen}: {exc.strerror or exc}") from None
     print(f"labgrade observe: {len(observer.students)} students; dashboard on {board.url} (Ctrl-C to stop)",
           file=sys.stderr, flush=True)
     try:

@@ -67,10 +67,13 @@ def _one(kind: str, name: str, namespace: str | None = None) -> dict[str, Any]:
 
 
 def test_the_deploy_folder_has_the_manifests() -> None:
-    assert {p.name for p in MANIFESTS} >= {"rbac.yaml", "job.yaml", "roster-configmap.yaml"}
+    assert {p.name for p in MANIFESTS} >= {"rbac.yaml", "job.yaml", "roster-configmap.yaml", "observe.yaml"}
     kinds = sorted(d["kind"] for d in DOCS.values())
     assert kinds == sorted(["Namespace", "ServiceAccount"] + ["ClusterRole"] * 5
-                           + ["ClusterRoleBinding", "RoleBinding", "Job", "ConfigMap"])
+                           + ["ClusterRoleBinding", "RoleBinding", "Job", "ConfigMap"]
+                           # observe.yaml
+                           + ["ClusterRole", "ClusterRoleBinding", "PersistentVolumeClaim", "Deployment", "Service",
+                              "NetworkPolicy"])
 
 
 # --- the kubernetes client's models -----------------------------------------
@@ -159,8 +162,11 @@ def test_the_schemas_reject_an_unknown_field() -> None:
 
 # --- RBAC: read-only, and only where it is needed ---------------------------
 
-ROLES = {d["metadata"]["name"]: d for d in DOCS.values() if d["kind"] == "ClusterRole"}
-BINDINGS = [d for d in DOCS.values() if d["kind"] in ("ClusterRoleBinding", "RoleBinding")]
+# The grader's own RBAC (the Job, grade, batch): rbac.yaml. observe.yaml adds
+# one role for the observer's watches, tested on its own below.
+RBAC = {where: d for where, d in DOCS.items() if where.startswith("rbac.yaml#")}
+ROLES = {d["metadata"]["name"]: d for d in RBAC.values() if d["kind"] == "ClusterRole"}
+BINDINGS = [d for d in RBAC.values() if d["kind"] in ("ClusterRoleBinding", "RoleBinding")]
 
 
 def _rules() -> Iterator[tuple[str, dict[str, Any]]]:
@@ -509,3 +515,86 @@ def test_the_readme_names_what_the_manifests_create() -> None:
         assert text in readme, text
     assert _one("ConfigMap", "labgrade-roster", "labgrade")
     assert "roster.csv" in _one("ConfigMap", "labgrade-roster", "labgrade")["data"]
+
+
+# --- the observer (observe.yaml) -------------------------------------------------
+
+OBSERVER = _one("Deployment", "labgrade-observer", "labgrade")
+OBSERVER_POD = OBSERVER["spec"]["template"]["spec"]
+(OBSERVER_CONTAINER,) = OBSERVER_POD["containers"]
+
+
+def _observer_args():
+    from grader import cli
+
+    assert OBSERVER_CONTAINER["command"] == ["labgrade"]
+    return cli.build_parser().parse_args(OBSERVER_CONTAINER["args"])
+
+
+def test_the_watcher_role_is_list_and_watch_on_the_readers_kinds_only() -> None:
+    role = _one("ClusterRole", "labgrade-watcher")
+    granted = {(g, r): set(rule["verbs"]) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]}
+    assert set(granted) == READS
+    assert all(verbs == {"list", "watch"} for verbs in granted.values())
+    binding = _one("ClusterRoleBinding", "labgrade-watcher")
+    assert binding["roleRef"]["name"] == "labgrade-watcher"
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": SA[1], "namespace": SA[0]}]
+
+
+def test_the_watcher_covers_every_kind_the_observer_watches() -> None:
+    from grader import kinds
+    from grader.reads import rubric_reads
+    from grader.rubric import load
+
+    role = _one("ClusterRole", "labgrade-watcher")
+    granted = {(g, r) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]}
+    for name in ("service-discovery", "service-expose", "headless-dns"):
+        lists, _ = kinds.plan(rubric_reads(load(name)), "")
+        for kind in lists:
+            k = kinds.lookup(kind)
+            assert (k.group, k.plural) in granted, f"{name} watches {kind}"
+
+
+def test_the_observer_runs_labgrade_observe_on_its_volumes() -> None:
+    args = _observer_args()
+    assert args.command == "observe" and args.rubric == "service-discovery"
+    mounts = {m["mountPath"]: m for m in OBSERVER_CONTAINER["volumeMounts"]}
+    volumes = {v["name"]: v for v in OBSERVER_POD["volumes"]}
+    roster_dir, ledgers, key_dir = (str(Path(p).parent) if p.endswith((".csv", ".key")) else p
+                                    for p in (args.roster, args.ledgers, args.key_file))
+    assert volumes[mounts[roster_dir]["name"]]["configMap"]["name"] == "labgrade-roster" and mounts[roster_dir]["readOnly"]
+    assert "persistentVolumeClaim" in volumes[mounts[ledgers]["name"]], "a restarted pod resumes from its ledgers"
+    _one("PersistentVolumeClaim", volumes[mounts[ledgers]["name"]]["persistentVolumeClaim"]["claimName"], "labgrade")
+    key = volumes[mounts[key_dir]["name"]]["secret"]
+    assert mounts[key_dir]["readOnly"] and key["items"] == [{"key": "observer.key", "path": "observer.key"}]
+    assert key["defaultMode"] & 0o007 == 0, "the signing key is not world-readable"
+    assert key["defaultMode"] & 0o040, "readable by the pod's fsGroup"
+    assert OBSERVER["spec"]["replicas"] == 1 and OBSERVER["spec"]["strategy"] == {"type": "Recreate"}, "one ledger writer"
+    assert OBSERVER_POD["serviceAccountName"] == SA[1]
+
+
+def test_the_observer_pod_is_locked_down() -> None:
+    pod_sc, sc = OBSERVER_POD["securityContext"], OBSERVER_CONTAINER["securityContext"]
+    assert pod_sc["runAsNonRoot"] is True and sc["runAsNonRoot"] is True and pod_sc["runAsUser"] > 0
+    assert sc["readOnlyRootFilesystem"] is True and sc["allowPrivilegeEscalation"] is False
+    assert sc["capabilities"] == {"drop": ["ALL"]} and pod_sc["seccompProfile"] == sc["seccompProfile"]
+    writable = {m["mountPath"] for m in OBSERVER_CONTAINER["volumeMounts"] if not m.get("readOnly")}
+    assert writable == {_observer_args().ledgers, "/tmp"}
+
+
+def test_the_service_and_the_policy_reach_the_dashboard_port_only_from_labgrade() -> None:
+    args = _observer_args()
+    assert args.listen == "0.0.0.0"
+    (port,) = OBSERVER_CONTAINER["ports"]
+    assert port["containerPort"] == args.port
+    assert OBSERVER_CONTAINER["readinessProbe"]["httpGet"]["port"] == port["name"]
+    labels = OBSERVER["spec"]["template"]["metadata"]["labels"]
+    service = _one("Service", "labgrade-observer", "labgrade")
+    assert service["spec"]["type"] == "ClusterIP" and service["spec"]["selector"].items() <= labels.items()
+    assert service["spec"]["ports"][0]["targetPort"] == port["name"]
+    policy = _one("NetworkPolicy", "labgrade-observer", "labgrade")["spec"]
+    assert policy["podSelector"]["matchLabels"].items() <= labels.items()
+    assert policy["policyTypes"] == ["Ingress"]
+    (rule,) = policy["ingress"]
+    assert rule["from"] == [{"podSelector": {}}], "pods of the labgrade namespace only"
+    assert rule["ports"] == [{"port": args.port}]
