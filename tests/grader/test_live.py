@@ -103,7 +103,7 @@ def test_missing_wget_in_clientpod_is_a_clear_failure(make_standin, tmp_path):
 def test_a_hung_wget_is_bounded_by_the_timeout(make_standin, tmp_path):
     server = make_standin(objects("correct", "built"), exec_handler=lambda ns, pod, c, argv: ExecReply(hang=True))
     src = live(server, tmp_path, "default")
-    result = src.exec("default", "clientpod", ["wget", "-q", "-O", "-", "http://x"], timeout=1.5)
+    result = src.exec("default", "clientpod", ["wget", "-q", "-O", "-", "http://x"], timeout=0.5)
     assert result.failure == "timeout" and result.exit_code is None and result.duration < 5
 
 
@@ -187,7 +187,8 @@ def test_collect_then_grade_offline_gives_the_live_verdicts(make_standin, tmp_pa
 def test_the_token_never_reaches_a_report(make_standin, tmp_path):
     secret = "s3cr3t-token-value"
     server = make_standin(objects("correct", "built"), token=secret)
-    server.faults.add("GET", r"/pods$", times=None, status=500, message="etcd timeout")
+    # Retry-After: the grader's retries wait what the server asks, not their 1.75 s of backoff.
+    server.faults.add("GET", r"/pods$", times=None, status=500, message="etcd timeout", retry_after="0.01")
     out = tmp_path / "r.json"
     junit = tmp_path / "r.xml"
     main(["grade", "--rubric", "service-discovery", "--kubeconfig", str(server.kubeconfig_path(tmp_path)),

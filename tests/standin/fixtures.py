@@ -11,6 +11,7 @@ the stand-in's kubeconfig exactly as the grader's live mode loads one.
 """
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -21,9 +22,22 @@ from tests.standin.objects import lab_cluster
 from tests.standin.server import StandIn
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_DUMPS: dict[tuple[str, int, int], list[dict[str, Any]]] = {}
+
+
 def load_dump(path: str | Path) -> list[dict[str, Any]]:
-    """Objects of a ``kubectl get ... -o yaml|json`` dump (a List)."""
-    return yaml.safe_load(Path(path).read_text())["items"]
+    """Objects of a ``kubectl get ... -o yaml|json`` dump (a List), a fresh copy each call.
+
+    Tests load the same example dumps hundreds of times; parsing one with the pure-Python
+    loader took 0.3 s, so each file is parsed once (libyaml when present) and handed out as
+    a copy the test may change."""
+    p = Path(path)
+    st = p.stat()
+    key = (str(p.resolve()), st.st_mtime_ns, st.st_size)
+    if key not in _DUMPS:
+        _DUMPS[key] = yaml.load(p.read_text(), Loader=_LOADER)["items"]
+    return copy.deepcopy(_DUMPS[key])
 
 
 def client_model_errors(objects) -> list[str]:
@@ -49,6 +63,21 @@ def client_model_errors(objects) -> list[str]:
             name = (obj.get("metadata") or {}).get("name")
             errors.append(f"{obj.get('kind')} {name}: {' '.join(str(e).split())}")
     return errors
+
+
+def shorten_request_deadline(monkeypatch, seconds: float) -> float:
+    """The grader's per-request wall-clock deadline (``REQUEST_DEADLINE``, 12 s) as
+    ``seconds`` in every module of grader.sources that holds it, for tests that wait for
+    it to cut a server that never answers; the DNS probes import it from apiread when
+    they run, so they follow too."""
+    import sys
+
+    import grader.sources.apiread  # noqa: F401 - the one that defines it, loaded first
+
+    for name, module in list(sys.modules.items()):
+        if (name == "grader.sources" or name.startswith("grader.sources.")) and hasattr(module, "REQUEST_DEADLINE"):
+            monkeypatch.setattr(module, "REQUEST_DEADLINE", seconds)
+    return seconds
 
 
 def kube_configuration(standin: StandIn, tmp_path: Path, *, token: str | None = None):
