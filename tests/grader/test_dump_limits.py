@@ -156,7 +156,8 @@ def test_batch_error_txt_is_sanitised_and_redacted(tmp_path, capsys):
 
 def big_cluster(path: Path, pods: int, as_json: bool = False) -> None:
     """The correct lab in ``default`` plus ``pods`` pods in other namespaces."""
-    lab = yaml.safe_load((EXAMPLES / "correct" / "built.yaml").read_text(encoding="utf-8"))["items"]
+    lab = yaml.load((EXAMPLES / "correct" / "built.yaml").read_text(encoding="utf-8"),
+                    Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))["items"]
     template = next(o for o in lab if o["kind"] == "Pod")
     noise = []
     for i in range(pods):
@@ -167,20 +168,21 @@ def big_cluster(path: Path, pods: int, as_json: bool = False) -> None:
            "metadata": {"resourceVersion": ""}}
     if as_json:  # kubectl's shape: json.MarshalIndent with four spaces
         path.write_text(json.dumps(doc, indent=4) + "\n")
-    else:  # kubectl's shape: keys sorted, block style
-        path.write_text(yaml.safe_dump(doc, sort_keys=True, default_flow_style=False))
+    else:  # kubectl's shape: keys sorted, block style (libyaml writes the same text, 4x sooner)
+        path.write_text(yaml.dump(doc, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=True,
+                                  default_flow_style=False))
 
 
 @pytest.mark.parametrize("as_json", [False, True])
 def test_objects_outside_the_lab_namespace_are_not_kept_and_verdicts_do_not_change(tmp_path, capsys, as_json):
     p = tmp_path / ("big.json" if as_json else "big.yaml")
-    big_cluster(p, 500, as_json)
+    big_cluster(p, 200, as_json)
     assert dumpread.stream_file(p, str(p), snapshot.keep_for(RUBRIC, "default")) is not None  # line by line
     kept = snapshot.load_all([p], RUBRIC, None)[0]
     assert not any(o["metadata"].get("namespace", "").startswith("team-") for o in kept.objects)
     assert "Pod" in kept.kinds and "Deployment" in kept.kinds
     everything = snapshot.load(p)
-    assert len(everything.objects) - len(kept.objects) >= 500
+    assert len(everything.objects) - len(kept.objects) >= 200
     _, out_big, _ = grade(capsys, p)
     _, out_small, _ = grade(capsys, EXAMPLES / "correct" / "built.yaml")
     assert out_big.replace(str(p), "X") == out_small.replace(str(EXAMPLES / "correct" / "built.yaml"), "X")
