@@ -81,7 +81,7 @@ def _built_pods(built: ClusterView, namespace: str, deployments: list[str]) -> d
     return out
 
 
-@check("cleanup.deleted")
+@check("cleanup.deleted", reads=("Deployment", "ReplicaSet", "Pod", "Service"))
 def cleanup_deleted(
     ctx: CheckContext,
     kind: Literal["Deployment", "Service", "Pod"],
@@ -98,6 +98,14 @@ def cleanup_deleted(
     a clean namespace is *not graded* and says why. Objects already marked
     for deletion (``deletionTimestamp``) count as gone, with a note: their
     controllers are finishing the job. Partial credit per object.
+
+    Why: Cleanup is graded per object; terminating objects count as gone.
+
+    Passes: None of the named objects (and the Deployments' pods) is present.
+
+    Fails: "2 Service(s) still present: service1, service2".
+
+    Partial credit: the fraction of objects that are gone.
     """
     ns = ctx.namespace
     built_at = _built(ctx)
@@ -240,7 +248,8 @@ def _default_namespace(ctx: CheckContext) -> Obj | None:
     return None
 
 
-@check("cleanup.kubernetes_service_intact")
+@check("cleanup.kubernetes_service_intact",
+       reads=("Service", "Endpoints", "EndpointSlice", "Namespace:default", "Service:default/kubernetes"))
 def kubernetes_service_intact(ctx: CheckContext, max_skew_seconds: int = 300,
                               lab_objects: list[str] = []) -> Outcome:  # noqa: B006 - read-only default
     """The ``kubernetes`` Service in ``default`` was never deleted.
@@ -253,6 +262,15 @@ def kubernetes_service_intact(ctx: CheckContext, max_skew_seconds: int = 300,
     namespace. ``lab_objects`` (``Kind/name``) are what building creates:
     when the view after building holds none of them there was nothing to
     clean up and this check earns nothing either.
+
+    Why: The API server re-creates a deleted kubernetes Service at once, so only its uid (or age)
+        shows it was deleted.
+
+    Passes: Its uid equals an earlier view's, or without one it is as old as the default namespace.
+
+    Fails: "the kubernetes service was deleted (the API server re-created it)".
+
+    Partial credit: none.
     """
     svc = ctx.view.get("Service", KUBERNETES_NS, KUBERNETES_SVC)
     if svc is None and not _covers_default(ctx.view):

@@ -7,9 +7,20 @@ from grader.i18n import Text as T
 from grader.outcome import Outcome, failed, passed
 
 
-@check("pod.running")
+@check("pod.running", reads=("Pod",))
 def pod_running(ctx: CheckContext, name: str) -> Outcome:
-    """The pod exists, is Running and Ready, and is not being deleted."""
+    """The pod exists, is Running and Ready, and is not being deleted.
+
+    Why: A probe from a pod needs the pod running; a crash-looping client says why the probe cannot
+        run.
+
+    Passes: The pod is Running and Ready and not being deleted.
+
+    Fails: "Pod clientpod is not running and ready (CrashLoopBackOff)"; "no Pod clientpod in
+        namespace default".
+
+    Partial credit: none.
+    """
     pod = ctx.view.get("Pod", ctx.namespace, name)
     if pod is None:
         others = [k8s.name(p) for p in ctx.view.objects("Pod", ctx.namespace)]

@@ -84,7 +84,7 @@ def classify_wget(r: ExecResult, expect_body: str) -> tuple[bool, T]:
     return False, T(f"wget 以退出码 {r.exit_code} 失败", f"wget failed with exit code {r.exit_code}")
 
 
-@check("exec.http_get", live=True)
+@check("exec.http_get", live=True, reads=("Service", "Endpoints", "EndpointSlice", "Pod"))
 def exec_http_get(
     ctx: CheckContext,
     pod: str,
@@ -96,7 +96,17 @@ def exec_http_get(
     timeout: int = 5,
 ) -> Outcome:
     """From ``pod``, wget the DNS name of the first backend pod of
-    ``service`` and expect a page holding ``expect_body`` (httpd's by default)."""
+    ``service`` and expect a page holding ``expect_body`` (httpd's by default).
+
+    Why: Reaching a backend pod by its DNS name from a client pod proves DNS and the Service work
+        end to end.
+
+    Passes: ``wget`` of the first backend pod's DNS name exits 0 and the page has the expected text.
+
+    Fails: "the name does not resolve"; "the connection was refused"; "there is no wget in the pod".
+
+    Partial credit: none.
+    """
     if not _DOMAIN.match(cluster_domain) or not is_dns_label(ctx.namespace) or not is_dns_label(service):
         return error(T("命名空间、服务名或集群域名不是合法的 DNS 名称，不执行命令",
                        "the namespace, service or cluster domain is not a valid DNS name; nothing was run"))
@@ -128,10 +138,19 @@ def exec_http_get(
     return failed(verdict, expected=expected, observed=observed)
 
 
-@check("dns.service", live=True)
+@check("dns.service", live=True, reads=("Service", "Endpoints", "EndpointSlice", "Pod"))
 def dns_service(ctx: CheckContext, name: str, cluster_domain: str = "cluster.local") -> Outcome:
     """What the cluster DNS answers for ``<name>.<ns>.svc.<domain>``: the
-    ClusterIP, or for a headless service exactly its ready endpoint IPs."""
+    ClusterIP, or for a headless service exactly its ready endpoint IPs.
+
+    Why: CoreDNS answers from Services: a ClusterIP, or a headless Service's ready endpoint IPs.
+
+    Passes: The A answer for <name>.<ns>.svc.<domain> is exactly the expected addresses.
+
+    Fails: "DNS gives the wrong answer for service1.default.svc.cluster.local".
+
+    Partial credit: none.
+    """
     svc = ctx.view.get("Service", ctx.namespace, name)
     if svc is None:
         return failed(T(f"没有 Service {name}", f"no Service {name}"))

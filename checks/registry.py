@@ -7,7 +7,6 @@ typo in a rubric fails at load time with a line number, not mid-grading.
 """
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import types
 import typing
@@ -87,19 +86,10 @@ def check(check_id: str, *, live: bool = False, reads: Reads | None = None) -> C
     return register
 
 
-def declare_reads(check_id: str, reads: Reads) -> None:
-    """Give an already registered check its reads (for checks registered
-    before ``reads=`` existed; see checks/legacy_meta.py)."""
-    spec = _REGISTRY[check_id]
-    if spec.reads is None:
-        _REGISTRY[check_id] = dataclasses.replace(spec, reads=reads)
-
-
 def _load_all() -> None:
     # Importing the modules registers their checks.
     from checks import cleanup, pods, probes, services, workloads  # noqa: F401
     from checks import objects, generic_workloads, backends, exec_probes  # noqa: F401
-    from checks import legacy_meta  # noqa: F401  (reads and doc sections of the first checks)
     load_entry_points()
 
 

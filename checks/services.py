@@ -14,9 +14,18 @@ def _missing(ctx: CheckContext, name: str) -> Outcome:
     return k8s.not_found(ctx.view, ctx.namespace, "Service", name)
 
 
-@check("service.exists")
+@check("service.exists", reads=("Service",))
 def service_exists(ctx: CheckContext, name: str) -> Outcome:
-    """The Service exists in the lab namespace and is not being deleted."""
+    """The Service exists in the lab namespace and is not being deleted.
+
+    Why: Later Service checks need the Service; one check says it is missing once.
+
+    Passes: The Service exists and is not being deleted.
+
+    Fails: "no Service service1 in namespace default"; "Service service1 is being deleted".
+
+    Partial credit: none.
+    """
     svc = ctx.view.get("Service", ctx.namespace, name)
     if svc is None:
         return _missing(ctx, name)
@@ -71,7 +80,7 @@ def _pick_ok(pod: Obj, candidates: list[Obj], pick: str) -> bool:
     return k8s.uid(first) == k8s.uid(pod)
 
 
-@check("service.endpoints")
+@check("service.endpoints", reads=("Service", "Endpoints", "EndpointSlice", "Pod", "ReplicaSet", "Deployment"))
 def service_endpoints(
     ctx: CheckContext,
     name: str,
@@ -86,6 +95,17 @@ def service_endpoints(
     from EndpointSlices (Endpoints for older dumps) and followed to their
     pods; the pods' ownership decides, so bare pods with the right labels
     and hand-written endpoints do not count.
+
+    Why: A Service is right when it routes to the right pods; endpoints are followed to pods and
+        pods to Deployments by uid.
+
+    Passes: The ready endpoints are exactly all pods (all) or one pod of each (one-of-each) of the
+        Deployments.
+
+    Fails: "service2 has 5 endpoints: ...; expected one pod of deployment1 and one pod of
+        deployment2"; "service2 has no selector: its endpoints are written by hand".
+
+    Partial credit: none.
     """
     svc = ctx.view.get("Service", ctx.namespace, name)
     if svc is None:
@@ -186,11 +206,20 @@ def service_endpoints(
         expected=want, observed=observed, notes=notes)
 
 
-@check("service.target_port")
+@check("service.target_port", reads=("Service", "Endpoints", "EndpointSlice", "Pod"))
 def service_target_port(ctx: CheckContext, name: str, port: int = 80) -> Outcome:
     """A Service port forwards to the container port the server listens on
     (httpd: 80). A named targetPort is resolved against the backing pods'
-    container ports, as kube-proxy does."""
+    container ports, as kube-proxy does.
+
+    Why: A Service that forwards to the wrong container port resolves but never answers.
+
+    Passes: A TCP port's targetPort is the container port (named ports resolved against the pods).
+
+    Fails: "service1 does not forward to container port 80".
+
+    Partial credit: none.
+    """
     svc = ctx.view.get("Service", ctx.namespace, name)
     if svc is None:
         return _missing(ctx, name)
@@ -223,10 +252,19 @@ def service_target_port(ctx: CheckContext, name: str, port: int = 80) -> Outcome
                   expected=expected, observed=T("端口：" + "、".join(seen), "ports: " + ", ".join(seen)))
 
 
-@check("service.headless")
+@check("service.headless", reads=("Service",))
 def service_headless(ctx: CheckContext, name: str) -> Outcome:
     """``clusterIP: None``: DNS then answers with the pods' own addresses,
-    and each backend gets a name under the service."""
+    and each backend gets a name under the service.
+
+    Why: Only a headless Service gives each backend pod a DNS name under it.
+
+    Passes: ``spec.clusterIP`` is None.
+
+    Fails: "service2 is not headless".
+
+    Partial credit: none.
+    """
     svc = ctx.view.get("Service", ctx.namespace, name)
     if svc is None:
         return _missing(ctx, name)

@@ -17,9 +17,20 @@ def _missing(ctx: CheckContext, name: str) -> Outcome:
     return k8s.not_found(ctx.view, ctx.namespace, "Deployment", name, notes)
 
 
-@check("deployment.exists")
+@check("deployment.exists", reads=("Deployment", "Pod"))
 def deployment_exists(ctx: CheckContext, name: str) -> Outcome:
-    """The Deployment exists in the lab namespace and is not being deleted."""
+    """The Deployment exists in the lab namespace and is not being deleted.
+
+    Why: Every later step of a Deployment lab needs the Deployment; one check says so once, and
+        later ones `needs:` it.
+
+    Passes: The Deployment exists in the lab namespace and is not being deleted.
+
+    Fails: "no Deployment deployment1 in namespace default" (with the names that are there, and bare
+        pods named like it); "Deployment deployment1 is being deleted".
+
+    Partial credit: none.
+    """
     dep = ctx.view.get("Deployment", ctx.namespace, name)
     if dep is None:
         return _missing(ctx, name)
@@ -36,10 +47,21 @@ def _deployment(ctx: CheckContext, name: str) -> dict | None:
     return ctx.view.get("Deployment", ctx.namespace, name)
 
 
-@check("deployment.replicas")
+@check("deployment.replicas", reads=("Deployment", "ReplicaSet", "Pod"))
 def deployment_replicas(ctx: CheckContext, name: str, replicas: int, ready: bool = True) -> Outcome:
     """spec.replicas is the asked number and (with ``ready``) that many pods
-    owned by the Deployment are Ready. Half the points for each."""
+    owned by the Deployment are Ready. Half the points for each.
+
+    Why: A replica count is met only when the pods really run; the spec and the ready pods are each
+        half.
+
+    Passes: spec.replicas is the number asked and (with ready) that many owned pods are Ready.
+
+    Fails: "deployment1 has 1 replicas, expected 2"; "deployment1 asks for 2 replicas but 1 pods are
+        ready".
+
+    Partial credit: half for spec.replicas, half for the ready pods.
+    """
     dep = _deployment(ctx, name)
     if dep is None:
         return _missing(ctx, name)
@@ -83,11 +105,21 @@ def _image_problems(pod_spec: dict, image: str) -> list[str]:
     return bad
 
 
-@check("deployment.image")
+@check("deployment.image", reads=("Deployment", "ReplicaSet", "Pod"))
 def deployment_image(ctx: CheckContext, name: str, image: str = "httpd") -> Outcome:
     """Every container runs the ``image`` repository, from any registry or
     mirror, at any tag or digest: the repository name is what makes it httpd,
-    not a tag called ``httpd`` or a name that merely contains it."""
+    not a tag called ``httpd`` or a name that merely contains it.
+
+    Why: The repository name makes an image httpd, not a tag called httpd; pods of an older template
+        count too.
+
+    Passes: Every container of the template and of the owned pods runs the image repository.
+
+    Fails: "deployment1 does not run httpd: httpd=nginx".
+
+    Partial credit: none.
+    """
     dep = _deployment(ctx, name)
     if dep is None:
         return _missing(ctx, name)
@@ -112,13 +144,24 @@ def deployment_image(ctx: CheckContext, name: str, image: str = "httpd") -> Outc
                   observed=T(f"镜像：{'、'.join(images)}", f"images: {', '.join(images)}"))
 
 
-@check("deployment.pods")
+@check("deployment.pods", reads=("Deployment", "ReplicaSet", "Pod"))
 def deployment_pods(ctx: CheckContext, name: str) -> Outcome:
     """The Deployment's pods are really its own and running: as many running
     pods as its spec.replicas asks for, each one's controller a ReplicaSet
     whose controller is this Deployment, by uid. Pods that only carry the
     right labels do not count. (The replica *number* is graded apart, so one
-    wrong count costs one check.)"""
+    wrong count costs one check.)
+
+    Why: Pods made by hand with the right labels are not the Deployment's; ownership by uid tells
+        them apart.
+
+    Passes: As many running pods as spec.replicas are owned by the Deployment through its
+        ReplicaSet.
+
+    Fails: "deployment2 has 0 running pods, expected 3", noting lookalike pods.
+
+    Partial credit: none.
+    """
     dep = _deployment(ctx, name)
     if dep is None:
         return _missing(ctx, name)

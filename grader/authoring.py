@@ -190,9 +190,7 @@ _SECTION = re.compile(r"^(Why|Parameters|Passes|Fails|Partial credit|Reads):\s*(
 
 def doc_sections(spec: registry.CheckSpec) -> dict[str, str]:
     """The sections of a check's documentation: from its docstring
-    (``Why:``, ``Parameters:``...), else from checks/legacy_meta.py."""
-    from checks import legacy_meta
-
+    (``Why:``, ``Parameters:``...)."""
     lines = spec.doc.splitlines()
     out: dict[str, str] = {"What": lines[0].strip() if lines else ""}
     current = None
@@ -207,8 +205,6 @@ def doc_sections(spec: registry.CheckSpec) -> dict[str, str]:
             buf.append(line.strip())
     if current:
         out[current] = _section_text(current, buf)
-    for key, value in legacy_meta.DOCS.get(spec.id, {}).items():
-        out.setdefault(key, value)
     if "Parameters" not in out or not out["Parameters"]:
         out["Parameters"] = "\n".join(_param_line(spec, n) for n in spec.params) or "none."
     return out
@@ -366,4 +362,6 @@ def _section_text(section: str, lines: list[str]) -> str:
     """A section's text, capitalised like a sentence (parameter lists keep
     their names as they are)."""
     text = "\n".join(lines).strip()
-    return text if section == "Parameters" else text[:1].upper() + text[1:]
+    if section == "Parameters" or text.startswith("`") or "." in text.split(" ", 1)[0][:-1]:
+        return text  # names and code (``wget``, spec.replicas) keep their case
+    return text[:1].upper() + text[1:]

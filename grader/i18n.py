@@ -23,13 +23,6 @@ class Text:
         return {"zh": self.zh, "en": self.en}
 
 
-EMPTY = Text("", "")
-
-
-def join(parts: list[Text], zh_sep: str = "；", en_sep: str = "; ") -> Text:
-    return Text(zh_sep.join(p.zh for p in parts), en_sep.join(p.en for p in parts))
-
-
 def default_lang(environ: dict[str, str] | None = None) -> str:
     """The language a student's shell asks for: zh for any zh_* locale,
     en otherwise (LC_ALL beats LC_MESSAGES beats LANG, as in gettext)."""
