@@ -69,3 +69,130 @@ def test_a_live_source_asks_every_dns_question_through_one_port_forward(make_sta
     for name in ("service1", "service2", "nope"):
         src.dns(f"{name}.default.svc.cluster.local", "A")
     assert len(server.requests_matching("GET", r"/portforward$")) == 1
+
+
+DEFERRED_LIBRARIES = ("requests", "requests_oauthlib", "oauthlib.oauth2", "dateutil.parser", "multiprocessing.pool")
+
+
+def test_a_live_grade_imports_no_library_of_an_auth_or_decoding_path_it_does_not_take(make_standin, tmp_path):
+    server = make_standin(load_dump(CORRECT / "built.yaml"))
+    kubeconfig = server.kubeconfig_path(tmp_path)
+    code = ("import sys; from grader.cli import main; "
+            f"rc = main(['grade', '--rubric', 'service-discovery', '--kubeconfig', {str(kubeconfig)!r}, '--no-poll', '-q']); "
+            "assert rc == 0, rc" + MODULES)
+    seen = _fresh(code, "kubernetes.config.kube_config", "kubernetes.client.api_client", *DEFERRED_LIBRARIES)
+    assert seen["kubernetes.config.kube_config"] and seen["kubernetes.client.api_client"]
+    assert not any(seen[m] for m in DEFERRED_LIBRARIES), seen
+
+
+def test_each_deferred_name_is_only_called_by_its_importer():
+    """grader/sources/kube_import.py may stand in for a name only while the client merely calls
+    it: an isinstance, a subclass or a default argument would meet the stand-in, not the class."""
+    import ast
+    import importlib.util
+
+    from grader.sources.kube_import import DEFERRED
+
+    for importer, libraries in DEFERRED.items():
+        tree = ast.parse(Path(importlib.util.find_spec(importer).origin).read_text(encoding="utf-8"))
+        called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+        for library, names in libraries.items():
+            imported = {a.name for node in tree.body if isinstance(node, ast.ImportFrom) and node.module == library
+                        for a in node.names}
+            assert set(names) <= imported, (importer, library, names, imported)
+            for name in names:
+                uses = [node for node in ast.walk(tree) if isinstance(node, ast.Name) and node.id == name]
+                assert uses and all(id(node) in called for node in uses), (importer, name, [u.lineno for u in uses])
+
+
+DEFERRED_RESOLVE = """
+import json, sys
+from grader.sources import kube_import
+kube_import.light()
+from kubernetes import client, config
+import kubernetes.config.kube_config as kc, kubernetes.client.api_client as ac
+before = {m: m in sys.modules for m in %r}
+stand_ins = [type(kc.OAuth2Session).__name__, type(ac.parse).__name__, type(ac.ThreadPool).__name__]
+parsed = str(ac.parse("2024-01-02T03:04:05Z"))
+session = kc.OAuth2Session(client_id="x")
+import requests_oauthlib
+from oauthlib import oauth2
+pool = ac.ThreadPool(1); pool.close()
+print(json.dumps({"before": before, "stand_ins": stand_ins, "parsed": parsed,
+                  "real_session": isinstance(session, requests_oauthlib.OAuth2Session),
+                  "real_module": requests_oauthlib.__file__ is not None and oauth2.__file__ is not None,
+                  "error_class": kc.oauthlib.oauth2.rfc6749.errors.InvalidClientIdError.__module__}))
+""" % (DEFERRED_LIBRARIES,)
+
+
+def test_a_deferred_name_is_the_real_object_at_its_first_use():
+    out = _fresh(DEFERRED_RESOLVE)
+    assert not any(out["before"].values()), out
+    assert out["stand_ins"] == ["Deferred"] * 3
+    assert out["parsed"] == "2024-01-02 03:04:05+00:00"
+    assert out["real_session"] and out["real_module"]
+    assert out["error_class"] == "oauthlib.oauth2.rfc6749.errors"
+
+
+def _jwt(exp: int) -> str:
+    import base64
+
+    def part(obj: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'none'})}.{part({'exp': exp, 'sub': 'student'})}.c2ln"
+
+
+def test_an_expired_oidc_token_is_refreshed_through_the_deferred_requests_oauthlib(tmp_path):
+    """The OIDC refresh path, end to end in a fresh interpreter: discovery through the client's
+    ApiClient, the token request through requests-oauthlib, imported only then."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    fresh_token = _jwt(4102444800)  # 2100
+    seen: list[str] = []
+
+    class IdP(BaseHTTPRequestHandler):
+        def _send(self, body: dict) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self):  # noqa: N802
+            seen.append(f"GET {self.path}")
+            self._send({"token_endpoint": f"http://127.0.0.1:{self.server.server_port}/token"})
+
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            seen.append(f"POST {self.path}")
+            self._send({"id_token": fresh_token, "refresh_token": "refresh-2", "access_token": "a",
+                        "token_type": "Bearer", "expires_in": 3600})
+
+        def log_message(self, *args):
+            pass
+
+    idp = ThreadingHTTPServer(("127.0.0.1", 0), IdP)
+    threading.Thread(target=idp.serve_forever, daemon=True).start()
+    try:
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(json.dumps({
+            "apiVersion": "v1", "kind": "Config", "current-context": "c",
+            "clusters": [{"name": "k", "cluster": {"server": "https://127.0.0.1:1"}}],
+            "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}],
+            "users": [{"name": "u", "user": {"auth-provider": {"name": "oidc", "config": {
+                "client-id": "labgrade", "client-secret": "s3cret", "refresh-token": "refresh-1",
+                "id-token": _jwt(946684800), "idp-issuer-url": f"http://127.0.0.1:{idp.server_port}"}}}}],
+        }))
+        code = ("import json, os, sys; os.environ['OAUTHLIB_INSECURE_TRANSPORT'] = '1'; "
+                "from grader.sources.live import api_client; "
+                f"api = api_client({str(kubeconfig)!r}); import kubernetes.config.kube_config as kc; "
+                "print(json.dumps({'auth': api.configuration.api_key.get('BearerToken') or api.configuration.api_key.get('authorization'), "
+                "'deferred': type(kc.OAuth2Session).__name__}))")
+        out = _fresh(code)
+    finally:
+        idp.shutdown()
+    assert seen == ["GET /.well-known/openid-configuration", "POST /token"]
+    assert out == {"auth": f"Bearer {fresh_token}", "deferred": "Deferred"}
