@@ -130,11 +130,11 @@ def build_parser(core_only: bool = False) -> argparse.ArgumentParser:
     if core_only:
         return parser
     from grader import authoring
-    from grader.classroom import batch_cli, observe_cli, platforms_cli, selfcheck
+    from grader.classroom import batch_cli, check_cli, observe_cli, platforms_cli
 
     authoring.add_parsers(sub)
     batch_cli.add_parser(sub)
-    selfcheck.add_parser(sub)
+    check_cli.add_parser(sub)
     observe_cli.add_parser(sub)
     platforms_cli.add_parsers(sub)
     return parser
@@ -333,9 +333,9 @@ def command(name: str):
     if name in COMMANDS:
         return COMMANDS[name]
     from grader import authoring
-    from grader.classroom import batch_cli, observe_cli, platforms_cli, selfcheck
+    from grader.classroom import batch_cli, check_cli, observe_cli, platforms_cli
 
-    return {"batch": batch_cli.run, "check": selfcheck.run, "observe": observe_cli.run, **platforms_cli.COMMANDS,
+    return {"batch": batch_cli.run, "check": check_cli.run, "observe": observe_cli.run, **platforms_cli.COMMANDS,
             **authoring.COMMANDS}[name]
 
 

@@ -19,7 +19,7 @@ import pytest
 
 from checks import k8s
 from grader import rubric
-from grader.classroom import ledger, selfcheck
+from grader.classroom import check_cli, check_screen, ledger, selfcheck
 from grader.cli import _Parser
 from grader.errors import InputError
 from grader.i18n import Text
@@ -176,7 +176,7 @@ def test_the_whole_lab_then_cleanup_shows_six_steps_with_their_history(lab, dump
     assert [st.state for st in cleaned.steps] == [selfcheck.DONE] * 6
     assert cleaned.next_step is None
 
-    text = selfcheck.render(cleaned, "en", tz=timezone.utc)
+    text = check_screen.render(cleaned, "en", tz=timezone.utc)
     assert re.search(r"^step1 .* done at 10:42 +15/15$", text, re.M)
     assert re.search(r"^step6 .* done at 10:54 +15/15$", text, re.M)
     assert "Points so far: 100/100" in text and "All steps are done!" in text
@@ -217,7 +217,7 @@ def test_deleting_the_kubernetes_service_is_caught_by_the_uid_the_ledger_recorde
     assert intact.status is Status.FAILED
     assert "the same uid as before the lab" in intact.outcome.expected.en
     assert any("it was deleted and re-created" in w.en for w in after.warnings)
-    text = selfcheck.render(after, "en")
+    text = check_screen.render(after, "en")
     assert "Next: step6" in text
     lines = text.splitlines()
     hint = next(i for i, line in enumerate(lines) if line.startswith("  Hint: Never run"))
@@ -256,7 +256,7 @@ def test_an_unreachable_cluster_shows_errors_and_records_nothing(lab, tmp_path):
     path = tmp_path / "ledger.jsonl"
     progress = session(lab, Rounds(down), path).round()
     assert set(states(progress).values()) == {selfcheck.ERROR}
-    text = selfcheck.render(progress, "en")
+    text = check_screen.render(progress, "en")
     assert "cannot reach the API server" in text
     assert "This check could not be evaluated; no points were taken." in text
     assert "Hint:" not in text
@@ -274,7 +274,7 @@ def two_steps_done(lab, dumps, tmp_path):
 
 
 def test_the_table_in_english_shows_states_points_and_the_next_hint(lab, dumps, tmp_path):
-    text = selfcheck.render(two_steps_done(lab, dumps, tmp_path), "en", tz=timezone.utc)
+    text = check_screen.render(two_steps_done(lab, dumps, tmp_path), "en", tz=timezone.utc)
     lines = text.splitlines()
     assert lines[0] == "Service discovery (service-discovery) · namespace default · updated 10:30:00"
     assert re.match(r"^Step +Title +State +Points$", lines[2])
@@ -288,7 +288,7 @@ def test_the_table_in_english_shows_states_points_and_the_next_hint(lab, dumps, 
 
 
 def test_the_table_in_chinese(lab, dumps, tmp_path):
-    text = selfcheck.render(two_steps_done(lab, dumps, tmp_path), "zh", tz=timezone.utc)
+    text = check_screen.render(two_steps_done(lab, dumps, tmp_path), "zh", tz=timezone.utc)
     lines = text.splitlines()
     assert lines[0] == "Service服务发现 (service-discovery) · 命名空间 default · 更新于 10:30:00"
     assert re.match(r"^步骤 +内容 +状态 +得分$", lines[2])
@@ -303,7 +303,7 @@ def test_the_table_in_chinese(lab, dumps, tmp_path):
 def test_columns_line_up_with_chinese_text(lab, dumps, tmp_path):
     from grader.report.console import cell_width
 
-    lines = selfcheck.render(two_steps_done(lab, dumps, tmp_path), "zh").splitlines()
+    lines = check_screen.render(two_steps_done(lab, dumps, tmp_path), "zh").splitlines()
     rows = [line for line in lines if line.startswith("step")][:6]
     ends = {cell_width(row) for row in rows}
     assert len(ends) == 1  # the points column ends in the same column on every row
@@ -319,7 +319,7 @@ def test_hostile_strings_cannot_drive_the_terminal(lab, dumps, tmp_path):
     hostile = selfcheck.Progress(evil, "lab\x1b[31m", "default\x07", progress.at, steps, 100, (evil,),
                                  "/tmp/\x1b]0;x\x07.jsonl", 2, False)
     for lang in ("en", "zh"):
-        text = selfcheck.render(hostile, lang)
+        text = check_screen.render(hostile, lang)
         assert not ESC.search(text) and not UNSAFE.search(text.replace("\n", ""))
         assert "\\u202e" in text
 
@@ -329,7 +329,7 @@ def test_hostile_strings_cannot_drive_the_terminal(lab, dumps, tmp_path):
 def parse(*argv: str):
     parser = _Parser(prog="labgrade")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    selfcheck.add_parser(sub)
+    check_cli.add_parser(sub)
     return parser.parse_args(["check", *argv])
 
 
@@ -375,7 +375,7 @@ def test_watch_on_a_terminal_redraws_in_place_and_ctrl_c_leaves_the_last_table(l
     sleep = interrupt_on(2)
     args = parse("--rubric", "service-discovery", "--watch", "--interval", "2", "--ledger", str(tmp_path / "l.jsonl"),
                  "--lang", "en")
-    assert selfcheck.run(args, out=out, sleep=sleep) == 0
+    assert check_cli.run(args, out=out, sleep=sleep) == 0
     assert sleep.calls == [2.0, 2.0]
     raw = out.getvalue()
     assert raw.startswith("\x1b[?25l\x1b[H\x1b[2J")  # the screen is cleared once, before the first frame
@@ -398,7 +398,7 @@ def test_watch_with_no_color_prints_plain_tables_without_escape_codes(lab, clust
     cluster["source"] = Rounds(deployment1(1), deployment1(2))
     out = Terminal()
     args = parse("--rubric", "service-discovery", "--watch", "--ledger", str(tmp_path / "l.jsonl"), "--lang", "zh")
-    assert selfcheck.run(args, out=out, sleep=interrupt_on(2)) == 0
+    assert check_cli.run(args, out=out, sleep=interrupt_on(2)) == 0
     raw = out.getvalue()
     assert not ESC.search(raw)
     assert raw.count("步骤   内容") == 2  # one table per round
@@ -408,7 +408,7 @@ def test_watch_with_no_color_prints_plain_tables_without_escape_codes(lab, clust
 def test_output_to_a_pipe_is_plain_even_with_colour_allowed(lab, cluster, tmp_path):
     cluster["source"] = Rounds(deployment1(2))
     out = Pipe()
-    assert selfcheck.run(parse("--rubric", "service-discovery", "--ledger", str(tmp_path / "l.jsonl")), out=out) == 0
+    assert check_cli.run(parse("--rubric", "service-discovery", "--ledger", str(tmp_path / "l.jsonl")), out=out) == 0
     assert not ESC.search(out.getvalue())
     assert out.getvalue().count("Step   Title") == 1
 
@@ -416,7 +416,7 @@ def test_output_to_a_pipe_is_plain_even_with_colour_allowed(lab, cluster, tmp_pa
 def test_a_single_check_on_a_terminal_is_coloured_but_never_moves_the_cursor(lab, cluster, tmp_path):
     cluster["source"] = Rounds(deployment1(2))
     out = Terminal()
-    assert selfcheck.run(parse("--rubric", "service-discovery", "--ledger", str(tmp_path / "l.jsonl"),
+    assert check_cli.run(parse("--rubric", "service-discovery", "--ledger", str(tmp_path / "l.jsonl"),
                                "--lang", "en"), out=out) == 0
     raw = out.getvalue()
     assert "\x1b[32m" in raw
@@ -425,11 +425,11 @@ def test_a_single_check_on_a_terminal_is_coloured_but_never_moves_the_cursor(lab
 
 def test_flags_are_checked(cluster, tmp_path):
     with pytest.raises(InputError, match="--interval: only goes with --watch"):
-        selfcheck.run(parse("--rubric", "service-discovery", "--interval", "3"), out=Pipe())
+        check_cli.run(parse("--rubric", "service-discovery", "--interval", "3"), out=Pipe())
     with pytest.raises(InputError, match="must be at least 1 second"):
         parse("--rubric", "service-discovery", "--watch", "--interval", "0.1")
     with pytest.raises(InputError, match="its folder does not exist"):
-        selfcheck.run(parse("--rubric", "service-discovery", "--ledger", str(tmp_path / "no" / "l.jsonl")), out=Pipe())
+        check_cli.run(parse("--rubric", "service-discovery", "--ledger", str(tmp_path / "no" / "l.jsonl")), out=Pipe())
 
 
 def test_a_signed_ledger_rejected_before_the_cluster_is_touched(lab, cluster, tmp_path, monkeypatch, dumps):
@@ -440,7 +440,7 @@ def test_a_signed_ledger_rejected_before_the_cluster_is_touched(lab, cluster, tm
     monkeypatch.setenv("LABGRADE_KEY", "k")
     cluster["source"] = source = Rounds(dumps.built)
     with pytest.raises(InputError, match=r"l.jsonl:2: record 2 is out of place \(the records were reordered\)"):
-        selfcheck.run(parse("--rubric", "service-discovery", "--ledger", str(path)), out=Pipe())
+        check_cli.run(parse("--rubric", "service-discovery", "--ledger", str(path)), out=Pipe())
     assert source.passes == 0
 
 
@@ -460,14 +460,14 @@ class InterruptedTerminal(Terminal):
 def test_ctrl_c_during_a_redraw_leaves_that_frame_whole_on_screen():
     frames = iter(["round one\nstep1  not yet", "round two\nstep1  done at 10:42"])
     out = InterruptedTerminal()
-    assert selfcheck.watch(lambda: next(frames), selfcheck.LiveScreen(out, rows=lambda: 40), 5, lambda s: None) == 0
+    assert check_screen.watch(lambda: next(frames), check_screen.LiveScreen(out, rows=lambda: 40), 5, lambda s: None) == 0
     raw = out.getvalue()
     assert raw.endswith("\x1b[H" + "round two\x1b[K\nstep1  done at 10:42\x1b[K\n" + "\x1b[J\x1b[?25h")
 
 
 def test_a_frame_taller_than_the_terminal_is_cut_so_home_stays_home():
     out = Terminal()
-    screen = selfcheck.LiveScreen(out, rows=lambda: 8)
+    screen = check_screen.LiveScreen(out, rows=lambda: 8)
     screen.draw("\n".join(f"line {i}" for i in range(20)))
     assert out.getvalue().count("\x1b[K\n") == 7 and "line 7" not in out.getvalue()
 
@@ -477,13 +477,13 @@ import sys
 sys.path.insert(0, {root!r})
 sys.path.insert(0, {here!r})
 import grader.sources.assemble
-from grader.classroom import selfcheck
+from grader.classroom import check_cli
 from test_selfcheck import Rounds, deployment1, parse
 
 source = Rounds(deployment1(1), deployment1(2))
 grader.sources.assemble.live_source = lambda args, ns, phase, rubric=None: source
 args = parse("--rubric", "service-discovery", "--watch", "--interval", "1", "--ledger", {ledger!r}, "--lang", "en")
-sys.exit(selfcheck.run(args))
+sys.exit(check_cli.run(args))
 """
 
 
@@ -551,14 +551,14 @@ def test_end_to_end_against_the_stand_in(lab, dumps, tmp_path, monkeypatch):
         args = parse("--rubric", "service-discovery", "--kubeconfig", str(kubeconfig), "--ledger", str(path),
                      "--lang", "en")
         out = Pipe()
-        assert selfcheck.run(args, out=out) == 0
+        assert check_cli.run(args, out=out) == 0
         assert out.getvalue().count("done at") == 5, out.getvalue()
         assert [(e.pod, e.argv[0]) for e in server.exec_log] == [("clientpod", "wget")]
         assert not server.writes  # read-only, apart from pods/exec and port-forward
 
         server.set_objects(dumps.cleaned)
         out = Pipe()
-        assert selfcheck.run(args, out=out) == 0
+        assert check_cli.run(args, out=out) == 0
         assert out.getvalue().count("done at") == 6
         assert "All steps are done!" in out.getvalue()
 
@@ -588,7 +588,7 @@ def test_an_unreachable_cluster_shows_the_one_line_instead_of_a_next_step(lab, t
     book = ledger.Ledger(str(path), None)
     progress = selfcheck.Session(lab, Down(), book, "default").round()
     for lang in ("en", "zh"):
-        text = selfcheck.render(progress, lang, width=300)
+        text = check_screen.render(progress, lang, width=300)
         assert ("! " + Down.unreachable.line(lang)) in text.splitlines()
         assert "Next:" not in text and "下一步" not in text
     assert records(path) == []

@@ -80,7 +80,7 @@ def test_check_and_watch_put_the_hint_command_on_its_own_line(tmp_path):
     """The self-check's next-step hint follows the same rules as grade."""
     from datetime import datetime, timezone
 
-    from grader.classroom import selfcheck
+    from grader.classroom import check_screen, selfcheck
     from grader.i18n import Text
     from grader.outcome import CheckResult, StepResult, failed
     from grader.rubric import load
@@ -94,6 +94,6 @@ def test_check_and_watch_put_the_hint_command_on_its_own_line(tmp_path):
                                   (selfcheck.StepState(step, selfcheck.TODO, result, None, 0.0),), rubric.total, (),
                                   str(tmp_path / "l.jsonl"), 0, False)
     for lang in ("en", "zh"):
-        lines = selfcheck.render(progress, lang, width=50, tz=timezone.utc).splitlines()
+        lines = check_screen.render(progress, lang, width=50, tz=timezone.utc).splitlines()
         assert "kubectl scale deployment deployment1 --replicas=2" in [line.strip() for line in lines]
         assert all(cell_width(line) <= 50 for line in lines if "kubectl" not in line)
