@@ -210,13 +210,13 @@ def cmd_grade(args) -> int:
 
 
 def _grade_ledger(rubric, args):
-    from grader.classroom import ledger
+    from grader.classroom import ledger, ledger_report
 
     if args.snapshot or args.state or args.baseline:
         raise InputError("--ledger", "cannot be combined with --snapshot, --state or --baseline")
     ledger.read(args.ledger)  # a broken ledger is its own one line, before any cluster is contacted
     view, live = _ledger_cluster(args, rubric)
-    return ledger.report_from_ledger(rubric, args.ledger, ledger.key_from_env(),
+    return ledger_report.report_from_ledger(rubric, args.ledger, ledger.key_from_env(),
                                      namespace=args.namespace, student=args.student, cluster=view, live=live)
 
 

@@ -12,7 +12,7 @@ from grader import phases, rubric
 from grader.i18n import phase_name
 from grader.report import console, html_report, wording
 from grader.report.html_report import _W as HTML_WORDS
-from grader.classroom.selfcheck import _WORDS as CHECK_WORDS
+from grader.classroom.check_screen import _WORDS as CHECK_WORDS
 from tests.test_examples import CASES, EXAMPLES, grade_case
 
 RUBRIC = rubric.load("service-discovery")

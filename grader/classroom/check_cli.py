@@ -9,7 +9,7 @@ import sys
 import time
 from typing import Any, Callable, TextIO
 
-from grader.classroom import ledger as ledger_mod
+from grader.classroom import ledger as ledger_mod, ledger_binding
 from grader.classroom.check_screen import LiveScreen, PlainScreen, render, watch
 from grader.classroom.selfcheck import Session
 from grader.errors import InputError
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, sleep: Callable[
     book.records()  # a broken or foreign ledger stops here, before any cluster access
     source = live_source(args, namespace, rubric.phases[0], rubric)
     # Every record names the student and the API server it was made against (grader/classroom/ledger_binding.py).
-    book.binding = ledger_mod.ledger_binding.binding(args.student, getattr(source, "api", None))
+    book.binding = ledger_binding.binding(args.student, getattr(source, "api", None))
     from grader.sources.live import LiveSource
 
     if args.watch and sleep is time.sleep and isinstance(source, LiveSource):  # follow it by LIST+WATCH (grader/sources/watch.py)

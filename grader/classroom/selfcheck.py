@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 from grader import engine
 from grader.clock import utc_now
-from grader.classroom import ledger as ledger_mod
+from grader.classroom import ledger as ledger_mod, ledger_report
 from grader.errors import InputError
 from grader.i18n import Text
 from grader.outcome import SourceInfo, Status, StepResult
@@ -237,7 +237,7 @@ class Session:
             rec = first.get(step.id)
             result = results[step.id]
             if rec is not None:
-                earned = ledger_mod.step_from_record(step, rec, self.ledger.path).earned
+                earned = ledger_report.step_from_record(step, rec, self.ledger.path).earned
                 states.append(StepState(step, DONE, result, rec, earned, new=step.id in new))
             else:
                 states.append(StepState(step, _state(result), result, None, 0.0, waiting=step.id in waiting))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from grader import rubric
-from grader.classroom import ledger
+from grader.classroom import ledger, ledger_report
 from grader.errors import InputError
 from grader.outcome import Status
 from grader.view import build_view
@@ -144,7 +144,7 @@ def test_a_tampered_ledger_is_rejected_naming_the_record(lab, tmp_path, tamper, 
     path = write(lab, tmp_path / "ledger.jsonl", KEY)
     tamper(path)
     with pytest.raises(InputError) as err:
-        ledger.report_from_ledger(lab, str(path), KEY)
+        ledger_report.report_from_ledger(lab, str(path), KEY)
     assert str(err.value).startswith(f"{path}:{line}: {message}")
     assert "\n" not in str(err.value)
 
@@ -152,7 +152,7 @@ def test_a_tampered_ledger_is_rejected_naming_the_record(lab, tmp_path, tamper, 
 def test_a_ledger_signed_with_another_key_is_rejected(lab, tmp_path):
     path = write(lab, tmp_path / "ledger.jsonl", b"last-year's key")
     with pytest.raises(InputError) as err:
-        ledger.report_from_ledger(lab, str(path), KEY)
+        ledger_report.report_from_ledger(lab, str(path), KEY)
     assert str(err.value) == (f"{path}:1: record 1 was edited or is not signed with this key "
                               "(no record verifies: is LABGRADE_KEY the key the ledger was written with?)")
 
@@ -160,13 +160,13 @@ def test_a_ledger_signed_with_another_key_is_rejected(lab, tmp_path):
 def test_an_unsigned_ledger_is_rejected_under_a_key(lab, tmp_path):
     path = write(lab, tmp_path / "ledger.jsonl", None)
     with pytest.raises(InputError, match=r":1: record 1 is not signed \(no hmac\): it was written without LABGRADE_KEY"):
-        ledger.report_from_ledger(lab, str(path), KEY)
+        ledger_report.report_from_ledger(lab, str(path), KEY)
 
 
 def test_truncating_the_end_only_loses_the_students_own_steps(lab, tmp_path):
     path = write(lab, tmp_path / "ledger.jsonl", KEY)
     rewrite(path, lines(path)[:4])
-    report = ledger.report_from_ledger(lab, str(path), KEY)
+    report = ledger_report.report_from_ledger(lab, str(path), KEY)
     assert report.earned == 70
 
 
@@ -183,7 +183,7 @@ def test_check_refuses_to_extend_a_tampered_or_signed_ledger(lab, tmp_path):
 
 def test_a_complete_signed_ledger_gives_every_step_its_points(lab, tmp_path):
     path = write(lab, tmp_path / "ledger.jsonl", KEY)
-    report = ledger.report_from_ledger(lab, str(path), KEY, student="s042")
+    report = ledger_report.report_from_ledger(lab, str(path), KEY, student="s042")
     assert [s.status for s in report.steps] == [Status.PASSED] * 6
     assert (report.earned, report.points, report.ungraded) == (100, 100, 0)
     assert report.student == "s042" and report.namespace == "default"
@@ -196,7 +196,7 @@ def test_a_complete_signed_ledger_gives_every_step_its_points(lab, tmp_path):
 
 def test_steps_not_in_the_ledger_are_failed_and_say_so(lab, tmp_path):
     path = write(lab, tmp_path / "ledger.jsonl", KEY, steps=("step1", "step2", "step3"))
-    report = ledger.report_from_ledger(lab, str(path), KEY)
+    report = ledger_report.report_from_ledger(lab, str(path), KEY)
     by_step = {s.id: s for s in report.steps}
     assert report.earned == 50
     for step_id in ("step4", "step5", "step6"):
@@ -211,7 +211,7 @@ def test_an_unsigned_ledger_is_graded_with_one_note_for_the_report(lab, tmp_path
     """Issue 7: the note was missing from the console and repeated 22 times
     in HTML and JSON. It is the report's: said once, in every report."""
     path = write(lab, tmp_path / "ledger.jsonl", None, steps=("step1", "step2"))
-    report = ledger.report_from_ledger(lab, str(path), None)
+    report = ledger_report.report_from_ledger(lab, str(path), None)
     assert report.earned == 30
     unsigned = "the ledger is unsigned (written without LABGRADE_KEY): its records could have been edited"
     assert [n.en for n in report.notes][0] == unsigned
@@ -222,7 +222,7 @@ def test_an_unsigned_ledger_is_graded_with_one_note_for_the_report(lab, tmp_path
 
 def test_a_signed_ledger_graded_without_the_key_says_it_was_not_verified(lab, tmp_path):
     path = write(lab, tmp_path / "ledger.jsonl", KEY, steps=("step1",))
-    report = ledger.report_from_ledger(lab, str(path), None)
+    report = ledger_report.report_from_ledger(lab, str(path), None)
     assert any("signed but was not verified" in n.en for n in report.notes)
 
 
@@ -232,7 +232,7 @@ def test_hand_edited_points_never_exceed_the_rubric(lab, tmp_path):
     edit["checks"][1]["status"] = "failed"
     edit["checks"][1]["earned"] = 500
     rewrite(path, [json.dumps(edit) + "\n"])
-    report = ledger.report_from_ledger(lab, str(path), None)
+    report = ledger_report.report_from_ledger(lab, str(path), None)
     assert report.steps[0].earned == 15  # 500/5 clamps to the check's 5 points
 
 
@@ -241,7 +241,7 @@ def test_a_step_recorded_twice_keeps_the_first_record(lab, tmp_path):
     first = entry(lab, "step1", TIMES[0], extra_uids={"Deployment/deployment1": "uid-a"})
     again = entry(lab, "step1", TIMES[3], extra_uids={"Deployment/deployment1": "uid-b"})
     rewrite(path, [json.dumps(first) + "\n", json.dumps(again) + "\n"])
-    report = ledger.report_from_ledger(lab, str(path), None)
+    report = ledger_report.report_from_ledger(lab, str(path), None)
     check = report.steps[0].checks[0]
     assert check.outcome.notes[0].en.startswith(f"recorded at {TIMES[0]}")
     assert any(n.en == "this step was recorded again (record 2, with other object uids); the first record counts"
@@ -256,7 +256,7 @@ def test_records_from_another_cluster_or_namespace_are_flagged(lab, tmp_path):
     rewrite(path, [json.dumps(entry(lab, "step1", TIMES[0])) + "\n",
                    json.dumps(entry(lab, "step2", TIMES[1], ns_uid="ffffffff-0000-4000-8000-000000000000",
                                     namespace="student7")) + "\n"])
-    report = ledger.report_from_ledger(lab, str(path), None)
+    report = ledger_report.report_from_ledger(lab, str(path), None)
     notes = [n.en for n in report.steps[1].checks[0].outcome.notes]
     assert "recorded in namespace student7, not default" in notes
     assert "recorded in another cluster than record 1 (the default namespace has another uid)" in notes
@@ -268,7 +268,7 @@ def test_a_ledger_copied_from_another_cluster_is_flagged_against_the_graded_clus
     cluster = build_view([
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default", "uid": "another-clusters-uid"}},
     ], kinds=("Namespace", "Service"))
-    report = ledger.report_from_ledger(lab, str(path), KEY, cluster=cluster)
+    report = ledger_report.report_from_ledger(lab, str(path), KEY, cluster=cluster)
     assert any("the ledger may be copied" in n.en for n in report.steps[0].checks[0].outcome.notes)
 
 
@@ -282,7 +282,7 @@ def test_a_record_that_does_not_belong_is_one_clear_line(lab, tmp_path, change, 
     path = tmp_path / "ledger.jsonl"
     rewrite(path, [json.dumps({**entry(lab, "step1", TIMES[0]), **change}) + "\n"])
     with pytest.raises(InputError) as err:
-        ledger.report_from_ledger(lab, str(path), None)
+        ledger_report.report_from_ledger(lab, str(path), None)
     assert str(err.value) == f"{path}:1: {message}"
 
 
@@ -290,15 +290,15 @@ def test_a_broken_line_and_a_missing_file_are_input_errors(lab, tmp_path):
     path = tmp_path / "ledger.jsonl"
     rewrite(path, [json.dumps(entry(lab, "step1", TIMES[0])) + "\n", "\n", '{"step": "step2", \n'])
     with pytest.raises(InputError, match=r"ledger.jsonl:3: record 2 is not valid JSON"):
-        ledger.report_from_ledger(lab, str(path), None)
+        ledger_report.report_from_ledger(lab, str(path), None)
     with pytest.raises(InputError, match="nowhere.jsonl: no such ledger file"):
-        ledger.report_from_ledger(lab, str(tmp_path / "nowhere.jsonl"), None)
+        ledger_report.report_from_ledger(lab, str(tmp_path / "nowhere.jsonl"), None)
 
 
 def test_an_empty_ledger_reports_every_step_as_not_recorded(lab, tmp_path):
     path = tmp_path / "ledger.jsonl"
     path.write_text("")
-    report = ledger.report_from_ledger(lab, str(path), KEY)
+    report = ledger_report.report_from_ledger(lab, str(path), KEY)
     assert report.earned == 0 and all(s.status is Status.FAILED for s in report.steps)
 
 

@@ -20,7 +20,7 @@ trustme = pytest.importorskip("trustme")
 pytest.importorskip("aiohttp")
 
 from grader import rubric  # noqa: E402
-from grader.classroom import ledger, selfcheck
+from grader.classroom import check_cli, ledger
 from grader.cli import main  # noqa: E402
 from tests.standin.fixtures import load_dump, make_standin  # noqa: E402,F401
 
@@ -46,11 +46,11 @@ def cluster(make_standin, folder: Path):
 
 
 def check(server, tmp_path: Path, ledger_path: Path, *extra: str) -> None:
-    parser = selfcheck.add_parser(__import__("argparse").ArgumentParser().add_subparsers())
+    parser = check_cli.add_parser(__import__("argparse").ArgumentParser().add_subparsers())
     args = parser.parse_args(["--rubric", "service-discovery", "--kubeconfig", str(server.kubeconfig_path(tmp_path)),
                               "--ledger", str(ledger_path), "--lang", "en", *extra])
     out = __import__("io").StringIO()
-    assert selfcheck.run(args, out=out) == 0, out.getvalue()
+    assert check_cli.run(args, out=out) == 0, out.getvalue()
 
 
 def grade(server, tmp_path: Path, ledger_path: Path, capsys, *extra: str) -> tuple[int, str, str, dict | None]:

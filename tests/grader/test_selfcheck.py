@@ -19,7 +19,7 @@ import pytest
 
 from checks import k8s
 from grader import rubric
-from grader.classroom import check_cli, check_screen, ledger, selfcheck
+from grader.classroom import check_cli, check_screen, ledger, ledger_report, selfcheck
 from grader.cli import _Parser
 from grader.errors import InputError
 from grader.i18n import Text
@@ -189,7 +189,7 @@ def test_the_whole_lab_then_cleanup_shows_six_steps_with_their_history(lab, dump
     wget = next(p for p in step5["probes"] if p["type"] == "exec")
     assert wget["pod"] == "clientpod" and wget["argv"][0] == "wget" and "It works!" in wget["stdout"]
 
-    final = ledger.report_from_ledger(lab, str(path), b"k")
+    final = ledger_report.report_from_ledger(lab, str(path), b"k")
     assert final.earned == cleaned.earned == 100
     assert [st.status for st in final.steps] == [Status.PASSED] * 6
 
@@ -562,7 +562,7 @@ def test_end_to_end_against_the_stand_in(lab, dumps, tmp_path, monkeypatch):
         assert out.getvalue().count("done at") == 6
         assert "All steps are done!" in out.getvalue()
 
-    report = ledger.report_from_ledger(lab, str(path), b"class-of-2026")
+    report = ledger_report.report_from_ledger(lab, str(path), b"class-of-2026")
     assert [s.status for s in report.steps] == [Status.PASSED] * 6
     assert report.earned == 100
     step5 = next(r for r in records(path) if r["step"] == "step5")
