@@ -45,6 +45,10 @@ class Where:
     context: str | None = None
     dns_server: str | None = None
     poll: bool = True
+    #: When the namespace holds none of the lab, look for it elsewhere (a
+    #: cluster-wide LIST per lab kind) to say "grade with -n ...". A batch's
+    #: live rows name their namespace in the roster: no such hint, no such LISTs.
+    look_elsewhere: bool = True
 
     @property
     def live(self) -> bool:
@@ -99,7 +103,7 @@ def grade(rubric: Rubric, where: Where, loaders: Loaders = Loaders(), *,
         live = primed.source
     options = engine.Options(poll=where.poll, sleep=sleep)
     report = engine.grade(rubric, sources, namespace=namespace, student=where.student, options=options)
-    hint = assemble.namespace_hint(rubric, sources, live, namespace)
+    hint = assemble.namespace_hint(rubric, sources, live, namespace) if where.look_elsewhere else None
     if hint is not None:
         notes.insert(0, hint)
     if notes:

@@ -223,6 +223,7 @@ class Batch:
             phase=self.options.phase or (None if state else self.live_phase),
             say_phase=self.options.phase is not None,
             kubeconfig=kubeconfig, context=context, dns_server=self.options.dns_server, poll=self.options.poll,
+            look_elsewhere=not entry.live,
         )
 
     def _loaders(self, entry: RosterEntry, opened: list) -> one_run.Loaders:

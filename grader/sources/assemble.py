@@ -106,10 +106,10 @@ def namespace_hint(rubric, sources: dict, live, namespace: str):
     first = rubric.phases[0]
     source = sources.get(first)
     if live is not None:  # whatever phase it graded: "all gone" may mean "never here"
-        view = live.last_view
-        if view is None or not elsewhere.missing_everywhere_here(rubric, view, namespace):
+        view, api = live.last_view, getattr(live, "api", None)
+        if view is None or api is None or not elsewhere.missing_everywhere_here(rubric, view, namespace):
             return None
-        return elsewhere.in_cluster(rubric, live.api, namespace)
+        return elsewhere.in_cluster(rubric, api, namespace)
     view = getattr(source, "fixed", None) if source is not None else None
     if view is None or not elsewhere.missing_everywhere_here(rubric, view, namespace):
         return None

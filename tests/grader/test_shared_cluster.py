@@ -210,3 +210,25 @@ def test_the_dns_tunnel_pipelines_questions_from_many_threads_and_reopens(make_s
 
 def test_pool_size_grows_with_jobs():
     assert shared_cluster.pool_size(1) == 8 and shared_cluster.pool_size(8) == 64 and shared_cluster.pool_size(64) == 128
+
+
+def test_a_student_who_built_nothing_is_graded_zero_without_hunting_the_cluster_for_the_lab(make_standin, tmp_path):
+    """An empty namespace on the shared cluster is a 0, not an internal error
+    (the shared source has no client of its own to look elsewhere with), and
+    no cluster-wide LIST by name is spent on a "grade with -n" hint: the
+    roster names the namespace."""
+    namespaces = ["s000", "s001"]
+    objects = [o for o in _bench().class_cluster(CORRECT, namespaces) if o["metadata"].get("namespace") != "s001"]
+    server = make_standin(objects)
+    server.kubeconfig_path(tmp_path)
+    roster = _roster(tmp_path / "roster.csv", [{"student_id": ns, "namespace": ns, "kubeconfig": "kubeconfig"}
+                                               for ns in namespaces])
+    server.clear_requests()
+
+    result = _run(roster, tmp_path / "out")
+
+    by_id = {r.student_id: r for r in result.results}
+    assert by_id["s001"].ok and by_id["s001"].report.earned == 0
+    assert by_id["s000"].report.earned == 85
+    assert not any("fieldSelector" in r.query for r in server.requests), "no hunt for the lab elsewhere"
+    assert not by_id["s001"].report.notes
