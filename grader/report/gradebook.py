@@ -62,7 +62,7 @@ from typing import Iterable, Sequence
 
 from grader.i18n import Text
 from grader.outcome import CheckResult, GradeReport, Status
-from grader.report import junit
+from grader.report import json_report, junit
 from grader.report.safe import for_terminal, for_xml
 from grader.report.wording import points_str
 from grader.rubric import Rubric
@@ -188,7 +188,7 @@ def gradescope_results(report: GradeReport, lang: str = "en") -> str:
         "tests": tests,
         "leaderboard": [],
     }
-    return json.dumps(doc, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+    return json_report.dumps_indented(doc) + "\n"
 
 
 # -- JUnit for the class --------------------------------------------------------

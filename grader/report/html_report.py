@@ -103,9 +103,12 @@ def _bi(text: Text, lang: str, *, limit: int = LIMIT, user: bool = True) -> str:
     if not first.strip() and second.strip():
         first = second
     cls = "u " if user else ""
-    out = f'<span class="{cls}p">{esc(first, limit)}</span>'
-    if second.strip() and clean(second, limit) != clean(first, limit):
-        out += f'<span class="{cls}s" lang="{HTML_LANG[_other(lang)]}">{esc(second, limit)}</span>'
+    shown = clean(first, limit)  # each side cleaned once (esc() would clean again)
+    out = f'<span class="{cls}p">{html.escape(shown, quote=True)}</span>'
+    if second.strip():
+        other = clean(second, limit)
+        if other != shown:
+            out += f'<span class="{cls}s" lang="{HTML_LANG[_other(lang)]}">{html.escape(other, quote=True)}</span>'
     return out
 
 

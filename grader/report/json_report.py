@@ -92,8 +92,77 @@ def to_dict(report: GradeReport) -> dict[str, Any]:
 
 def to_json(report: GradeReport) -> str:
     """UTF-8-ready JSON text, indent 2, ending in a newline."""
-    text = json.dumps(to_dict(report), ensure_ascii=False, indent=2, allow_nan=False)
+    text = dumps_indented(to_dict(report))
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
+
+
+class _Unusual(Exception):
+    """A value the fast writer leaves to the json module."""
+
+
+def dumps_indented(data: Any) -> str:
+    """``json.dumps(data, ensure_ascii=False, indent=2, allow_nan=False)``, the same string.
+
+    With ``indent`` the json module gives up its C encoder for a generator
+    per nesting level, and a batch writes two indented documents per
+    student (report.json, results.json). Plain data (dicts with string keys,
+    lists, strings, finite numbers, booleans, None) is written here in one
+    recursive pass with the json module's own C string encoder; anything
+    else (NaN, a non-string key, another type) goes to ``json.dumps``, which
+    then writes it or raises exactly as before.
+    """
+    out: list[str] = []
+    try:
+        _write_json(data, out, "\n")
+    except _Unusual:
+        return json.dumps(data, ensure_ascii=False, indent=2, allow_nan=False)
+    return "".join(out)
+
+
+_encode_str = json.encoder.encode_basestring  # the C one when the accelerator is there, as json.dumps uses
+
+
+def _write_json(value: Any, out: list[str], newline: str) -> None:
+    if isinstance(value, str):
+        out.append(_encode_str(value))
+    elif value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, int):
+        out.append(int.__repr__(value))
+    elif isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise _Unusual
+        out.append(float.__repr__(value))
+    elif isinstance(value, dict):
+        if not value:
+            out.append("{}")
+            return
+        inner = newline + "  "
+        first = True
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise _Unusual
+            out.append(("{" if first else ",") + inner + _encode_str(key) + ": ")
+            first = False
+            _write_json(item, out, inner)
+        out.append(newline + "}")
+    elif isinstance(value, (list, tuple)):
+        if not value:
+            out.append("[]")
+            return
+        inner = newline + "  "
+        first = True
+        for item in value:
+            out.append(("[" if first else ",") + inner)
+            first = False
+            _write_json(item, out, inner)
+        out.append(newline + "]")
+    else:
+        raise _Unusual
 
 
 class ReportFormatError(ValueError):
@@ -252,4 +321,4 @@ def from_json(text: str | bytes) -> GradeReport:
     return from_dict(data)
 
 
-__all__ = ["SCHEMA", "ReportFormatError", "to_dict", "to_json", "from_dict", "from_json"]
+__all__ = ["SCHEMA", "ReportFormatError", "dumps_indented", "to_dict", "to_json", "from_dict", "from_json"]
