@@ -1,4 +1,5 @@
-"""Writing result files so that no reader ever sees half of one.
+"""Reading input files with one clear line when they cannot be read, and
+writing result files so that no reader ever sees half of one.
 
 An LMS importing ``gradebook.csv``, a resumed batch reading
 ``report.json``, a teacher's spreadsheet open on a file being rewritten:
@@ -14,9 +15,23 @@ from pathlib import Path
 from grader.errors import InputError
 
 
-def write_atomic(path: str | os.PathLike[str], text: str, *, only_if_changed: bool = False,
+def read_input(path: str | os.PathLike[str], what: str) -> bytes:
+    """The bytes of an input file (``what``: "roster CSV", "ledger"...), or
+    one InputError naming the file and what is wrong with it."""
+    where = str(path)
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InputError(where, f"no such {what} file") from None
+    except IsADirectoryError:
+        raise InputError(where, f"is a folder, not a {what} file") from None
+    except OSError as exc:
+        raise InputError(where, f"cannot read the {what}: {exc.strerror or exc}") from None
+
+
+def write_atomic(path: str | os.PathLike[str], text: str | bytes, *, only_if_changed: bool = False,
                  need_folder: bool = False) -> None:
-    """Write ``text`` as UTF-8 via a temporary file and a rename.
+    """Write ``text`` (as UTF-8, or ``bytes`` as they are) via a temporary file and a rename.
 
     ``only_if_changed`` leaves an identical file untouched (its mtime too);
     ``need_folder`` refuses to create a file in a folder that does not exist
@@ -24,7 +39,7 @@ def write_atomic(path: str | os.PathLike[str], text: str, *, only_if_changed: bo
     target = Path(path)
     if need_folder and not target.parent.exists():
         raise InputError(str(path), "its folder does not exist")
-    data = text.encode("utf-8")
+    data = text.encode("utf-8") if isinstance(text, str) else text
     if only_if_changed:
         try:
             if target.read_bytes() == data:
@@ -40,4 +55,4 @@ def write_atomic(path: str | os.PathLike[str], text: str, *, only_if_changed: bo
         raise InputError(str(path), f"cannot write: {exc.strerror or exc}") from None
 
 
-__all__ = ["write_atomic"]
+__all__ = ["read_input", "write_atomic"]

@@ -166,20 +166,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
-
-    from grader.errors import InputError
+    from grader.files import write_atomic
 
     data = build(args.rubric, lang=args.lang, student_field=args.student_field, namespace=args.namespace,
                  secret_file=args.course_secret_file, pip=args.pip, visibility=args.visibility)
-    target = Path(args.output)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InputError(args.output, f"cannot write: {exc.strerror or exc}") from None
+    write_atomic(args.output, data)
     print(f"labgrade: Gradescope autograder ({len(data) // 1024} KB) -> {args.output}")
     return 0
 

@@ -159,19 +159,14 @@ def parse(text: str, path: str) -> list[Record]:
 
 
 def read(path: str, *, missing_ok: bool = False) -> list[Record]:
-    p = Path(path)
+    from grader.files import read_input
+
+    if missing_ok and not Path(path).exists():
+        return []
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        if missing_ok:
-            return []
-        raise InputError(path, "no such ledger file") from None
-    except IsADirectoryError:
-        raise InputError(path, "is a folder, not a ledger file") from None
+        text = read_input(path, "ledger").decode("utf-8")
     except UnicodeDecodeError:
         raise InputError(path, "is not a labgrade ledger (not UTF-8 text)") from None
-    except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
     return parse(text, path)
 
 

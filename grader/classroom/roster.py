@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Iterator
 
 from grader.errors import InputError
+from grader.files import read_input
 from grader.report.safe import for_terminal
 from grader.rubric import Rubric
 
@@ -94,15 +95,7 @@ def _rows(path: Path, rubric: Rubric) -> Iterator[tuple[int, dict[str, str]]]:
     (unreadable, no header, broken CSV, a row wider than the header) is an
     InputError; what a row says is not judged here."""
     where = str(path)
-    try:
-        raw = path.read_bytes()
-    except IsADirectoryError:
-        raise InputError(where, "is a folder, not a roster CSV file") from None
-    except FileNotFoundError:
-        raise InputError(where, "no such file") from None
-    except OSError as exc:
-        raise InputError(where, f"cannot read: {exc.strerror or exc}") from None
-    text = _decode(raw, where)
+    text = _decode(read_input(path, "roster CSV"), where)
     if not text.strip():
         raise InputError(where, "is empty; it needs a header row with student_id")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text.splitlines()[0]), strict=True)

@@ -396,7 +396,7 @@ def test_a_roster_that_is_not_text_or_missing_is_one_line(labgrade, tmp_path):
     run = labgrade(*batch_args(roster, tmp_path / "results"))
     assert run.rc == 2 and "not a CSV text file" in run.err
     run = labgrade(*batch_args(tmp_path / "nope.csv", tmp_path / "results"))
-    assert run.rc == 2 and "nope.csv: no such file" in run.err
+    assert run.rc == 2 and "nope.csv: no such roster CSV file" in run.err
 
 
 @pytest.mark.parametrize("encoding, delimiter", [("utf-8-sig", ","), ("gb18030", ","), ("utf-16", "\t"), ("utf-8", ";")])

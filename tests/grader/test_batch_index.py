@@ -145,7 +145,7 @@ def test_an_unreadable_roster_fails_the_pod(capsys, tmp_path) -> None:
     code = cli.main(["batch", str(tmp_path / "missing.csv"), "--rubric", "service-discovery",
                      "--out", str(tmp_path / "o"), "--index", "0"])
     assert code == 2
-    assert "missing.csv: no such file" in capsys.readouterr().err
+    assert "missing.csv: no such roster CSV file" in capsys.readouterr().err
 
 
 def test_a_cluster_that_cannot_be_read_fails_the_pod_for_a_retry(pod, make_standin, tmp_path) -> None:
