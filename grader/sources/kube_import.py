@@ -160,6 +160,20 @@ class _Finder(importlib.abc.MetaPathFinder):
 _FINDER = _Finder()
 
 
+def client_and_config() -> tuple[ModuleType, ModuleType]:
+    """``kubernetes.client`` and ``kubernetes.config`` (kubeconfig loader, ApiClient and the
+    pydantic models under it), imported after :func:`light` with the cyclic garbage collector
+    paused: those imports allocate a few hundred thousand objects that live as long as the
+    process and free none, and the collector walked them over and over for nothing (~10% of
+    a cold run's CPU). Reference counting still frees what is dropped."""
+    light()
+    from grader.sources.gcpause import paused_gc
+
+    with paused_gc():
+        from kubernetes import client, config
+    return client, config
+
+
 def light() -> None:
     with _lock:
         if "kubernetes" in sys.modules:

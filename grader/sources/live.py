@@ -72,8 +72,7 @@ def api_client(kubeconfig: str | None = None, context: str | None = None, *,
     every credential loaded is registered for redaction."""
     from grader.sources import kube_import
 
-    kube_import.light()  # config and client only: a cold `labgrade grade` is mostly imports
-    from kubernetes import client, config
+    client, config = kube_import.client_and_config()  # only these: a cold `labgrade grade` is mostly imports
     from kubernetes.config.config_exception import ConfigException
 
     from grader.sources import deadline, kubeconfig as kc
