@@ -89,8 +89,9 @@ def test_a_change_comes_through_the_watch_and_idle_costs_no_requests(make_standi
             f"/v1/namespaces/default/{k}" for k in ("deployments", "replicasets", "pods", "services", "endpoints",
                                                       "endpointslices"))
 
+        until(lambda: all(k.watches for k in cw.kinds.values()))  # every stream open (LISTed is not yet WATCHing)
         before = len(server.requests)
-        time.sleep(1.5)  # idle: bookmarks on the open streams, no request at all
+        time.sleep(1.0)  # idle: bookmarks (every 0.3 s) on the open streams, no request at all
         assert len(server.requests) == before
 
         generation = cw.generation
@@ -175,7 +176,7 @@ def test_check_watch_redraws_on_a_change_without_polling(make_standin, tmp_path)
         time.sleep(1.0)
         frames_before = sum(1 for _, ln in lines if "step1" in ln)
         idle_from = len(server.requests)
-        time.sleep(2.0)
+        time.sleep(1.0)  # idle: a watched round waits for a change (or IDLE_RECHECK, a minute)
         assert sum(1 for _, ln in lines if "step1" in ln) == frames_before  # no change, no new round
         assert len(server.requests) - idle_from <= 1  # idle costs (almost) nothing
 
