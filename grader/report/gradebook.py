@@ -225,38 +225,36 @@ def class_junit(lab: str, results: Sequence[StudentResult], lang: str = "en") ->
     """All students in one ``<testsuites>``, one testsuite each, roster order.
 
     A student's suite is exactly the one ``labgrade grade --junit`` writes
-    (built by the same :func:`grader.report.junit.testsuite`, so both stay one
-    implementation; no student's file is rendered and parsed back) plus a
+    (written by the same :func:`grader.report.junit.testsuite_xml`, so both
+    stay one implementation; no student's file is rendered and parsed back) plus a
     ``student_name`` property; a student who could not be graded gets a
     suite with one ``error`` testcase. Each ``classname`` gains the student
     (see :func:`student_classname`); the per-student file keeps ``<lab>.<step>``.
     """
-    root = ET.Element("testsuites", {"name": for_xml(lab, 200, single_line=True)})
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     duration = 0.0
+    suites: list[str] = []
     for r in results:
+        extra = [("student_name", for_xml(r.name, 200, single_line=True))] if r.name else []
         if r.report is not None:
-            suites = [junit.testsuite(r.report, lang)]
+            suite = junit.testsuite_xml(r.report, lang, extra_properties=extra,
+                                        classname=lambda step, sid=r.student_id: student_classname(lab, sid, step.id))
             duration += r.report.duration
+            counts = {"tests": suite.tests, "failures": suite.failures, "errors": suite.errors, "skipped": suite.skipped}
+            suites.append(suite.text)
         else:
-            suites = [_error_suite(lab, r, lang)]
-        for suite in suites:
-            if r.report is not None:
-                for case, (step, _) in zip(suite.iter("testcase"), r.report.checks()):
-                    case.set("classname", student_classname(lab, r.student_id, step.id))
-            if r.name:
-                props = suite.find("properties")
-                if props is None:
-                    props = ET.Element("properties")
-                    suite.insert(0, props)
-                ET.SubElement(props, "property", {"name": "student_name", "value": for_xml(r.name, 200, single_line=True)})
-            for key in totals:
-                totals[key] += int(suite.get(key) or 0)
-            root.append(suite)
-    for key, value in totals.items():
-        root.set(key, str(value))
-    root.set("time", f"{duration:.3f}")
-    return junit.XML_DECLARATION + junit.serialize(root) + "\n"
+            element = _error_suite(lab, r, lang)
+            if extra:
+                ET.SubElement(element.find("properties"), "property", {"name": extra[0][0], "value": extra[0][1]})
+            counts = {key: int(element.get(key) or 0) for key in totals}
+            suites.append(junit.serialize(element, level=1))
+        for key in totals:
+            totals[key] += counts[key]
+    attrs = "".join(f' {key}="{value}"' for key, value in totals.items())
+    head = f'<testsuites name="{junit.escape_attribute(for_xml(lab, 200, single_line=True))}"{attrs} time="{duration:.3f}"'
+    if not suites:
+        return junit.XML_DECLARATION + head + " />\n"
+    return junit.XML_DECLARATION + head + ">" + "".join("\n  " + text for text in suites) + "\n</testsuites>\n"
 
 
 # -- summary --------------------------------------------------------------------

@@ -5,23 +5,22 @@ Names stay stable across runs and students (``classname`` is
 history; everything that varies (points, status, student text) lives in
 properties and in the failure/error/skipped elements.
 
-junit-xml 1.9 decides the elements and attributes (its ``build_xml_doc``),
-but its serialiser writes US-ASCII, so a lone surrogate or U+FFFE becomes a
-character reference (``&#55296;``) that no parser accepts, and it silently
-deletes CR and C1 characters after escaping. Every string is therefore
-passed through ``safe.for_xml`` first, and the library's tree (completed
-with per-testcase properties, which it lacks) is written by
-:func:`serialize`: ElementTree's own escaping and ``ET.indent`` layout, byte
-for byte, without its per-node namespace bookkeeping. Writing the tree once,
-instead of serialising, parsing back and serialising again, took a report
-from 1.4 ms to about 0.3 ms; the class file (:func:`testsuite` for each
-student) no longer renders and re-parses every student's file.
+The document is the one junit-xml 1.9 wrote for this report, byte for
+byte (its elements, attributes and their order, completed with the
+per-testcase properties it lacks and laid out as ``ET.indent`` does), but
+it is written here as text: the library's serialiser writes US-ASCII, so a
+lone surrogate or U+FFFE became a character reference (``&#55296;``) that
+no parser accepts, and it silently deleted CR and C1 characters, which
+meant serialising, parsing back and serialising again (1.4 ms a report);
+and a class of a thousand writes every student's suite twice (their file
+and the class file, :func:`testsuite_xml` with the class's classnames).
+Every string is passed through ``safe.for_xml`` first.
 """
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-
-from junit_xml import TestCase, TestSuite
+from dataclasses import dataclass
+from typing import Callable, Iterable
 
 from grader.i18n import Text
 from grader.outcome import CheckResult, GradeReport, Status, StepResult
@@ -81,26 +80,6 @@ def evidence_of(check: CheckResult, lang: str) -> str:
     return "\n".join(lines)
 
 
-def _case(report: GradeReport, step: StepResult, check: CheckResult, lang: str) -> TestCase:
-    case = TestCase(
-        name=_attr(check.id),
-        classname=_attr(f"{report.lab}.{step.id}"),
-        elapsed_sec=check.duration,
-    )
-    kind = _attr(check.use) or None
-    if check.status is Status.FAILED:
-        case.add_failure_info(message_of(check, lang), evidence_of(check, lang), kind)
-    elif check.blocked:
-        # Points lost to a failed prerequisite: a failure (an LMS counts
-        # failures), whose message names the prerequisite.
-        case.add_failure_info(message_of(check, lang), evidence_of(check, lang), "blocked")
-    elif check.status is Status.ERROR:
-        case.add_error_info(message_of(check, lang), evidence_of(check, lang), kind)
-    elif check.status is Status.SKIPPED:
-        case.add_skipped_info(message_of(check, lang), evidence_of(check, lang))
-    return case
-
-
 def _case_properties(check: CheckResult, lang: str) -> dict[str, str]:
     return {
         "points": points_str(check.earned),
@@ -141,40 +120,84 @@ def suite_name(report: GradeReport) -> str:
     return f"{name} [{_attr(report.student)}]" if report.student else name
 
 
-def _properties_element(props: dict[str, str]) -> ET.Element:
-    element = ET.Element("properties")
-    for key, value in props.items():
-        ET.SubElement(element, "property", {"name": key, "value": value})
-    return element
+@dataclass(frozen=True)
+class SuiteXml:
+    """One ``<testsuite>`` as text (indented to sit one level inside
+    ``<testsuites>``), and its counts for the enclosing element."""
+
+    text: str
+    tests: int
+    failures: int
+    errors: int
+    skipped: int
 
 
-def testsuite(report: GradeReport, lang: str = "en") -> ET.Element:
-    """The run's ``<testsuite>``, not yet indented: what ``to_junit_xml``
-    wraps in ``<testsuites>``, and what the class file takes for each student."""
-    pairs = report.checks()
-    suite = TestSuite(
-        suite_name(report),
-        [_case(report, step, check, lang) for step, check in pairs],
-        timestamp=_attr(report.generated_at) or None,
-        properties=_suite_properties(report, lang),
-    ).build_xml_doc()
-    suite.set("time", _seconds(report.duration))
-    for element, (_, check) in zip(suite.iter("testcase"), pairs):
-        element.set("time", _seconds(check.duration))
-        element.insert(0, _properties_element(_case_properties(check, lang)))
-    return suite
+def _properties(props: Iterable[tuple[str, str]], pad: str) -> str:
+    inner = pad + "  "
+    items = "".join(f'{inner}<property name="{_escape_value(k)}" value="{_escape_value(v)}" />' for k, v in props)
+    return f"{pad}<properties>{items}{pad}</properties>"
+
+
+def _outcome_element(check: CheckResult, lang: str, kind: str | None) -> tuple[str, str, str] | None:
+    """(element, type, body) of a testcase's failure/error/skipped, as junit-xml adds them."""
+    if check.status is Status.FAILED:
+        return "failure", kind or "failure", evidence_of(check, lang)
+    if check.blocked:
+        # Points lost to a failed prerequisite: a failure (an LMS counts
+        # failures), whose message names the prerequisite.
+        return "failure", "blocked", evidence_of(check, lang)
+    if check.status is Status.ERROR:
+        return "error", kind or "error", evidence_of(check, lang)
+    if check.status is Status.SKIPPED:
+        return "skipped", "skipped", evidence_of(check, lang)
+    return None
+
+
+def testsuite_xml(report: GradeReport, lang: str = "en", *,
+                  classname: Callable[[StepResult], str] | None = None,
+                  extra_properties: Iterable[tuple[str, str]] = ()) -> SuiteXml:
+    """The run's ``<testsuite>``: what ``to_junit_xml`` wraps in
+    ``<testsuites>``, and, with the class's ``classname`` and a
+    ``student_name`` property, what the class file holds for each student."""
+    pad1, pad2 = "\n    ", "\n      "  # a testcase's line, and its children's
+    failures = errors = skipped = tests = 0
+    cases = []
+    for step, check in report.checks():
+        tests += 1
+        name = _escape_value(_attr(check.id))
+        cls = _escape_value(classname(step) if classname is not None else _attr(f"{report.lab}.{step.id}"))
+        seconds = _seconds(check.duration)
+        # junit-xml writes time (when non-zero) before classname; set afterwards it comes last
+        head = (f'<testcase name="{name}" time="{seconds}" classname="{cls}">' if check.duration
+                else f'<testcase name="{name}" classname="{cls}" time="{seconds}">')
+        body = _properties(_case_properties(check, lang).items(), pad2)
+        outcome = _outcome_element(check, lang, _attr(check.use) or None)
+        if outcome is not None:
+            tag, kind, text = outcome
+            if tag == "failure":
+                failures += 1
+            elif tag == "error":
+                errors += 1
+            else:
+                skipped += 1
+            attrs = f'type="{_escape_value(kind)}" message="{_escape_value(message_of(check, lang))}"'
+            body += (f"{pad2}<{tag} {attrs}>{_escape_text(text)}</{tag}>" if text else f"{pad2}<{tag} {attrs} />")
+        cases.append(f"{pad1}{head}{body}{pad1}</testcase>")
+    props = list(_suite_properties(report, lang).items()) + list(extra_properties)
+    stamp = _attr(report.generated_at)
+    head = (f'<testsuite disabled="0" errors="{errors}" failures="{failures}" '
+            f'name="{_escape_value(suite_name(report))}" skipped="{skipped}" tests="{tests}" '
+            f'time="{_seconds(report.duration)}"' + (f' timestamp="{_escape_value(stamp)}">' if stamp else ">"))
+    text = head + _properties(props, pad1) + "".join(cases) + "\n  </testsuite>"
+    return SuiteXml(text, tests, failures, errors, skipped)
 
 
 def to_junit_xml(report: GradeReport, lang: str = "en") -> str:
     """The whole run as a JUnit XML document (a str; write it as UTF-8)."""
-    suite = testsuite(report, lang)
+    suite = testsuite_xml(report, lang)
     # junit-xml's <testsuites> totals, in its attribute order; the time is the run's.
-    root = ET.Element("testsuites")
-    for key in ("disabled", "errors", "failures", "tests"):
-        root.set(key, suite.get(key) or "0")
-    root.set("time", _seconds(report.duration))
-    root.append(suite)
-    return XML_DECLARATION + serialize(root) + "\n"
+    return (f'{XML_DECLARATION}<testsuites disabled="0" errors="{suite.errors}" failures="{suite.failures}" '
+            f'tests="{suite.tests}" time="{_seconds(report.duration)}">\n  {suite.text}\n</testsuites>\n')
 
 
 # -- writing ----------------------------------------------------------------------
@@ -187,6 +210,11 @@ def _escape_text(text: str) -> str:
     if ">" in text:
         text = text.replace(">", "&gt;")
     return text
+
+
+def escape_attribute(text: str) -> str:
+    """An attribute value escaped as ElementTree escapes it."""
+    return _escape_value(text)
 
 
 def _escape_value(text: str) -> str:
@@ -202,9 +230,10 @@ def _escape_value(text: str) -> str:
     return text
 
 
-def serialize(root: ET.Element, space: str = "  ") -> str:
+def serialize(root: ET.Element, space: str = "  ", level: int = 0) -> str:
     """``ET.indent(root, space); ET.tostring(root, encoding="unicode")`` for a
-    tree without namespaces, written in one pass (and ``root`` left as it was).
+    tree without namespaces, written in one pass (and ``root`` left as it was);
+    with ``level``, as the tree would be written that deep inside another.
 
     ElementTree's writer first walks the whole tree for namespaces and then
     writes node by node through a chain of generic calls; for the batch's
@@ -248,10 +277,10 @@ def serialize(root: ET.Element, space: str = "  ") -> str:
         else:
             out.append(" />")
 
-    write(root, 0)
+    write(root, level)
     if root.tail:
         out.append(_escape_text(root.tail))
     return "".join(out)
 
 
-__all__ = ["to_junit_xml", "testsuite", "serialize", "message_of", "evidence_of", "suite_name"]
+__all__ = ["to_junit_xml", "testsuite_xml", "SuiteXml", "serialize", "escape_attribute", "message_of", "evidence_of", "suite_name"]
