@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import statistics
 import xml.etree.ElementTree as ET
