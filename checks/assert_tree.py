@@ -23,8 +23,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import jmespath
 import yaml
+
+# jmespath is imported where an expression is evaluated or checked: a rubric without
+# assertion trees (most) never needs it, and every run loads this module with the registry.
 
 ABSENT = object()
 _COMPARE = re.compile(r"^\(\s*(==|!=|>=|<=|>|<|in|not in)\s+(.+?)\s*\)$", re.S)
@@ -57,6 +59,8 @@ def is_expression(value: Any) -> bool:
 
 
 def _search(expr: str, data: Any) -> Any:
+    import jmespath
+
     try:
         return jmespath.search(expr, data)
     except jmespath.exceptions.JMESPathError as exc:
@@ -88,6 +92,8 @@ def validate(tree: Any, path: str = "") -> list[str]:
 
 
 def _compile(expr: str, path: str) -> list[str]:
+    import jmespath
+
     try:
         jmespath.compile(expr)
     except jmespath.exceptions.JMESPathError as exc:

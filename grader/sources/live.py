@@ -269,7 +269,10 @@ class LiveSource:
         if self._dns_tunnel is None:  # one port-forward for all the questions of this source (grader/sources/dns_tunnel.py)
             import weakref
 
+            from grader.sources.dns_probe import prefetch
             from grader.sources.dns_tunnel import DnsTunnel, coredns_pod
+
+            prefetch()  # the DNS codec's import overlaps the tunnel's opening
 
             me = weakref.ref(self)  # no cycle: the tunnel closes as soon as the source is dropped
             retry = self.retry

@@ -80,9 +80,24 @@ def test_a_live_grade_imports_no_library_of_an_auth_or_decoding_path_it_does_not
     code = ("import sys; from grader.cli import main; "
             f"rc = main(['grade', '--rubric', 'service-discovery', '--kubeconfig', {str(kubeconfig)!r}, '--no-poll', '-q']); "
             "assert rc == 0, rc" + MODULES)
-    seen = _fresh(code, "kubernetes.config.kube_config", "kubernetes.client.api_client", *DEFERRED_LIBRARIES)
+    seen = _fresh(code, "kubernetes.config.kube_config", "kubernetes.client.api_client", "jmespath", *DEFERRED_LIBRARIES)
     assert seen["kubernetes.config.kube_config"] and seen["kubernetes.client.api_client"]
-    assert not any(seen[m] for m in DEFERRED_LIBRARIES), seen
+    assert not any(seen[m] for m in DEFERRED_LIBRARIES + ("jmespath",)), seen  # jmespath: assertion trees only
+
+
+PREFETCH = """
+import json, sys, threading
+from grader.sources import dns_probe
+dns_probe.prefetch(); dns_probe.prefetch()
+started = [t.name for t in threading.enumerate() if t.name == "labgrade-dns-import"]
+wire = dns_probe.make_query("service1.default.svc.cluster.local", "A").to_wire()  # waits for the import in flight
+print(json.dumps({"threads": len(started), "wire": len(wire), "loaded": "dns.rdtypes.IN.A" in sys.modules}))
+"""
+
+
+def test_the_dns_codec_is_imported_once_in_the_background_and_usable_at_once():
+    out = _fresh(PREFETCH)
+    assert out["threads"] <= 1 and out["wire"] > 12
 
 
 def test_each_deferred_name_is_only_called_by_its_importer():
