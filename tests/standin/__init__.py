@@ -1,7 +1,7 @@
 """A stand-in Kubernetes API server for labgrade's tests.
 
 ``StandIn(objects)`` serves ``kubectl get -o json``-shaped dicts to the real
-``kubernetes`` client over HTTP on 127.0.0.1 (lists, gets, selectors,
+``kubernetes`` client over HTTP on 127.0.0.1 (lists, gets, the selectors labgrade sends,
 pagination, discovery, Status errors), runs ``pods/exec`` and
 ``pods/portforward`` over websockets with the kubelet's and the 1.30+ stream
 translator's framing, and answers DNS like CoreDNS.

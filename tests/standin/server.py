@@ -22,6 +22,9 @@ port-forward agree. Known differences, kept on purpose:
 - A missing binary is worded as containerd does; the real cluster's kwok nodes say
   ``fork/exec bin/wget: no such file or directory``, and kwok cannot report an exec's non-zero
   exit code at all (an internal error with "exit status N"), which the stand-in does report.
+- Selectors: it serves the ones labgrade sends (equalities of labels, of ``metadata.name`` and
+  ``metadata.namespace``, joined by commas) and answers 400 to any other, valid or not
+  (tests/standin/selectors.py).
 - Its shell knows ``2>&1``, ``>&2`` and ``/dev/null`` redirections only (``>&2`` was missing and
   was found by that test).
 - Fixed from that test: on exec v4 (the kubelet's own stream) a v1.36 kubelet's status has no

@@ -125,7 +125,7 @@ class ObjectStore:
         """The body of a LIST, honouring selectors, ``limit`` and ``continue``."""
         try:
             matchers: list[Callable[[Obj], bool]] = [label_matcher(query.get("labelSelector")),
-                                                     field_matcher(query.get("fieldSelector"), res.plural)]
+                                                     field_matcher(query.get("fieldSelector"))]
         except SelectorError as e:
             raise st.ApiError(st.bad_request(str(e)))
         limit = _int_param(query, "limit")

@@ -121,18 +121,14 @@ def test_get_single_objects(standin_api_client):
     assert core.read_namespace("kube-system").status.phase == "Active"
 
 
-@pytest.mark.parametrize("selector, expected", [
-    ("app=deployment1", 2),
-    ("app==deployment2", 3),
-    ("tier=web,app!=deployment1", 3),
-    ("app in (deployment1, deployment2)", 5),
-    ("app notin (deployment1)", 4),  # deployment2's 3 + clientpod, which has no app label
-    ("svc2", 2),
-    ("!svc2", 4),
-    ("tier=web,svc2=yes", 2),
+# The selectors labgrade sends (tests/standin/selectors.py); any other is a 400.
+@pytest.mark.parametrize("namespace, selector, expected", [
+    ("kube-system", "k8s-app=kube-dns", 1),  # how the DNS probes find CoreDNS
+    (NS, "app=deployment1", 2),
+    (NS, "tier=web,svc2=yes", 2),
 ])
-def test_label_selectors(core, selector, expected):
-    assert len(core.list_namespaced_pod(NS, label_selector=selector).items) == expected
+def test_label_selectors(core, namespace, selector, expected):
+    assert len(core.list_namespaced_pod(namespace, label_selector=selector).items) == expected
 
 
 def test_bad_label_selector_is_bad_request(core):
@@ -143,9 +139,9 @@ def test_bad_label_selector_is_bad_request(core):
 
 
 def test_field_selectors(core):
+    # grader/elsewhere.py: the lab's object by name in every namespace
     assert pod_names(core.list_pod_for_all_namespaces(field_selector="metadata.name=clientpod")) == ["clientpod"]
     assert len(core.list_pod_for_all_namespaces(field_selector="metadata.namespace=kube-system").items) == 1
-    assert len(core.list_namespaced_pod(NS, field_selector="status.phase=Running,metadata.name!=clientpod").items) == 5
     with pytest.raises(client.ApiException) as excinfo:
         core.list_namespaced_pod(NS, field_selector="spec.image=httpd")
     code, body = api_error(excinfo)

@@ -69,7 +69,7 @@ def _event(kind: str, obj: Obj, rv: int, res: Resource) -> bytes:
 async def serve_watch(standin: "StandIn", request: web.Request, res: Resource, namespace: str | None) -> web.StreamResponse:
     query = request.query
     try:
-        matchers = [label_matcher(query.get("labelSelector")), field_matcher(query.get("fieldSelector"), res.plural)]
+        matchers = [label_matcher(query.get("labelSelector")), field_matcher(query.get("fieldSelector"))]
     except SelectorError as e:
         raise st.ApiError(st.bad_request(str(e)))
     raw_rv = query.get("resourceVersion") or ""
