@@ -26,6 +26,8 @@ per-namespace path, which needs no cluster-wide rights.
 """
 from __future__ import annotations
 
+import functools
+import gc
 import json
 import threading
 import time
@@ -37,6 +39,7 @@ from grader.clock import iso, utc_now
 from grader.i18n import Text
 from grader import kinds
 from grader.sources.apiread import REQUEST_DEADLINE, Retry, bounded, explain_failure
+from grader.sources.gcpause import paused_gc
 from grader.sources.live import LiveSource
 from grader.view import ClusterView, DnsResult, Obj, ProbeError, build_view
 
@@ -68,12 +71,27 @@ class ClusterRead:
         """Could every kind be listed? Otherwise students use the per-namespace path."""
         return not self.kind_errors
 
+    @functools.cached_property
+    def _by_name(self) -> dict[tuple[str, str], dict[str, list[Obj]]]:
+        """(kind, namespace) -> name -> objects, built on the first single-object
+        read: every student reads the ``default`` Namespace and the
+        ``kubernetes`` Service, and scanning a thousand namespaces for one
+        name per student made the class's cut quadratic."""
+        index: dict[tuple[str, str], dict[str, list[Obj]]] = {}
+        for ns, per_kind in self.by_namespace.items():
+            for kind, objs in per_kind.items():
+                names = index.setdefault((kind, ns), {})
+                for o in objs:
+                    names.setdefault(o["metadata"].get("name"), []).append(o)
+        for kind, objs in self.cluster_scoped.items():
+            names = index.setdefault((kind, ""), {})
+            for o in objs:
+                names.setdefault(o["metadata"].get("name"), []).append(o)
+        return index
+
     def _named(self, read: kinds.Read) -> list[Obj]:
-        if kinds.is_namespaced(read.kind):
-            pool = self.by_namespace.get(read.namespace or "", {}).get(read.kind, [])
-        else:
-            pool = self.cluster_scoped.get(read.kind, [])
-        return [o for o in pool if o["metadata"].get("name") == read.name]
+        ns = (read.namespace or "") if kinds.is_namespaced(read.kind) else ""
+        return list(self._by_name.get((read.kind, ns), {}).get(read.name, ()))
 
     def objects_in(self, namespace: str) -> tuple[list[Obj], set[str]]:
         """What the per-namespace path fetches for a lab in ``namespace``
@@ -127,7 +145,10 @@ def raw_getter(api: Any) -> Callable[[str, list[tuple[str, Any]]], bytes]:
 
 def read_cluster(api: Any, reads: tuple[str, ...] | None = None, retry: Retry | None = None) -> ClusterRead:
     """One cluster-wide LIST per kind the reads name (in parallel, each paginated,
-    each page under the live source's request deadline and body cap)."""
+    each page under the live source's request deadline and body cap).
+
+    The collector is paused meanwhile, as for a dump (:mod:`grader.sources.gcpause`):
+    the pages become hundreds of thousands of dicts that nothing frees."""
     from kubernetes.client.exceptions import ApiException
 
     reads = tuple(reads or kinds.DEFAULT_READS)
@@ -166,7 +187,8 @@ def read_cluster(api: Any, reads: tuple[str, ...] | None = None, retry: Retry | 
         if info is None:
             errors[kind] = Text(f"labgrade 不认识 {kind} 类型", f"labgrade does not know kind {kind}")
     todo = {kind: info for kind, info in infos.items() if info is not None}
-    with ThreadPoolExecutor(max_workers=max(1, len(todo)), thread_name_prefix="labgrade-class-list") as pool:
+    with paused_gc(), ThreadPoolExecutor(max_workers=max(1, len(todo)),
+                                         thread_name_prefix="labgrade-class-list") as pool:
         futures = {kind: pool.submit(list_all, info) for kind, info in todo.items()}
         for kind, fut in futures.items():
             try:
@@ -255,11 +277,20 @@ class SharedCluster:
         self._lock = threading.Lock()
         self._read: ClusterRead | None = None
         self._tunnel: Any = None
+        self._froze = False
 
     def read(self) -> ClusterRead:
         with self._lock:  # the other workers wait for the one read instead of each making it
             if self._read is None:
                 self._read = read_cluster(self.api, self.reads, self.retry)
+                # The class read is most of the process's objects and lives until the
+                # end: moved out of the collector's sight, the collections that every
+                # student's reports set off walk only what is new (at 1000 students
+                # the collector's time fell from 4.0 to 3.0 s). Reference counting
+                # still frees it (parsed JSON holds no cycles); close() hands
+                # everything back to the collector.
+                gc.freeze()
+                self._froze = True
             return self._read
 
     def source(self, namespace: str, phase: str, location: str) -> SharedClusterSource:
@@ -293,6 +324,9 @@ class SharedCluster:
         if self._tunnel is not None:
             self._tunnel.close()
         self.api.close()
+        if self._froze:
+            self._froze = False
+            gc.unfreeze()
 
 
 def pool_size(jobs: int) -> int:
