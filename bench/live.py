@@ -11,7 +11,6 @@ at least 5x faster than the kubectl script.
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import subprocess
 import sys
@@ -79,9 +78,12 @@ def main() -> None:
         print(f"stand-in latency {args.latency * 1000:.0f} ms/request, {args.rounds} rounds (median)")
         print(f"  labgrade grade (steps 1-5, live)   {lg_time * 1000:8.0f} ms   "
               f"{runs[0][1]} GET + {runs[0][2]} probe requests")
-        kubectl = shutil.which("kubectl")
+        from bench.cold import find_kubectl
+
+        kubectl = find_kubectl()  # on PATH, else the one `python -m tests.realcluster build` made
         if kubectl is None:
-            print("  kubectl script                     (kubectl not installed: apt-get install kubernetes-client)")
+            print("  kubectl script                     (no kubectl: apt-get install kubernetes-client, or "
+                  "python -m tests.realcluster build)")
             return
         # kubectl (client-go) does not send a bearer token over plain http, and the stand-in
         # serves http on loopback: let its requests in without one for this half.
