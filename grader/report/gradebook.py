@@ -63,7 +63,7 @@ from grader.i18n import Text
 from grader.outcome import CheckResult, GradeReport, Status
 from grader.report import json_report, junit
 from grader.report.safe import for_terminal, for_xml
-from grader.report.wording import points_str
+from grader.report.wording import by_content, points_str
 from grader.rubric import Rubric
 
 BOM = "\ufeff"
@@ -152,6 +152,7 @@ _SUMMARY = {
 }
 
 
+@by_content
 def _test_output(check: CheckResult, lang: str) -> str:
     message = junit.message_of(check, lang)
     body = junit.evidence_of(check, lang)

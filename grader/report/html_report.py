@@ -27,6 +27,7 @@ from grader.i18n import LANGS, Text, phase_name
 from grader.report.safe import for_html
 from grader.outcome import CheckResult, GradeReport, SourceInfo, Status, StepResult
 from grader.report.wording import (
+    by_content,
     check_state,
     state_counts,
     step_points,
@@ -178,6 +179,7 @@ def _field(word: Text, value: Text, lang: str, cls: str) -> str:
     return f'<div class="{cls}"><dt>{_bi(word, lang, user=False)}</dt><dd>{_bi(value, lang)}</dd></div>'
 
 
+@by_content
 def _check(check: CheckResult, lang: str) -> str:
     o = check.outcome
     cls, state = _check_state(check)

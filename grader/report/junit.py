@@ -27,6 +27,7 @@ from grader.outcome import CheckResult, GradeReport, Status, StepResult
 from grader.report.safe import for_xml
 from grader.report.wording import (
     EXPECTED,
+    by_content,
     FALLBACK_MESSAGE,
     HINT,
     NOT_YOUR_FAULT,
@@ -153,13 +154,28 @@ def _outcome_element(check: CheckResult, lang: str, kind: str | None) -> tuple[s
     return None
 
 
+@by_content
+def _case_body(check: CheckResult, lang: str) -> tuple[str, str | None]:
+    """A testcase's children (its properties, its failure/error/skipped) as
+    text, and the tag of the latter (None for a pass)."""
+    pad2 = "\n      "
+    body = _properties(_case_properties(check, lang).items(), pad2)
+    outcome = _outcome_element(check, lang, _attr(check.use) or None)
+    if outcome is None:
+        return body, None
+    tag, kind, text = outcome
+    attrs = f'type="{_escape_value(kind)}" message="{_escape_value(message_of(check, lang))}"'
+    body += f"{pad2}<{tag} {attrs}>{_escape_text(text)}</{tag}>" if text else f"{pad2}<{tag} {attrs} />"
+    return body, tag
+
+
 def testsuite_xml(report: GradeReport, lang: str = "en", *,
                   classname: Callable[[StepResult], str] | None = None,
                   extra_properties: Iterable[tuple[str, str]] = ()) -> SuiteXml:
     """The run's ``<testsuite>``: what ``to_junit_xml`` wraps in
     ``<testsuites>``, and, with the class's ``classname`` and a
     ``student_name`` property, what the class file holds for each student."""
-    pad1, pad2 = "\n    ", "\n      "  # a testcase's line, and its children's
+    pad1 = "\n    "  # a testcase's line (its children are one level deeper: _case_body)
     failures = errors = skipped = tests = 0
     cases = []
     for step, check in report.checks():
@@ -170,18 +186,13 @@ def testsuite_xml(report: GradeReport, lang: str = "en", *,
         # junit-xml writes time (when non-zero) before classname; set afterwards it comes last
         head = (f'<testcase name="{name}" time="{seconds}" classname="{cls}">' if check.duration
                 else f'<testcase name="{name}" classname="{cls}" time="{seconds}">')
-        body = _properties(_case_properties(check, lang).items(), pad2)
-        outcome = _outcome_element(check, lang, _attr(check.use) or None)
-        if outcome is not None:
-            tag, kind, text = outcome
-            if tag == "failure":
-                failures += 1
-            elif tag == "error":
-                errors += 1
-            else:
-                skipped += 1
-            attrs = f'type="{_escape_value(kind)}" message="{_escape_value(message_of(check, lang))}"'
-            body += (f"{pad2}<{tag} {attrs}>{_escape_text(text)}</{tag}>" if text else f"{pad2}<{tag} {attrs} />")
+        body, tag = _case_body(check, lang)
+        if tag == "failure":
+            failures += 1
+        elif tag == "error":
+            errors += 1
+        elif tag == "skipped":
+            skipped += 1
         cases.append(f"{pad1}{head}{body}{pad1}</testcase>")
     props = list(_suite_properties(report, lang).items()) + list(extra_properties)
     stamp = _attr(report.generated_at)

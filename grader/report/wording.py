@@ -6,7 +6,9 @@ same name in both languages, and print 2.5 points the same way.
 """
 from __future__ import annotations
 
+import functools
 import math
+from typing import Callable, TypeVar
 
 from grader.i18n import Text
 from grader.outcome import CheckResult, GradeReport, Status, StepResult
@@ -123,6 +125,7 @@ __all__ = [
     "FALLBACK_MESSAGE",
     "points_str",
     "label",
+    "by_content",
 ]
 
 
@@ -153,3 +156,54 @@ TABLE_WORDS = {
     "points": Text("得分", "Points"),
     "namespace": Text("命名空间", "namespace"),
 }
+
+
+#: A check's texts longer than this in all are rendered each time, not kept:
+#: the cache stays small whatever a pod prints.
+MEMO_CHARS = 8192
+#: Renderings kept per reporter function.
+MEMO_SIZE = 2048
+
+_R = TypeVar("_R")
+
+
+def _content(check: CheckResult) -> tuple | None:
+    """What a reporter reads of a check: everything but its duration and
+    attempts (which differ in every run), or None when its texts are long."""
+    o = check.outcome
+    size = len(o.message.zh) + len(o.message.en) + len(check.hint.zh) + len(check.hint.en)
+    for t in (o.expected, o.observed, *o.notes):
+        if t is not None:
+            size += len(t.zh) + len(t.en)
+    if size > MEMO_CHARS:
+        return None
+    return (check.id, check.use, check.title, check.hint, check.points, check.earned, o)
+
+
+def by_content(render: Callable[[CheckResult, str], _R]) -> Callable[[CheckResult, str], _R]:
+    """``render(check, lang)``, kept for checks with the same content.
+
+    A class's students mostly end a check the same way (the same message,
+    the same evidence), and a batch renders every check three or four times
+    per student (report.html, junit.xml, results.json, the class junit.xml):
+    a check seen before is rendered once. Only for renderers that read
+    nothing of a check but its content (not ``duration``/``attempts``), with
+    results that are immutable strings or tuples.
+    """
+    @functools.lru_cache(maxsize=MEMO_SIZE)
+    def cached(content: tuple, lang: str) -> _R:
+        return render(CheckResult(*content), lang)
+
+    @functools.wraps(render)
+    def wrapper(check: CheckResult, lang: str) -> _R:
+        content = _content(check)
+        if content is None:
+            return render(check, lang)
+        try:
+            return cached(content, lang)
+        except TypeError:  # something unhashable in it: render as is
+            return render(check, lang)
+
+    wrapper.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    return wrapper
+
