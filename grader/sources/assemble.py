@@ -34,16 +34,18 @@ def load_dumps(rubric, dumps: list[tuple[str | None, str]], baseline: str | None
     records, else the rubric's phases in order. ``loader`` parses them
     (default :func:`grader.sources.snapshot.load_all`; a batch passes its
     dump cache). Returns the sources and the namespace a bundle recorded."""
+    items = list(dumps)
+    if baseline:
+        items.append(("baseline", baseline))
+    if not items:  # a live run: no dump reader imported
+        return {}, None
     from grader.sources import snapshot
     from grader.engine import StaticSource
     from grader.outcome import SourceInfo
 
-    items = list(dumps)
-    if baseline:
-        items.append(("baseline", baseline))
     # Only what the rubric reads in the lab namespace is kept (a dump of a big cluster costs a scan).
     load = loader or snapshot.load_all
-    snaps = load([path for _, path in items], rubric, namespace) if items else []
+    snaps = load([path for _, path in items], rubric, namespace)
     loaded = [(phase, path, snap) for (phase, path), snap in zip(items, snaps)]
     assigned: dict[str, tuple[str, snapshot.Snapshot]] = {}
     by_order: list[str] = []  # phases given only by the dumps' order
