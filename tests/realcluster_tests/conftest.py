@@ -3,17 +3,25 @@
 Missing binaries are built first (cached under ~/.cache/labgrade-realcluster); a failing build
 or a cluster that does not come up is an ERROR of every test that needs it, never a skip: these
 tests are the project's judge of what Kubernetes does.
+
+Under pytest-xdist (pyproject's addopts say ``-n auto``) tests/conftest.py sends every test
+here to one worker, which starts the one cluster while the others run the rest of the suite.
+Should they be spread anyway (``--dist loadfile``), or two pytest runs share the machine, a
+lock file makes the second session wait until the first one's cluster is down before it
+starts its own: never two control planes at once (on 2 cores neither would come up in time).
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.realcluster import build
-from tests.realcluster.cluster import Cluster
+from tests.realcluster.cluster import STATE_ROOT, Cluster
 
 
 def pytest_configure(config):
@@ -34,16 +42,22 @@ _CLUSTER: list[Cluster] = []
 def real_cluster() -> Cluster:
     if os.geteuid() != 0:
         pytest.fail("the real-cluster tests need root (ip netns add)")
-    build.build(log=lambda m: print(m, flush=True))  # seconds when cached; BuildError -> test error
-    cluster = Cluster()
-    _CLUSTER.append(cluster)
-    try:
-        cluster.up(timeout=float(os.environ.get("LABGRADE_REALCLUSTER_UP_TIMEOUT", "300")))
-        print(f"realcluster: up in {cluster.timings['up']:.1f}s; logs in {cluster.logs}", flush=True)
-        yield cluster
-    finally:
-        cluster.down()
-        _CLUSTER.remove(cluster)
+    STATE_ROOT.mkdir(parents=True, exist_ok=True)
+    with open(STATE_ROOT / "session.lock", "w") as lock:
+        waited = time.monotonic()
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another pytest process's cluster: wait for it to go down
+        if time.monotonic() - waited > 1:
+            print(f"realcluster: waited {time.monotonic() - waited:.0f}s for another session's cluster", flush=True)
+        build.build(log=lambda m: print(m, flush=True))  # seconds when cached; BuildError -> test error
+        cluster = Cluster()
+        _CLUSTER.append(cluster)
+        try:
+            cluster.up(timeout=float(os.environ.get("LABGRADE_REALCLUSTER_UP_TIMEOUT", "300")))
+            print(f"realcluster: up in {cluster.timings['up']:.1f}s; logs in {cluster.logs}", flush=True)
+            yield cluster
+        finally:
+            cluster.down()
+            _CLUSTER.remove(cluster)
 
 
 @pytest.hookimpl(hookwrapper=True)
