@@ -234,11 +234,13 @@ def class_junit(lab: str, results: Sequence[StudentResult], lang: str = "en") ->
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     duration = 0.0
     suites: list[str] = []
+    lab_part = for_xml(lab, 200, single_line=True)  # student_classname's parts, the lab's once
     for r in results:
         extra = [("student_name", for_xml(r.name, 200, single_line=True))] if r.name else []
         if r.report is not None:
+            prefix = f"{lab_part}.{for_xml(r.student_id, 200, single_line=True)}."
             suite = junit.testsuite_xml(r.report, lang, extra_properties=extra,
-                                        classname=lambda step, sid=r.student_id: student_classname(lab, sid, step.id))
+                                        classname=lambda step, p=prefix: p + for_xml(step.id, 200, single_line=True))
             duration += r.report.duration
             counts = {"tests": suite.tests, "failures": suite.failures, "errors": suite.errors, "skipped": suite.skipped}
             suites.append(suite.text)

@@ -178,10 +178,14 @@ def testsuite_xml(report: GradeReport, lang: str = "en", *,
     pad1 = "\n    "  # a testcase's line (its children are one level deeper: _case_body)
     failures = errors = skipped = tests = 0
     cases = []
+    classnames: dict[int, str] = {}  # per step: a step's checks share it
     for step, check in report.checks():
         tests += 1
         name = _escape_value(_attr(check.id))
-        cls = _escape_value(classname(step) if classname is not None else _attr(f"{report.lab}.{step.id}"))
+        cls = classnames.get(id(step))
+        if cls is None:
+            cls = classnames[id(step)] = _escape_value(classname(step) if classname is not None
+                                                       else _attr(f"{report.lab}.{step.id}"))
         seconds = _seconds(check.duration)
         # junit-xml writes time (when non-zero) before classname; set afterwards it comes last
         head = (f'<testcase name="{name}" time="{seconds}" classname="{cls}">' if check.duration
