@@ -11,12 +11,18 @@ retries, an exec, a port-forwarded DNS question). Sockets used for it are
 registered with :meth:`Deadline.watch` (for urllib3 connections this
 happens by itself: :func:`install` gives an ``ApiClient``'s pool manager
 connection pools that register each connection they hand out on the
-current thread's deadline). When the time is up a timer thread shuts those
+current thread's deadline). When the time is up the watchdog shuts those
 sockets down, which makes a blocked ``recv`` return at once; the caller
 then sees :attr:`Deadline.expired` and reports a timeout, never a hang.
+
+One watchdog thread serves every deadline of the process (a heap of due
+times): a class on one cluster arms thousands of them, and a timer thread
+each was a thread started and torn down per exec and per DNS question.
 """
 from __future__ import annotations
 
+import heapq
+import itertools
 import socket
 import threading
 import time
@@ -47,6 +53,47 @@ def _shutdown(sock: Any) -> None:
             pass
 
 
+class _Watchdog:
+    """The one thread that fires due deadlines, started on first use.
+
+    A deadline that ends in time is only marked done: its heap entry is
+    dropped when it comes up (or at once if it is first), so arming and
+    ending one costs a heap push and a flag, not a thread.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._heap: list[tuple[float, int, "Deadline"]] = []
+        self._seq = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, deadline: "Deadline", delay: float) -> None:
+        due = time.monotonic() + delay
+        with self._cond:
+            heapq.heappush(self._heap, (due, next(self._seq), deadline))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="labgrade-deadlines", daemon=True)
+                self._thread.start()
+            elif self._heap[0][2] is deadline:
+                self._cond.notify()  # due before whatever the watchdog sleeps towards
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while True:
+                    while self._heap and self._heap[0][2].done:
+                        heapq.heappop(self._heap)
+                    now = time.monotonic()
+                    if self._heap and self._heap[0][0] <= now:
+                        deadline = heapq.heappop(self._heap)[2]
+                        break
+                    self._cond.wait(self._heap[0][0] - now if self._heap else None)
+            deadline._fire()  # outside the lock: shutting sockets down may take a moment
+
+
+_watchdog = _Watchdog()
+
+
 class Deadline:
     """``with Deadline(seconds) as d:`` bounds everything inside it."""
 
@@ -57,7 +104,8 @@ class Deadline:
         self.expired = False
         self._lock = threading.Lock()
         self._watched: list[Any] = []
-        self._timer: threading.Timer | None = None
+        #: The operation ended (or the deadline fired): the watchdog forgets it.
+        self.done = False
         self._outer: Deadline | None = None
 
     def left(self) -> float:
@@ -73,24 +121,23 @@ class Deadline:
 
     def _fire(self) -> None:
         with self._lock:
-            self.expired = True
+            if self.done:
+                return  # ended just as it came due
+            self.done = self.expired = True
             watched = list(self._watched)
         for thing in watched:
             _shutdown(getattr(thing, "sock", thing))
 
     def __enter__(self) -> "Deadline":
-        self._timer = threading.Timer(max(self.at - self.clock(), 0.0), self._fire)
-        self._timer.daemon = True
-        self._timer.start()
+        _watchdog.arm(self, max(self.at - self.clock(), 0.0))
         self._outer = getattr(_current, "deadline", None)
         _current.deadline = self
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
         _current.deadline = self._outer
         with self._lock:
+            self.done = True
             self._watched.clear()
 
 

@@ -208,3 +208,42 @@ def test_a_re_poll_never_turns_a_passed_check_into_an_error():
     assert src.passes > 2  # it did re-poll
     assert by["service1-dns"].status is Status.FAILED
     assert by["clientpod-wget-service2"].status is Status.PASSED, by["clientpod-wget-service2"].outcome
+
+
+def test_deadlines_share_one_watchdog_and_a_short_one_after_a_long_one_still_fires_on_time():
+    """A class arms a deadline per exec and per DNS question: they share one
+    thread, and one armed behind a longer deadline is not kept waiting for it."""
+    import socket as socket_mod
+    import threading
+    import time
+
+    from grader.sources.deadline import Deadline
+
+    a, b = socket_mod.socketpair()
+    try:
+        with Deadline(30.0):
+            threads = threading.active_count()
+            for _ in range(50):  # ended in time: marked done, no thread of their own
+                with Deadline(5.0):
+                    pass
+            assert threading.active_count() == threads
+            started = time.monotonic()
+            with Deadline(0.2) as short:
+                short.watch(a)
+                assert a.recv(1) == b""  # the watchdog shut the socket down
+            assert short.expired
+            assert time.monotonic() - started < 5.0
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_deadline_that_ends_in_time_is_never_fired():
+    import time
+
+    from grader.sources.deadline import Deadline
+
+    with Deadline(0.05) as d:
+        pass
+    time.sleep(0.15)
+    assert not d.expired

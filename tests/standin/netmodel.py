@@ -86,6 +86,13 @@ class ClusterNetwork:
                     self.pod_by_ip.setdefault(ip, pod)
         self.namespaces = {n["metadata"]["name"] for n in snap.objects("namespaces")}
         self.namespaces |= {ns for ns, _ in self.services}
+        # A Service's slices by (namespace, service-name label): a class on one
+        # cluster asks for a thousand namespaces' endpoints, each once per question.
+        self.slices: dict[tuple[str | None, str | None], list[Obj]] = {}
+        for sl in snap.objects("endpointslices"):
+            meta = sl["metadata"]
+            owner = (meta.get("labels") or {}).get(SERVICE_NAME_LABEL)
+            self.slices.setdefault((meta.get("namespace"), owner), []).append(sl)
 
     def pod(self, namespace: str, name: str) -> Obj | None:
         return self.snap.get("pods", namespace, name)
@@ -93,9 +100,7 @@ class ClusterNetwork:
     def endpoints(self, svc: Obj, *, ready_only: bool = True) -> list[Endpoint]:
         ns, name = svc["metadata"]["namespace"], svc["metadata"]["name"]
         found: list[Endpoint] = []
-        slices = [s for s in self.snap.objects("endpointslices")
-                  if s["metadata"].get("namespace") == ns
-                  and ((s["metadata"].get("labels") or {}).get(SERVICE_NAME_LABEL) == name)] if self.slices_enabled else []
+        slices = self.slices.get((ns, name), []) if self.slices_enabled else []
         if slices:
             for sl in slices:
                 ports = tuple((p.get("name") or "", int(p.get("port") or 0), p.get("protocol") or "TCP")
