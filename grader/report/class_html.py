@@ -25,6 +25,7 @@ from typing import Sequence
 from urllib.parse import quote
 
 from grader.report.gradebook import StudentResult, failed_checks, histogram
+from grader.report.html_report import HTML_LANG, page
 from grader.i18n import LANGS, Text
 from grader.outcome import Status, StepResult
 from grader.report.safe import for_xml
@@ -35,7 +36,6 @@ NAME_LIMIT = 100
 TEXT_LIMIT = 300
 TOP_FAILED = 10
 REPORT_NAME = "report.html"
-HTML_LANG = {"zh": "zh-CN", "en": "en"}
 
 _W = {
     "title": Text("全班成绩", "Class results"),
@@ -206,7 +206,6 @@ footer{margin:2rem 0 1rem;color:var(--mute);font-size:.8rem}footer .p,footer .s{
 @media print{body{font-size:9.5pt;-webkit-print-color-adjust:exact;print-color-adjust:exact}main{max-width:none;padding:0}}
 """
 
-_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 
 
 def to_class_html(rubric: Rubric, results: Sequence[StudentResult], lang: str = "en") -> str:
@@ -223,26 +222,7 @@ def to_class_html(rubric: Rubric, results: Sequence[StudentResult], lang: str = 
         _failed(results, lang) if scores else "",
         f"<footer>{_bi(_W['footer'], lang)}</footer>",
     ]
-    parts = [
-        "<!DOCTYPE html>",
-        f'<html lang="{HTML_LANG[lang]}">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
-        '<meta name="referrer" content="no-referrer">',
-        '<meta name="generator" content="labgrade">',
-        f"<title>{html.escape(title, quote=True)}</title>",
-        f"<style>{_CSS}</style>",
-        "</head>",
-        "<body>",
-        "<main>",
-        *[b for b in body if b],
-        "</main>",
-        "</body>",
-        "</html>",
-    ]
-    return "\n".join(parts) + "\n"
+    return page(lang, title, _CSS, body)
 
 
 __all__ = ["to_class_html", "step_state", "REPORT_NAME"]

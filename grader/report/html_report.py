@@ -38,7 +38,6 @@ from grader.report.wording import (
     NOT_YOUR_FAULT,
     NOTE,
     OBSERVED,
-    STATE,
     points_str,
 )
 
@@ -440,6 +439,31 @@ a{color:inherit;text-decoration:none}}
 @page{margin:12mm}
 """
 
+def page(lang: str, title: str, css: str, body: list[str], *, dark: bool = False) -> str:
+    """A whole offline page (the student's report, the class's): one head for both.
+
+    The Content-Security-Policy allows inline styles and nothing else (no
+    script, no fetch, no form), so a student's text can never run; ``dark``
+    declares that the CSS has a dark scheme of its own."""
+    head = [
+        "<!DOCTYPE html>",
+        f'<html lang="{HTML_LANG[lang]}">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
+        '<meta name="referrer" content="no-referrer">',
+        *(['<meta name="color-scheme" content="light dark">'] if dark else []),
+        '<meta name="generator" content="labgrade">',
+        f"<title>{html.escape(title, quote=True)}</title>",
+        f"<style>{css}</style>",
+        "</head>",
+        "<body>",
+        "<main>",
+    ]
+    return "\n".join(head + [b for b in body if b] + ["</main>", "</body>", "</html>"]) + "\n"
+
+
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 
 
@@ -456,30 +480,12 @@ def to_html(report: GradeReport, lang: str) -> str:
     steps = "".join(_step(i, s, lang) for i, s in enumerate(report.steps, 1))
     if not report.steps:
         steps = f'<p class="why">{_bi(_W["no_steps"], lang, user=False)}</p>'
-    parts = [
-        "<!DOCTYPE html>",
-        f'<html lang="{HTML_LANG[lang]}">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',
-        '<meta name="referrer" content="no-referrer">',
-        '<meta name="color-scheme" content="light dark">',
-        '<meta name="generator" content="labgrade">',
-        f"<title>{html.escape(' · '.join(title_parts), quote=True)}</title>",
-        f"<style>{_CSS}</style>",
-        "</head>",
-        "<body>",
-        "<main>",
+    return page(lang, " · ".join(title_parts), _CSS, [
         _header(report, lang),
         _overview(report, lang) if report.steps else "",
         steps,
         _footer(report, lang),
-        "</main>",
-        "</body>",
-        "</html>",
-    ]
-    return "\n".join(p for p in parts if p) + "\n"
+    ], dark=True)
 
 
-__all__ = ["to_html", "clean", "esc", "LIMIT"]
+__all__ = ["to_html", "page", "clean", "esc", "LIMIT"]

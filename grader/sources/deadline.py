@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import os
 import socket
 import threading
 import time
@@ -92,6 +93,17 @@ class _Watchdog:
 
 
 _watchdog = _Watchdog()
+
+
+def _after_fork() -> None:
+    """A forked child has no watchdog thread, and its lock may have been
+    held by one at the fork: it starts afresh (its parent's deadlines are not its own)."""
+    global _watchdog
+    _watchdog = _Watchdog()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 class Deadline:

@@ -25,6 +25,7 @@ import yaml
 
 from grader import redact
 from grader.errors import InputError
+from grader.files import read_input
 
 #: Fields of a kubeconfig user that hold a secret (or a file holding one).
 SECRET_FIELDS = ("token", "password", "client-key-data")
@@ -66,15 +67,9 @@ def parse(path: str) -> dict[str, Any]:
     """The kubeconfig at ``path`` as a mapping, or one :class:`InputError`
     with the file, line and problem."""
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(path, "no such kubeconfig file") from None
-    except IsADirectoryError:
-        raise InputError(path, "is a folder, not a kubeconfig file") from None
+        text = read_input(path, "kubeconfig").decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(path, "is not a kubeconfig (not UTF-8 text)") from None
-    except OSError as exc:
-        raise InputError(path, f"cannot read the kubeconfig: {exc.strerror or exc}") from None
     try:
         from grader.sources.dumpread import Loader, check_aliases
 

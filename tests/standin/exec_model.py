@@ -21,36 +21,11 @@ import shlex
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
+from tests.images import BUSYBOX_TOOLS, DEBIAN_TOOLS, HTTPD_PAGE, NGINX_PAGE
 from tests.standin.coredns import DnsModel
 from tests.standin.netmodel import ClusterNetwork, image_repo, image_tag
 
 Obj = dict[str, Any]
-
-HTTPD_PAGE = b"<html><body><h1>It works!</h1></body></html>\n"
-NGINX_PAGE = b"""<!DOCTYPE html>
-<html>
-<head>
-<title>Welcome to nginx!</title>
-<style>
-html { color-scheme: light dark; }
-body { width: 35em; margin: 0 auto;
-font-family: Tahoma, Verdana, Arial, sans-serif; }
-</style>
-</head>
-<body>
-<h1>Welcome to nginx!</h1>
-<p>If you see this page, the nginx web server is successfully installed and
-working. Further configuration is required.</p>
-
-<p>For online documentation and support please refer to
-<a href="http://nginx.org/">nginx.org</a>.<br/>
-Commercial support is available at
-<a href="http://nginx.com/">nginx.com</a>.</p>
-
-<p><em>Thank you for using nginx.</em></p>
-</body>
-</html>
-"""
 
 
 @dataclass(frozen=True)
@@ -106,11 +81,6 @@ def containerd_not_found(binary: str, exec_id: str) -> str:
 
 
 # Images and their tools -----------------------------------------------------
-
-BUSYBOX_TOOLS = frozenset({"sh", "ash", "wget", "echo", "cat", "hostname", "true", "false", "ls", "nslookup",
-                           "env", "sleep", "id", "pwd", "uname", "ps", "printf", "test", "["})
-DEBIAN_TOOLS = frozenset({"sh", "dash", "bash", "echo", "cat", "hostname", "true", "false", "ls", "env", "sleep",
-                          "id", "pwd", "uname", "printf", "test", "["})
 
 
 @dataclass(frozen=True)
