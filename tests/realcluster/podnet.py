@@ -41,45 +41,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.images import BUSYBOX_TOOLS, DEBIAN_TOOLS, HTTPD_PAGE, NGINX_PAGE
+
 KWOK_GROUP, KWOK_VERSION = "kwok.x-k8s.io", "v1alpha1"
 
-HTTPD_PAGE = b"<html><body><h1>It works!</h1></body></html>\n"
-NGINX_PAGE = b"""<!DOCTYPE html>
-<html>
-<head>
-<title>Welcome to nginx!</title>
-<style>
-html { color-scheme: light dark; }
-body { width: 35em; margin: 0 auto;
-font-family: Tahoma, Verdana, Arial, sans-serif; }
-</style>
-</head>
-<body>
-<h1>Welcome to nginx!</h1>
-<p>If you see this page, nginx is successfully installed and working.
-Further configuration is required for the web server to be online.</p>
-
-<p>For online documentation and support please refer to
-<a href="http://nginx.org/">nginx.org</a>.<br/>
-Commercial support is available at
-<a href="http://nginx.com/">nginx.com</a>.</p>
-
-<p><em>Thank you for using nginx.</em></p>
-</body>
-</html>
-"""
-
-BUSYBOX_TOOLS = ("sh", "ash", "wget", "nslookup", "echo", "cat", "hostname", "true", "false", "ls", "env",
-                 "sleep", "id", "pwd", "uname", "ps", "printf", "test", "[")
-DEBIAN_TOOLS = ("sh", "dash", "bash", "echo", "cat", "hostname", "true", "false", "ls", "env", "sleep", "id",
-                "pwd", "uname", "printf", "test", "[")
 ALL_TOOLS = tuple(sorted(set(BUSYBOX_TOOLS) | set(DEBIAN_TOOLS)))
 
 
 @dataclass(frozen=True)
 class Profile:
     name: str
-    tools: tuple[str, ...]
+    tools: frozenset[str]
     http_page: bytes | None = None
     server_header: str = ""
     dns: bool = False
@@ -91,7 +63,7 @@ PROFILES = {
     "nginx": Profile("nginx", DEBIAN_TOOLS, NGINX_PAGE, "nginx/1.29.3"),
     "busybox": Profile("busybox", BUSYBOX_TOOLS),
     "alpine": Profile("alpine", BUSYBOX_TOOLS),
-    "coredns": Profile("coredns", (), dns=True),
+    "coredns": Profile("coredns", frozenset(), dns=True),
     # Anything else: a Debian-like image that serves nothing.
     "other": Profile("other", DEBIAN_TOOLS),
 }
