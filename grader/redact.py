@@ -43,7 +43,12 @@ _PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVAT
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
-_ordered: tuple[str, ...] = ()
+#: Every registered form in one alternation, longest first (so a secret that
+#: contains another is masked whole): one scan of a string in C, where a
+#: loop of substring tests costs a Python step per secret per string (a
+#: client key alone registers some thirty forms, a report holds a thousand
+#: strings).
+_pattern: re.Pattern[str] | None = None
 
 T = TypeVar("T")
 
@@ -63,7 +68,7 @@ def _variants(value: str) -> set[str]:
 def register(*values: Any) -> None:
     """Remember credentials (strings or bytes; None and short values are
     ignored) so that :func:`text` masks them from now on."""
-    global _ordered
+    global _pattern
     found: set[str] = set()
     for value in values:
         if value is None:
@@ -88,8 +93,7 @@ def register(*values: Any) -> None:
         new = found - _secrets
         if new:
             _secrets.update(new)
-            # Longest first, so a secret that contains another is masked whole.
-            _ordered = tuple(sorted(_secrets, key=len, reverse=True))
+            _pattern = re.compile("|".join(re.escape(s) for s in sorted(_secrets, key=len, reverse=True)))
 
 
 def register_file(path: Any) -> None:
@@ -114,9 +118,8 @@ def text(value: str) -> str:
     if not value:
         return value
     original = value
-    for secret in _ordered:
-        if secret in value:
-            value = value.replace(secret, MASK)
+    if _pattern is not None:
+        value = _pattern.sub(MASK, value)
     if "PRIVATE KEY" in value:
         value = _PEM.sub(MASK, value)
     if "Bearer" in value or "Basic" in value or "BEARER" in value or "BASIC" in value:
@@ -129,24 +132,37 @@ def text_pair(t: Text) -> Text:
     return t if (zh, en) == (t.zh, t.en) else Text(zh, en)
 
 
+#: Each dataclass's init fields, looked up once per class, not per object.
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _fields(cls: type) -> tuple[str, ...]:
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.init)
+    return names
+
+
 def _walk(obj: Any) -> Any:
+    """``obj`` with secrets masked; ``obj`` itself (not a copy) when nothing
+    in it changed, which is nearly always: a report is rebuilt only along
+    the path to a masked string."""
     if isinstance(obj, str):
         return text(obj)
     if isinstance(obj, Text):
         return text_pair(obj)
-    if isinstance(obj, tuple):
-        return tuple(_walk(x) for x in obj)
-    if isinstance(obj, list):
-        return [_walk(x) for x in obj]
+    if isinstance(obj, (tuple, list)):
+        items = [_walk(x) for x in obj]
+        if all(new is old for new, old in zip(items, obj)):
+            return obj
+        return tuple(items) if isinstance(obj, tuple) else items
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         changes = {}
-        for f in dataclasses.fields(obj):
-            if not f.init:
-                continue
-            old = getattr(obj, f.name)
+        for name in _fields(type(obj)):
+            old = getattr(obj, name)
             new = _walk(old)
             if new is not old:
-                changes[f.name] = new
+                changes[name] = new
         return dataclasses.replace(obj, **changes) if changes else obj
     return obj
 

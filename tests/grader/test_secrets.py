@@ -8,6 +8,7 @@ message, which is the worst a server (or a library's exception text) can do.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import sys
@@ -139,6 +140,28 @@ def test_a_client_key_is_registered_and_masked(tmp_path):
 def test_the_authorization_header_is_masked_even_unregistered():
     assert "abc123def456" not in redact.text("Invalid header value b'Bearer abc123def456\\n'")
     assert redact.text("Basic authentication needs a password") == "Basic authentication needs a password"
+
+
+def test_a_secret_containing_another_is_masked_whole_and_regex_characters_are_literal():
+    redact.register("s3cr.t+[x]", "s3cr.t+[x]-and-more")
+    assert redact.text("got s3cr.t+[x]-and-more and s3cr.t+[x]") == "got [redacted] and [redacted]"
+    assert redact.text("s3crXt+[x]") == "s3crXt+[x]"  # the dot is a dot, not any character
+
+
+def test_a_report_without_secrets_comes_back_as_the_same_object_and_one_with_a_secret_is_masked_deep_inside():
+    from grader.i18n import Text
+    from grader.outcome import CheckResult, GradeReport, Outcome, Status, StepResult
+
+    check = CheckResult("svc", "service_exists", Text("服务", "service"), Text("提示", "hint"), 5, 5,
+                        Outcome(Status.PASSED, Text("有", "found"), 1.0, notes=(Text("注", "note"),)))
+    clean = GradeReport("lab", Text("实验", "lab"), "ns", "1", (StepResult("s1", "build", Text("一", "one"), 5, (check,)),))
+    assert redact.report(clean) is clean
+    redact.register("tok-9f8e7d6c")
+    leaky = dataclasses.replace(clean, steps=(dataclasses.replace(clean.steps[0], checks=(dataclasses.replace(
+        check, outcome=Outcome(Status.PASSED, Text("有", "found"), 1.0, notes=(Text("注", "Bearer? tok-9f8e7d6c"),))),)),))
+    masked = redact.report(leaky)
+    assert masked.steps[0].checks[0].outcome.notes[0].en == "Bearer? [redacted]"
+    assert masked.steps[0].checks[0].title is check.title  # what held no secret is not copied
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
