@@ -94,8 +94,8 @@ def run(n: int, jobs: int, latency: float, tls: bool) -> dict[str, object]:
             standin_cpu = server.cpu() - standin_before
             counts, cluster_lists = server.counts()
             seen = totals(work / "results")
-    return {"students": n, "wall": wall, "rc": rc, "rss_mib": rss / 1024, "cpu": user + system, "sys": system, "load": load, "counts": counts,
-            "cluster_lists": cluster_lists, "totals": seen, "objects": server.objects, "loaded": loaded,
+    return {"students": n, "wall": wall, "rc": rc, "rss_mib": rss / 1024, "cpu": user + system, "sys": system,
+            "load": load, "counts": counts, "cluster_lists": cluster_lists, "totals": seen, "objects": server.objects, "loaded": loaded,
             "standin_cpu": standin_cpu}
 
 
