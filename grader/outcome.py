@@ -3,11 +3,16 @@
 Everything here is a frozen dataclass so that a report, once built, cannot be
 edited by a reporter, and so that two runs over the same cluster state compare
 equal field by field (the determinism the JUnit/JSON outputs rely on).
+The sums (``earned``, ``ungraded``, ``points``) are cached properties: the
+objects cannot change, and every writer asks them again (a class of a
+thousand asked them hundreds of thousands of times). Being outside the
+fields, they play no part in equality, hashing or the JSON.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from functools import cached_property
 
 from grader.i18n import Text
 
@@ -125,11 +130,11 @@ class StepResult:
     points: float
     checks: tuple[CheckResult, ...]
 
-    @property
+    @cached_property
     def earned(self) -> float:
         return round(sum(c.earned for c in self.checks), 4)
 
-    @property
+    @cached_property
     def ungraded(self) -> float:
         return round(sum(c.points for c in self.checks if not c.outcome.graded), 4)
 
@@ -170,15 +175,15 @@ class GradeReport:
     #: ledger. Never repeated on every check.
     notes: tuple[Text, ...] = ()
 
-    @property
+    @cached_property
     def points(self) -> float:
         return round(sum(s.points for s in self.steps), 4)
 
-    @property
+    @cached_property
     def earned(self) -> float:
         return round(sum(s.earned for s in self.steps), 4)
 
-    @property
+    @cached_property
     def ungraded(self) -> float:
         return round(sum(s.ungraded for s in self.steps), 4)
 

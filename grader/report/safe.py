@@ -143,6 +143,12 @@ def for_xml(value: object, limit: int | None = 4000, *, single_line: bool = Fals
     parsers would normalise anyway.
     """
     raw = _as_text(value)
+    if raw.isprintable():
+        # No control, separator, surrogate, noncharacter or bidi control
+        # (categories C* and Z* but the space): nothing to remove or fold,
+        # and a C loop says so (nearly every string; a class of a thousand
+        # makes a million of these calls).
+        return truncate(raw.strip() if single_line else raw, limit)
     text = _clean_prefix(raw, limit, lambda chunk: _XML_UNSAFE.sub("", _ANSI.sub("", chunk))
                          if _XML_CHANGES.search(chunk) else chunk)
     if single_line:
@@ -183,7 +189,7 @@ def for_html(value: object, limit: int = 2000) -> str:
     raw = _as_text(value)
 
     def clean(chunk: str) -> str:
-        if not _HTML_CHANGES.search(chunk):
+        if chunk.isprintable() or not _HTML_CHANGES.search(chunk):  # isprintable: for_xml's fast path
             return chunk
         chunk = _SURROGATES.sub("\ufffd", chunk)
         chunk = chunk.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")

@@ -135,3 +135,25 @@ def test_xml_truncates_with_an_ellipsis() -> None:
 @pytest.mark.parametrize("value", [None, 7, Unprintable()])
 def test_for_xml_is_total(value: object) -> None:
     assert isinstance(for_xml(value), str)
+
+
+# What for_xml removes and what single_line folds, written out apart from
+# safe.py: its printable fast path and its cleaner must both agree with it.
+XML_REMOVED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+                         "\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
+XML_FOLDED = re.compile("[\t\n\r\u2028\u2029]+")
+
+
+def test_every_bmp_code_point_between_letters_is_kept_removed_or_folded() -> None:
+    for point in range(0x10000):
+        if point == 0x1B:
+            continue  # "\x1bb" is a whole escape sequence (ESC + final byte): removed with its b, tested above
+        ch = chr(point)
+        kept = XML_FOLDED.sub(" ", XML_REMOVED.sub("", f"a{ch}b"))
+        assert for_xml(f"a{ch}b", single_line=True) == kept, hex(point)
+        assert for_xml(f"a{ch}b") == XML_REMOVED.sub("", f"a{ch}b"), hex(point)
+
+
+def test_an_attribute_loses_its_outer_unicode_spaces_too() -> None:
+    assert for_xml("\u3000学生 13\u00a0", single_line=True) == "学生 13"
+    assert for_xml(" 学生 13 ", single_line=True) == "学生 13"
