@@ -146,8 +146,8 @@ def for_xml(value: object, limit: int | None = 4000, *, single_line: bool = Fals
     if raw.isprintable():
         # No control, separator, surrogate, noncharacter or bidi control
         # (categories C* and Z* but the space): nothing to remove or fold,
-        # and a C loop says so (nearly every string; a class of a thousand
-        # makes a million of these calls).
+        # and one C loop, stopping at the first other character, says so
+        # (nearly every string a report holds).
         return truncate(raw.strip() if single_line else raw, limit)
     text = _clean_prefix(raw, limit, lambda chunk: _XML_UNSAFE.sub("", _ANSI.sub("", chunk))
                          if _XML_CHANGES.search(chunk) else chunk)
