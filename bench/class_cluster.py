@@ -9,11 +9,16 @@ cluster-wide LIST per kind, paginated), then per student the wget in their
 clientpod (pods/exec) and their DNS questions through the one shared
 port-forward to CoreDNS. Prints wall time, students per second, the
 grader's CPU and the stand-in's (both on the same machine), the requests by
-kind, and the grader's peak memory. Not a timed test.
+kind, and the grader's peak memory, with two figures that say how much of
+it was the machine: a fixed Python loop timed just before (this shared
+virtual machine's CPU speed varies by half between runs) and the kernel
+CPU this disk takes to create the same number of student folders by plain
+``os`` calls (``--results-dir /dev/shm`` takes the disk out). Not a timed test.
 
     python -m bench.class_cluster                         # 50, 200 and 1000 students
     python -m bench.class_cluster --students 1000 --jobs 16
     python -m bench.class_cluster --plain-http            # without TLS
+    python -m bench.class_cluster --results-dir /dev/shm  # results on a RAM filesystem
 """
 from __future__ import annotations
 
@@ -79,8 +84,41 @@ def totals(out: Path) -> dict[str, int]:
     return seen
 
 
-def run(n: int, jobs: int, latency: float, tls: bool) -> dict[str, object]:
-    with tempfile.TemporaryDirectory(prefix="labgrade-class-") as tmp:
+def machine_speed() -> float:
+    """Milliseconds a fixed pure-Python loop takes here now: the same run
+    varies by half on a shared virtual machine, and this says how fast the
+    CPU was when the figures below were taken (compare runs by it)."""
+    t0 = time.perf_counter()
+    total = 0
+    for i in range(3_000_000):
+        total += i
+    return (time.perf_counter() - t0) * 1000
+
+
+def disk_cost(parent: Path, n: int, files: int = 4, size: int = 8192) -> tuple[float, float]:
+    """Wall and kernel CPU seconds the filesystem under ``parent`` takes to
+    create ``n`` new folders of ``files`` files each (plain ``os`` calls, no
+    grader code): what writing one folder per student costs on this disk by
+    itself. On some virtual disks this is seconds of kernel CPU per thousand
+    folders, which would otherwise read as the grader's."""
+    import shutil
+
+    probe = Path(tempfile.mkdtemp(prefix="labgrade-disk-", dir=parent))
+    try:
+        before, t0 = os.times(), time.perf_counter()
+        block = b"x" * size
+        for i in range(n):
+            folder = probe / f"s{i:04d}"
+            folder.mkdir()
+            for j in range(files):
+                (folder / f"f{j}").write_bytes(block)
+        return time.perf_counter() - t0, os.times().system - before.system
+    finally:
+        shutil.rmtree(probe, ignore_errors=True)
+
+
+def run(n: int, jobs: int, latency: float, tls: bool, results_dir: str | None = None) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix="labgrade-class-", dir=results_dir) as tmp:
         work = Path(tmp)
         t0 = time.perf_counter()
         with StandInProcess(functools.partial(build, n), folder=work, latency=latency, tls=tls) as server:
@@ -89,12 +127,15 @@ def run(n: int, jobs: int, latency: float, tls: bool) -> dict[str, object]:
             write_roster(roster, server.kubeconfig, n)
             server.clear()
             load = os.getloadavg()[0]
+            speed = machine_speed()
             standin_before = server.cpu()
             wall, rc, rss, user, system = grade_in_a_fresh_process(roster, work / "results", jobs)
             standin_cpu = server.cpu() - standin_before
             counts, cluster_lists = server.counts()
             seen = totals(work / "results")
-    return {"students": n, "wall": wall, "rc": rc, "rss_mib": rss / 1024, "cpu": user + system, "sys": system,
+        disk_wall, disk_sys = disk_cost(work, n)
+    return {"speed_ms": speed, "disk_wall": disk_wall, "disk_sys": disk_sys, "results_dir": str(work),
+            "students": n, "wall": wall, "rc": rc, "rss_mib": rss / 1024, "cpu": user + system, "sys": system,
             "load": load, "counts": counts, "cluster_lists": cluster_lists, "totals": seen, "objects": server.objects, "loaded": loaded,
             "standin_cpu": standin_cpu}
 
@@ -105,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=8)
     ap.add_argument("--latency", type=float, default=0.020, help="seconds added to every request")
     ap.add_argument("--plain-http", action="store_true", help="serve http instead of https")
+    ap.add_argument("--results-dir", metavar="DIR",
+                    help="where the results folders are made (default: the temporary folder; /dev/shm takes the disk out)")
     args = ap.parse_args(argv)
     sizes = args.students or [50, 200, 1000]
     tls = not args.plain_http
@@ -112,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
           f"labgrade batch --jobs {args.jobs} as a fresh process; {os.cpu_count()} CPUs")
     rows = []
     for n in sizes:
-        r = run(n, args.jobs, args.latency, tls)
+        r = run(n, args.jobs, args.latency, tls, args.results_dir)
         rows.append(r)
         counts = r["counts"]
         lists = counts.get("list (cluster-wide)", 0)
@@ -120,10 +163,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{n} students ({r['objects']} objects; server ready in {r['loaded']:.1f} s)")
         print(f"  wall time          {r['wall']:.2f} s   ({n / r['wall']:.0f} students/s)   exit {r['rc']}")
         print(f"  grader CPU         {r['cpu']:.1f} s ({r['cpu'] / n * 1000:.1f} ms per student, {r['sys']:.1f} s of it in "
-              f"the kernel, mostly the futex calls of GIL hand-offs); "
-              f"machine load average {r['load']:.1f} at the start")
+              f"the kernel: files, sockets, GIL hand-offs); "
+              f"machine load average {r['load']:.1f} at the start, "
+              f"a fixed Python loop {r['speed_ms']:.0f} ms")
         print(f"  stand-in CPU       {r['standin_cpu']:.1f} s (the API server's process, on the same "
               f"{os.cpu_count()} CPUs)")
+        print(f"  results disk       {r['disk_sys']:.1f} s of kernel CPU ({r['disk_wall']:.1f} s wall) for {n} new folders "
+              f"of 4 files by plain os calls under {Path(r['results_dir']).parent}: this disk's own share of the above")
         print(f"  peak memory        {r['rss_mib']:.0f} MiB (grader process, max RSS)")
         print(f"  totals             {r['totals']}")
         pages = ", ".join(f"{path.rsplit('/', 1)[1]} {c}" for path, c in sorted(r["cluster_lists"].items()))
