@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from grader import redact, run as one_run
+from grader.classroom import processes
 from grader.classroom.meter import ProgressMeter
 from grader.classroom.results_folder import ResultsFolder
 from grader.classroom.roster import Roster, RosterEntry
@@ -74,6 +75,10 @@ class BatchOptions:
     #: Keep each live row's phases in ``STATE_DIR/<student_id>.state.yaml``
     #: (a folder that outlives the run: a Job's PersistentVolumeClaim).
     state_dir: str | None = None
+    #: Processes that grade a big class on a shared cluster (None: one per
+    #: core from :data:`~grader.classroom.processes.MIN_STUDENTS` students;
+    #: 1: this process only). ``jobs`` is the threads of them all.
+    procs: int | None = None
 
 
 class _Checked:
@@ -189,6 +194,8 @@ class Batch:
         self.live_phase = phase
         if not 1 <= options.jobs <= MAX_JOBS:
             raise InputError("--jobs", f"must be between 1 and {MAX_JOBS}, got {options.jobs}")
+        if options.procs is not None and not 1 <= options.procs <= processes.MAX_PROCS:
+            raise InputError("--procs", f"must be between 1 and {processes.MAX_PROCS}, got {options.procs}")
 
     # -- where a student's work is ---------------------------------------------------
     def _cluster_key(self, entry: RosterEntry) -> tuple[str | None, str | None]:
@@ -341,8 +348,20 @@ class Batch:
             if progress:
                 progress.done(results[i], resumed=True)
         if todo:
+            def done(i: int, result: StudentResult) -> None:
+                results[i] = result
+                if progress:
+                    progress.done(result, resumed=False)
+
             try:
-                self._grade_all(entries, todo, results)
+                split = processes.split_for(self, todo)
+                if split is not None:  # a big class on one cluster: one process per core
+                    try:
+                        split.run(todo, done)
+                    except processes.Interrupted as exc:
+                        raise BatchInterrupted(exc.finished, len(entries), exc.abandoned) from None
+                else:
+                    self.grade_all(todo, done)
             finally:
                 self.shared.close()
         final = [r for r in results if r is not None]
@@ -352,7 +371,10 @@ class Batch:
             progress.finish()
         return BatchResult(final, resumed, round(self.clock() - started, 3), files)
 
-    def _grade_all(self, entries: tuple[RosterEntry, ...], todo: list[int], results: list[StudentResult | None]) -> None:
+    def grade_all(self, todo: list[int], done: Callable[[int, StudentResult], None]) -> None:
+        """Grade the roster rows ``todo`` with ``options.jobs`` threads; ``done(i, result)``
+        is called on this thread as each ends, in roster order among those ending together."""
+        entries = self.roster.entries
         pool = ThreadPoolExecutor(max_workers=min(self.options.jobs, len(todo)), thread_name_prefix="labgrade-batch")
         # Each future reports itself on a queue as it ends: ``wait()`` over
         # every pending future per completion is quadratic (a thousand
@@ -368,19 +390,21 @@ class Batch:
         try:
             while pending:
                 try:
-                    done = [finished.get(timeout=0.25)]
+                    ended = [finished.get(timeout=0.25)]
                 except queue.Empty:
-                    done = []
+                    ended = []
                 while True:
                     try:
-                        done.append(finished.get_nowait())
+                        ended.append(finished.get_nowait())
                     except queue.Empty:
                         break
-                pending.difference_update(done)
-                for fut in sorted(done, key=futures.__getitem__):
-                    results[futures[fut]] = fut.result()
-                    if progress:
-                        progress.done(results[futures[fut]], resumed=False)
+                pending.difference_update(ended)
+                for fut in sorted(ended, key=futures.__getitem__):
+                    try:
+                        result = fut.result()
+                    except _Stopped:  # asked to stop (a worker process told by its parent): not graded
+                        continue
+                    done(futures[fut], result)
                 if progress:
                     progress.tick()
         except KeyboardInterrupt:

@@ -58,6 +58,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR", help="results folder (created if missing)")
     p.add_argument("--jobs", type=_jobs, default=DEFAULT_JOBS, metavar="N",
                    help=f"students graded at the same time (default {DEFAULT_JOBS})")
+    p.add_argument("--procs", type=_jobs, default=None, metavar="N",
+                   help="processes that grade a class on one shared cluster (default: one per CPU from "
+                        "100 students; 1: a single process); --jobs is the threads of them all")
     p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
                    help="skip students whose OUT/<id>/report.json is still valid (default); "
                         "--no-resume regrades everyone")
@@ -94,7 +97,7 @@ def run(args) -> int:
     options = batch.BatchOptions(
         jobs=args.jobs, lang=lang, resume=args.resume, poll=not args.no_poll, phase=args.phase,
         kubeconfig=args.kubeconfig, context=args.context, dns_server=args.dns_server,
-        allow_exec_credentials=args.allow_exec_credentials, state_dir=args.state_dir,
+        allow_exec_credentials=args.allow_exec_credentials, state_dir=args.state_dir, procs=args.procs,
     )
     if args.state_dir:
         _folder(args.state_dir)

@@ -278,6 +278,8 @@ class SharedCluster:
         self._read: ClusterRead | None = None
         self._tunnel: Any = None
         self._froze = False
+        #: In a forked grading process: DNS questions go to the parent's tunnel.
+        self._dns_via: Callable[[str, str], DnsResult] | None = None
 
     def read(self) -> ClusterRead:
         with self._lock:  # the other workers wait for the one read instead of each making it
@@ -303,6 +305,8 @@ class SharedCluster:
             from grader.sources.dns_probe import query_server
 
             return query_server(self.dns_server, qname, rdtype)
+        if self._dns_via is not None:
+            return self._dns_via(qname, rdtype)
         with self._lock:
             if self._tunnel is None:
                 from grader.sources.dns_tunnel import DnsTunnel
@@ -317,6 +321,18 @@ class SharedCluster:
         from grader.sources.dns_tunnel import coredns_pod
 
         return coredns_pod(raw_getter(self.api), self.retry)
+
+    def before_fork(self) -> None:
+        """No keep-alive connection may be inherited: two processes would write one socket."""
+        self.api.rest_client.pool_manager.clear()
+
+    def after_fork(self, dns: Callable[[str, str], DnsResult]) -> None:
+        """In the forked child: a pool of its own, and DNS asked of the parent
+        (whose tunnel, if open, stays the parent's: dropped here, not closed)."""
+        self._lock = threading.Lock()
+        self.api.rest_client.pool_manager.clear()
+        self._tunnel = None
+        self._dns_via = dns
 
     @property
     def tunnels_opened(self) -> int:
