@@ -17,8 +17,10 @@ would be written by two processes); Ctrl-C reaches the parent only, which
 tells the children to finish the students they are on, as the threads of
 one process do. A child that dies leaves its unreported students as error
 rows (``error.txt``, retried on resume), never a lost row or a lost class.
-Only POSIX can fork; elsewhere, and for small classes, the batch stays one
-process (a fork and a second pool are worth it from about a hundred students).
+Only POSIX can fork, and only Linux does by default (macOS's system libraries
+are not fork-safe in a process that has run threads: there ``--procs``
+asks for it); elsewhere, and for small classes, the batch stays one process
+(a fork and a second pool are worth it from about a hundred students).
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ import itertools
 import multiprocessing.connection as mpc
 import os
 import signal
+import sys
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -53,8 +56,8 @@ def procs_for(requested: int | None, jobs: int, students: int) -> int:
         return 1
     if requested is not None:
         return max(1, min(requested, jobs, students, MAX_PROCS))
-    if students < MIN_STUDENTS:
-        return 1
+    if students < MIN_STUDENTS or not sys.platform.startswith("linux"):
+        return 1  # macOS forks a threaded process at its peril: there, only when asked
     return max(1, min(os.cpu_count() or 1, jobs, MAX_PROCS))
 
 
