@@ -131,7 +131,9 @@ def _namespace_exists(source: Any) -> None:
     if api is None or not ns:
         return
     try:
-        from kubernetes import client
+        from grader.sources.kube_import import client_and_config
+
+        client, _ = client_and_config()
         from kubernetes.client.exceptions import ApiException
 
         client.CoreV1Api(api).read_namespace(ns, _request_timeout=5)

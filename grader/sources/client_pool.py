@@ -46,8 +46,9 @@ class ClientPool:
         return cfg
 
     def client(self, kubeconfig: str | None, context: str | None) -> Any:
-        from kubernetes import client
+        from grader.sources.kube_import import client_and_config
 
+        client, _ = client_and_config()
         return client.ApiClient(self.configuration(kubeconfig, context))
 
 

@@ -84,7 +84,9 @@ def query_server(server: str, qname: str, rdtype: str = "A") -> DnsResult:
 
 
 def find_coredns_pod(api: Any, retry: Any) -> str:
-    from kubernetes import client
+    from grader.sources.kube_import import client_and_config
+
+    client, _ = client_and_config()
     from grader.sources.apiread import MAX_BODY, REQUEST_DEADLINE, REQUEST_TIMEOUT, bounded, explain_failure, read_capped
     from grader.sources.unreachable import server_of
 

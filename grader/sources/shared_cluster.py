@@ -392,8 +392,9 @@ class SharedClusters:
             if cluster is None:
                 import copy
 
-                from kubernetes import client
+                from grader.sources.kube_import import client_and_config
 
+                client, _ = client_and_config()
                 cfg = copy.deepcopy(self._configuration(key))
                 cfg.connection_pool_maxsize = pool_size(self.jobs)
                 cluster = self._clusters[key] = SharedCluster(client.ApiClient(cfg), reads=self.reads,

@@ -211,3 +211,20 @@ def test_an_expired_oidc_token_is_refreshed_through_the_deferred_requests_oauthl
         idp.shutdown()
     assert seen == ["GET /.well-known/openid-configuration", "POST /token"]
     assert out == {"auth": f"Bearer {fresh_token}", "deferred": "Deferred"}
+
+
+def test_a_batch_on_a_shared_cluster_loads_neither_the_unused_client_parts_nor_other_subcommands(make_standin, tmp_path):
+    from tests.grader.test_shared_cluster import _bench
+
+    namespaces = ["s000", "s001"]
+    server = make_standin(_bench().class_cluster(CORRECT / "built.yaml", namespaces))
+    kubeconfig = server.kubeconfig_path(tmp_path)
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student_id,namespace,kubeconfig\n" + "".join(f"{ns},{ns},{kubeconfig}\n" for ns in namespaces))
+    code = ("import sys; from grader.cli import main; "
+            f"rc = main(['batch', {str(roster)!r}, '--rubric', 'service-discovery', '--out', {str(tmp_path / 'out')!r}, "
+            "'--no-poll', '-q']); assert rc == 0, rc" + MODULES)
+    seen = _fresh(code, "kubernetes.client", "kubernetes.dynamic", "kubernetes_validate", "kubernetes.leaderelection",
+                  "grader.authoring", "grader.classroom.check_cli", "grader.classroom.observe_cli",
+                  "grader.classroom.platforms_cli")
+    assert seen.pop("kubernetes.client") and not any(seen.values()), seen
