@@ -389,6 +389,7 @@ class Batch:
             fut.add_done_callback(finished.put)
         pending = set(futures)
         progress = self.progress
+        finished_count = 0
         try:
             while pending:
                 try:
@@ -402,11 +403,16 @@ class Batch:
                         break
                 pending.difference_update(ended)
                 for fut in sorted(ended, key=futures.__getitem__):
+                    # Handed on and dropped: a finished report kept here would be walked
+                    # by every later pass of the cyclic collector (a worker process
+                    # keeps none; this process's caller keeps what it needs).
+                    i = futures.pop(fut)
                     try:
                         result = fut.result()
                     except _Stopped:  # asked to stop (a worker process told by its parent): not graded
                         continue
-                    done(futures[fut], result)
+                    finished_count += 1
+                    done(i, result)
                 if progress:
                     progress.tick()
         except KeyboardInterrupt:
@@ -417,8 +423,8 @@ class Batch:
             try:
                 pool.shutdown(wait=True, cancel_futures=True)
             except KeyboardInterrupt:
-                raise BatchInterrupted(self._finished(futures), len(entries), abandoned=True) from None
-            raise BatchInterrupted(self._finished(futures), len(entries), abandoned=False) from None
+                raise BatchInterrupted(finished_count + self._finished(futures), len(entries), abandoned=True) from None
+            raise BatchInterrupted(finished_count + self._finished(futures), len(entries), abandoned=False) from None
         except BaseException:
             self.stop.set()  # e.g. the results disk is full: let the other workers end soon
             raise
