@@ -115,8 +115,18 @@ def service_backends(
     elif expect == "all":
         want_uids = {k8s.uid(p) for w in present.values() for p in owned_pods(ctx.view, w) if k8s.pod_ready(p)}
         got_uids = {k8s.uid(b.pod) for b in ready if b.pod is not None}
-        ok = len(present) == len(refs) and all(o is not None for o in owners) and got_uids == want_uids
+        left_out = [k8s.name(p) for w in present.values() for p in k8s.unselected(selector, owned_pods(ctx.view, w))
+                    if k8s.uid(p) not in want_uids]
+        ok = len(present) == len(refs) and all(o is not None for o in owners) and got_uids == want_uids and not left_out
         want = T(f"{want.zh}（{len(want_uids)} 个）", f"{want.en} ({len(want_uids)})")
+        if left_out:
+            sel = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
+            return failed(T(f"{name} 有 {len(ready)} 个端点，但它的 selector {sel} 没有选中 {len(left_out)} 个未就绪的 Pod"
+                            f"（{k8s.names_zh(left_out)}），它们就绪后也不会成为端点；应为 {want.zh}",
+                            f"{name} has {len(ready)} endpoints, but its selector {sel} leaves out {len(left_out)} "
+                            f"not-ready pod{'s' if len(left_out) != 1 else ''} ({k8s.names_list(left_out)}), which "
+                            f"will not become endpoints when ready; expected {want.en}"),
+                          expected=want, observed=observed)
     else:
         ok = all(o is not None for o in owners) and sorted(o for o in owners if o) == sorted(labels_)
     if ok:

@@ -196,6 +196,16 @@ def selector_matches(selector: dict[str, str], obj_labels: dict[str, str]) -> bo
     return bool(selector) and all(obj_labels.get(k) == v for k, v in selector.items())
 
 
+def unselected(selector: dict[str, str], pods: list[Obj]) -> list[Obj]:
+    """The live pods (not terminating, not finished) that ``selector`` leaves
+    out. Ready endpoints alone cannot show them when they are not ready: a
+    Service whose selector misses a workload whose pods are all unready
+    (an image still pulling) routes to exactly the ready pods, yet will
+    never route to that workload's pods once they are ready."""
+    return [p for p in pods if not is_terminating(p) and status(p).get("phase") not in ("Succeeded", "Failed")
+            and not selector_matches(selector, labels(p))]
+
+
 # -- service backends ---------------------------------------------------------
 
 @dataclass(frozen=True)

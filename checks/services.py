@@ -166,7 +166,9 @@ def service_endpoints(
     if expect == "all":
         want_uids = {k8s.uid(p) for d in present.values() for p in k8s.pods_of(ctx.view, d) if k8s.pod_ready(p)}
         got_uids = {k8s.uid(b.pod) for b in ready if b.pod is not None}
-        ok = not strays and got_uids == want_uids and len(present) == len(deployments)
+        left_out = {d: k8s.unselected(selector, k8s.pods_of(ctx.view, o)) for d, o in present.items()}
+        left_out = {d: pods for d, pods in left_out.items() if pods}
+        ok = not strays and got_uids == want_uids and len(present) == len(deployments) and not left_out
         if ok:
             asked = sum(int(k8s.spec(d).get("replicas", 1)) for d in present.values())
             if asked != len(got_uids):
@@ -182,6 +184,15 @@ def service_endpoints(
                             f"{len(strays)} of them belong{'s' if len(strays) == 1 else ''} to none of these deployments"))
         if missing:
             detail.append(T(f"缺少 {missing} 个 Pod", f"{missing} of their pods are missing"))
+        unready_left_out = [(d, p) for d, pods in left_out.items() for p in pods if k8s.uid(p) not in want_uids]
+        if unready_left_out:
+            names = [k8s.name(p) for _, p in unready_left_out]
+            whose = sorted({d for d, _ in unready_left_out})
+            detail.append(T(f"selector {_selector_text(selector)} 没有选中 {'、'.join(whose)} 的 {len(names)} 个未就绪 Pod"
+                            f"（{k8s.names_zh(names)}），它们就绪后也不会成为后端",
+                            f"its selector {_selector_text(selector)} leaves out {len(names)} not-ready "
+                            f"pod{'s' if len(names) != 1 else ''} of {' and '.join(whose)} ({k8s.names_list(names)}), "
+                            "which will not become backends when ready"))
         return failed(
             T(f"{name} 的后端是 {count.zh}，应为 {want.zh}（{len(want_uids)} 个 Pod）" + "".join("；" + d.zh for d in detail),
               f"{name} routes to {count.en}, expected {want.en} ({len(want_uids)} pods)" + "".join("; " + d.en for d in detail)),

@@ -33,6 +33,31 @@ def test_all_fails_when_a_workload_is_left_out():
                    says="web has 2 endpoints, expected all ready pods of Deployment/d1 and Deployment/d2 (4)")
 
 
+def _not_ready(c, pods):
+    for pod in pods:
+        for cond in pod["status"]["conditions"]:
+            if cond["type"] in ("Ready", "ContainersReady"):
+                cond["status"] = "False"
+    c._reconcile()
+
+
+def test_all_fails_when_the_selector_leaves_out_a_workload_whose_pods_are_not_ready():
+    """Only d1 is selected and d2's pods are all unready: the ready endpoints
+    equal the ready pods, but d2's pods will never be endpoints."""
+    c, _, d2 = two_deployments()
+    c.service("web", ports=HTTP, selector={"d": "1"})
+    _not_ready(c, c.pods_of(d2))
+    assert_verdict(run("service.backends", view_of(c), name="web", workloads=["d1", "d2"]), "failed",
+                   says="leaves out 2 not-ready pods")
+
+
+def test_all_passes_when_the_not_ready_pods_are_selected_too():
+    c, _, d2 = two_deployments()
+    c.service("web", ports=HTTP, selector={"app": "web"})
+    _not_ready(c, c.pods_of(d2))
+    assert_verdict(run("service.backends", view_of(c), name="web", workloads=["d1", "d2"]), "passed")
+
+
 def test_all_fails_when_a_bare_pod_is_selected_too():
     c, _, _ = two_deployments()
     c.bare_pod("stray", image="httpd", labels={"app": "web"}, port=80)

@@ -77,6 +77,33 @@ def test_all_fails_when_the_matching_pods_are_not_ready():
     assert_verdict(endpoints(c), "failed", says="none is ready")
 
 
+def not_ready(c, pods):
+    """The pods' readiness fails (an image still pulling): Ready goes False
+    and the endpoint controllers list them as not ready."""
+    for pod in pods:
+        for cond in pod["status"]["conditions"]:
+            if cond["type"] in ("Ready", "ContainersReady"):
+                cond["status"] = "False"
+    c._reconcile()
+
+
+def test_all_fails_when_the_selector_leaves_out_a_deployment_whose_pods_are_not_ready():
+    """service1 selects deployment1 only while deployment2's pods are all
+    unready: the ready endpoints are exactly the ready pods, yet service1
+    will never route to deployment2."""
+    c, _, p2 = two_deployments()
+    c.service("service1", ports=HTTP, selector={"deploy": "deployment1"})
+    not_ready(c, p2)
+    assert_verdict(endpoints(c), "failed", says="leaves out 3 not-ready pods of deployment2")
+
+
+def test_all_passes_when_the_not_ready_pods_are_selected_too():
+    c, _, p2 = two_deployments()
+    c.service("service1", ports=HTTP, selector=APP)
+    not_ready(c, p2)
+    assert_verdict(endpoints(c), "passed", says="routes to 2 pods")
+
+
 def test_all_fails_for_a_missing_service():
     c, _, _ = two_deployments()
     assert_verdict(endpoints(c), "failed")
