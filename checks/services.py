@@ -1,7 +1,7 @@
 """Checks on Services and what they route to (lab steps 3 and 4)."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Iterable, Literal
 
 from checks import k8s
 from checks.registry import CheckContext, check
@@ -64,6 +64,17 @@ def _count(ready: list[k8s.Backend]) -> T:
         zh += f"和 {others} 个不属于任何 Pod 的地址"
         en += f" and {others} address{'es' if others != 1 else ''} of no pod"
     return T(zh, en)
+
+
+def _rolling(ctx: CheckContext, deployments: Iterable[Obj]) -> bool:
+    """Whether a Deployment's live pods belong to more than one ReplicaSet:
+    only then is a pod count off spec.replicas a rollout; otherwise pods
+    are simply not ready (Pending, failing readiness)."""
+    for dep in deployments:
+        owners = {(k8s.controller_ref(p) or {}).get("uid") for p in k8s.pods_of(ctx.view, dep) if not k8s.is_terminating(p)}
+        if len(owners) > 1:
+            return True
+    return False
 
 
 _PICK_WORDS = {"any": ("一个", "one"), "first-by-name": ("按名称排序的第一个", "the first-by-name"),
@@ -171,9 +182,17 @@ def service_endpoints(
         ok = not strays and got_uids == want_uids and len(present) == len(deployments) and not left_out
         if ok:
             asked = sum(int(k8s.spec(d).get("replicas", 1)) for d in present.values())
-            if asked != len(got_uids):
+            if asked != len(got_uids) and _rolling(ctx, present.values()):
                 notes += (T(f"Deployment 正在滚动更新：现在有 {len(got_uids)} 个就绪 Pod，spec.replicas 合计为 {asked}",
                             f"a rollout is in progress: {len(got_uids)} ready pods while spec.replicas add up to {asked}"),)
+            elif asked > len(got_uids):
+                notes += (T(f"现在只有 {len(got_uids)} 个就绪 Pod，spec.replicas 合计为 {asked}：其余 Pod 未就绪或尚未创建，不计入",
+                            f"{len(got_uids)} ready pods while spec.replicas add up to {asked}: "
+                            "the others are not ready (or not created yet) and not counted"),)
+            elif asked < len(got_uids):
+                notes += (T(f"现在有 {len(got_uids)} 个就绪 Pod，多于 spec.replicas 合计的 {asked} 个：副本数刚被调小，多余的 Pod 还没有删除",
+                            f"{len(got_uids)} ready pods, more than spec.replicas add up to ({asked}): "
+                            "the replica count was just lowered and the extra pods are not deleted yet"),)
             return passed(T(f"{name} 的后端是 {len(got_uids)} 个 Pod，恰好是 {want.zh}",
                             f"{name} routes to {len(got_uids)} pods, exactly {want.en}"),
                           observed=observed, notes=notes)

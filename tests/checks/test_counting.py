@@ -61,6 +61,42 @@ def test_a_rollout_in_progress_passes_counting_pods_and_says_so():
     assert any("rollout" in n.en and "6 ready pods" in n.en and "add up to 5" in n.en for n in o.notes)
 
 
+def _lab_with_service1():
+    c = base_cluster()
+    c.deployment("deployment1", replicas=2, image="httpd", labels={**APP, "deploy": "deployment1"})
+    d2 = c.deployment("deployment2", replicas=3, image="httpd", labels={**APP, "deploy": "deployment2"})
+    c.service("service1", selector=APP, ports=[service_port(80, 80)])
+    return c, d2
+
+
+def test_a_pod_not_ready_is_not_called_a_rollout():
+    """One pod of deployment2 fails its readiness and there is one
+    ReplicaSet per deployment: service1 passes over the 4 ready pods, and
+    the note says the fifth is not ready, not that a rollout is in progress."""
+    c, d2 = _lab_with_service1()
+    pod = c.pods_of(d2)[0]
+    for cond in pod["status"]["conditions"]:
+        if cond["type"] in ("Ready", "ContainersReady"):
+            cond["status"] = "False"
+    c._reconcile()
+    o = _run("service1-endpoints", build_view(c.objects(), kinds=KIND_ORDER, phase="built"))
+    assert o.status is Status.PASSED and "routes to 4 pods" in o.message.en
+    assert [n.en for n in o.notes if "add up to 5" in n.en] == [
+        "4 ready pods while spec.replicas add up to 5: the others are not ready (or not created yet) and not counted"]
+    assert not any("rollout" in n.en or "滚动更新" in n.zh for n in o.notes)
+
+
+def test_more_ready_pods_than_asked_without_a_rollout_is_a_scale_down():
+    """deployment2 just scaled from 3 to 2, its third pod not yet deleted:
+    one ReplicaSet, so no rollout is claimed."""
+    c, d2 = _lab_with_service1()
+    d2["spec"]["replicas"] = 2
+    o = _run("service1-endpoints", build_view(c.objects(), kinds=KIND_ORDER, phase="built"))
+    assert o.status is Status.PASSED
+    assert any("more than spec.replicas add up to (4)" in n.en and "副本数刚被调小" in n.zh for n in o.notes)
+    assert not any("rollout" in n.en for n in o.notes)
+
+
 def _dual_stack(objects, *, primary: str):
     """The built objects made dual-stack: every pod gets an IPv6 address
     too, service2 lists ``primary`` first in ipFamilies, and its pods appear
