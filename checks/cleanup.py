@@ -153,7 +153,7 @@ def cleanup_deleted(
               f"{len(remaining)} {kind}(s) still present: {k8s.names_list(remaining)}"),
             expected=T(f"已删除：{what}", f"deleted: {what_en}"),
             observed=T(f"仍存在：{k8s.names_zh(remaining)}", f"still present: {k8s.names_list(remaining)}"),
-            score=round(len(going) / units, 4), notes=notes + (unproven,))
+            score=len(going) / units, notes=notes + (unproven,))
     if never_units >= units and not remaining and not going:
         return failed(
             T(f"没有可清理的对象：搭建完成后并不存在 {what}", f"nothing to clean up: {what_en} did not exist after building"),
@@ -172,13 +172,13 @@ def cleanup_deleted(
               f"only some {kind}s were built and then deleted: {k8s.names_list(never_en)} did not exist after building"),
             expected=T(f"删除搭建时创建的 {what}", f"{what_en}, created while building, deleted"),
             observed=T(f"从未创建：{k8s.names_zh(never)}", f"never built: {k8s.names_list(never_en)}"),
-            score=round(score, 4), notes=notes)
+            score=score, notes=notes)
     return failed(
         T(f"还有 {len(remaining)} 个 {kind} 没有删除：{k8s.names_zh(remaining)}",
           f"{len(remaining)} {kind}(s) still present: {k8s.names_list(remaining)}"),
         expected=T(f"已删除：{what}", f"deleted: {what_en}"),
         observed=T(f"仍存在：{k8s.names_zh(remaining)}", f"still present: {k8s.names_list(remaining)}"),
-        score=round(score, 4), notes=notes)
+        score=score, notes=notes)
 
 
 def _ts(value: str | None) -> datetime | None:

@@ -159,7 +159,7 @@ def object_absent(
         if going else ()
     if not remaining:
         return passed(T(f"{what.zh} 已删除", f"{what.en}: deleted"), notes=notes)
-    score = 0.0 if selector is not None else round(1 - len(remaining) / total, 4)
+    score = 0.0 if selector is not None else 1 - len(remaining) / total
     return failed(
         T(f"还有 {len(remaining)} 个 {kind} 没有删除：{k8s.names_list(remaining)}",
           f"{len(remaining)} {kind}(s) still present: {k8s.names_list(remaining)}"),
@@ -245,5 +245,5 @@ def object_matches(
                    "; ".join(f"{lf.path} = {assert_tree.show(lf.expected)}" for lf in bad[:6])),
         observed=T("；".join(shown) + (f"；…（+{more}）" if more > 0 else ""),
                    "; ".join(shown) + (f"; … (+{more})" if more > 0 else "")),
-        score=round(ok_n / len(leaves), 4) if partial and leaves else 0.0,
+        score=ok_n / len(leaves) if partial and leaves else 0.0,
         notes=(T(f"{ok_n}/{len(leaves)} 项符合", f"{ok_n} of {len(leaves)} fields match"),))

@@ -68,6 +68,23 @@ def test_pods_of_a_deleted_deployment_still_running_are_found_by_uid():
     assert_verdict(out, "failed", 0.0, says="2 Pod(s) still present")
 
 
+def test_partial_credit_is_the_exact_fraction_of_the_points():
+    """clientpod deleted, deployment1's two pods orphaned: one of three gone
+    is 1 of 3 points. The score was rounded to 0.3333 first, so the report
+    said 0.9999 (and 89.4999 of 100 is below a --fail-under 89.5)."""
+    c, built = built_lab()
+    pods = [copy.deepcopy(p) for p in c.list("Pod", "default") if p["metadata"]["name"].startswith("deployment1-")]
+    for p in pods:
+        p["metadata"].pop("ownerReferences")
+    c.delete_deployment("deployment1")
+    c.delete_pod("clientpod", linger=False)
+    view = view_of(c.objects() + pods, phase="cleaned")
+    out = run("cleanup.deleted", view, phase="cleaned", views={"built": built}, kind="Pod", names=["clientpod"],
+              owned_by=["deployment1"])
+    assert_verdict(out, "failed", 1 / 3, says="2 Pod(s) still present")
+    assert round(3 * out.score, 4) == 1.0  # the engine's earned points for a 3-point check
+
+
 def test_orphans_are_recognised_by_their_replicaset_name_without_a_built_view():
     c, _ = built_lab()
     pods = [copy.deepcopy(p) for p in c.list("Pod", "default") if p["metadata"]["name"].startswith("deployment1-")]
