@@ -86,6 +86,8 @@ def service_backends(
         want = T("、".join(f"{r} 的一个 Pod" for r in labels_), " and ".join(f"one pod of {r}" for r in labels_))
     spec = k8s.spec(svc)
     selector = spec.get("selector") or {}
+    if spec.get("publishNotReadyAddresses") and exact is None and expect == "all":  # not-ready pods are endpoints too
+        want = T(f"{'、'.join(labels_)} 的全部 Pod（就绪与否）", f"all pods of {' and '.join(labels_)}, ready or not")
     backends, source = k8s.service_backends(ctx.view, svc)
     ready = [b for b in backends if b.ready]
     owners = [(_owner_of(ctx, b.pod, present) if b.pod is not None else None) for b in ready]
@@ -113,7 +115,7 @@ def service_backends(
     if exact is not None:
         ok = all(b.pod is not None for b in ready) and got == sorted(exact)
     elif expect == "all":
-        want_uids = {k8s.uid(p) for w in present.values() for p in owned_pods(ctx.view, w) if k8s.pod_ready(p)}
+        want_uids = {k8s.uid(p) for w in present.values() for p in owned_pods(ctx.view, w) if k8s.routed(svc, p)}
         got_uids = {k8s.uid(b.pod) for b in ready if b.pod is not None}
         left_out = [k8s.name(p) for w in present.values() for p in k8s.unselected(selector, owned_pods(ctx.view, w))
                     if k8s.uid(p) not in want_uids]

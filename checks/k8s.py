@@ -104,6 +104,17 @@ def pod_ready(pod: Obj) -> bool:
     return status(pod).get("phase") == "Running" and pod_condition(pod, "Ready") and not is_terminating(pod)
 
 
+def routed(service: Obj, pod: Obj) -> bool:
+    """Whether the endpoint controllers publish ``pod`` as a ready endpoint
+    of ``service`` (given it is selected): a Ready pod, or, when the Service
+    sets ``publishNotReadyAddresses`` (common on headless Services), any
+    running or pending pod with an address, ready or not."""
+    if pod_ready(pod):
+        return True
+    return bool(spec(service).get("publishNotReadyAddresses")) and not is_terminating(pod) \
+        and status(pod).get("phase") not in ("Succeeded", "Failed") and bool(pod_ips(pod))
+
+
 def pod_ip(pod: Obj) -> str | None:
     st = status(pod)
     return st.get("podIP") or next((i.get("ip") for i in st.get("podIPs") or [] if isinstance(i, dict)), None)

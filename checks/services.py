@@ -142,9 +142,15 @@ def service_endpoints(
     observed = T(f"{count.zh}（{source}）：" + k8s.names_zh([d[1].zh for d in described], 6),
                  f"{count.en} ({source}): " + k8s.names_list([d[1].en for d in described], 6))
     notes: tuple[T, ...] = ()
+    if spec.get("publishNotReadyAddresses"):
+        if expect == "all":
+            want = T(f"{'、'.join(deployments)} 的全部 Pod（就绪与否）", f"all pods of {' and '.join(deployments)}, ready or not")
+        notes += (T(f"{name} 设置了 publishNotReadyAddresses：未就绪的 Pod 也作为就绪端点发布，计入后端",
+                    f"{name} sets publishNotReadyAddresses: pods that are not ready are published as ready endpoints "
+                    "too, and counted"),)
     if not_ready:
         labels = [b.label for b in not_ready]
-        notes = (T(f"未就绪或正在终止的端点不计入：{k8s.names_zh(labels)}",
+        notes += (T(f"未就绪或正在终止的端点不计入：{k8s.names_zh(labels)}",
                    f"not-ready or terminating endpoints are not counted: {k8s.names_list(labels)}"),)
 
     if spec.get("type") == "ExternalName":
@@ -175,7 +181,7 @@ def service_endpoints(
     owners = [d[0] for d in described]
     strays = [d[1] for d in described if d[0] is None]
     if expect == "all":
-        want_uids = {k8s.uid(p) for d in present.values() for p in k8s.pods_of(ctx.view, d) if k8s.pod_ready(p)}
+        want_uids = {k8s.uid(p) for d in present.values() for p in k8s.pods_of(ctx.view, d) if k8s.routed(svc, p)}
         got_uids = {k8s.uid(b.pod) for b in ready if b.pod is not None}
         left_out = {d: k8s.unselected(selector, k8s.pods_of(ctx.view, o)) for d, o in present.items()}
         left_out = {d: pods for d, pods in left_out.items() if pods}

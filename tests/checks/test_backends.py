@@ -58,6 +58,21 @@ def test_all_passes_when_the_not_ready_pods_are_selected_too():
     assert_verdict(run("service.backends", view_of(c), name="web", workloads=["d1", "d2"]), "passed")
 
 
+def test_all_counts_not_ready_pods_a_service_publishes_on_purpose():
+    """publishNotReadyAddresses: the not-ready pod is a ready endpoint, and
+    one of the pods asked for."""
+    c, _, d2 = two_deployments()
+    svc = c.service("web", ports=HTTP, selector={"app": "web"})
+    _not_ready(c, c.pods_of(d2)[:1])
+    svc["spec"]["publishNotReadyAddresses"] = True
+    for s in c.list("EndpointSlice", "default"):
+        if s["metadata"]["labels"].get("kubernetes.io/service-name") == "web":
+            for ep in s["endpoints"]:
+                ep["conditions"]["ready"] = True
+    assert_verdict(run("service.backends", view_of(c), name="web", workloads=["d1", "d2"]), "passed",
+                   says="4 endpoints are exactly all pods of Deployment/d1 and Deployment/d2, ready or not (4)")
+
+
 def test_all_fails_when_a_bare_pod_is_selected_too():
     c, _, _ = two_deployments()
     c.bare_pod("stray", image="httpd", labels={"app": "web"}, port=80)

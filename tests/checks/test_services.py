@@ -104,6 +104,39 @@ def test_all_passes_when_the_not_ready_pods_are_selected_too():
     assert_verdict(endpoints(c), "passed", says="routes to 2 pods")
 
 
+def publish_not_ready(c, name):
+    """``publishNotReadyAddresses: true``: the EndpointSlice controller
+    publishes every selected pod as ready, ready or not (the builder's
+    controller does not model it)."""
+    c.must("Service", name, "default")["spec"]["publishNotReadyAddresses"] = True
+    for s in c.list("EndpointSlice", "default"):
+        if s["metadata"]["labels"].get("kubernetes.io/service-name") == name:
+            for ep in s.get("endpoints") or []:
+                ep["conditions"]["ready"] = not ep["conditions"]["terminating"]
+
+
+def test_all_passes_when_not_ready_pods_are_published_on_purpose():
+    """service1 with publishNotReadyAddresses routes to all 5 pods, one of
+    them not ready: exactly all pods of both deployments, so it passes and
+    says so (it failed: "routes to 5 ready pods, expected ... (4 pods)")."""
+    c, _, p2 = two_deployments()
+    c.service("service1", ports=HTTP, selector=APP)
+    not_ready(c, p2[:1])
+    publish_not_ready(c, "service1")
+    out = endpoints(c)
+    assert_verdict(out, "passed", says="routes to 5 pods, exactly all pods of deployment1 and deployment2, ready or not")
+    assert any("publishNotReadyAddresses" in n.en for n in out.notes)
+
+
+def test_all_with_published_not_ready_pods_still_fails_for_a_pod_left_out():
+    c, p1, p2 = two_deployments()
+    c.service("service1", ports=HTTP, selector=APP)
+    not_ready(c, p2[:1])
+    c.label_pod(p1[0], {"app": "other"})
+    publish_not_ready(c, "service1")
+    assert_verdict(endpoints(c), "failed", says="1 of their pods are missing")
+
+
 def test_all_fails_for_a_missing_service():
     c, _, _ = two_deployments()
     assert_verdict(endpoints(c), "failed")
