@@ -8,6 +8,7 @@ before any grading, as one line with the file, the line and the reason.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -195,8 +196,11 @@ class _Ctx:
         return list(value)
 
     def number(self, value: Any, parent: Any, key: Any, what: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise self.fail(parent, key, f"{what} must be a number >= 0 (got {value!r})")
+        # YAML reads .nan and .inf as floats: NaN points pass every comparison (a
+        # report of nan/nan, a JSON report that cannot be written) and an infinite
+        # deadline re-polls a live cluster forever, so only finite numbers load.
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            raise self.fail(parent, key, f"{what} must be a finite number >= 0 (got {value!r})")
         return float(value)
 
 

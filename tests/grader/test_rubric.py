@@ -81,6 +81,10 @@ def test_good_rubric_loads_with_params_and_needs(tmp_path):
         (("id: d1-replicas", "id: d1-exists"), 15, "duplicate id 'd1-exists'"),
         (("lab: mini", "lab: mini\nlab: again"), 2, "duplicate key 'lab'"),
         (("steps:\n", "steps: [\n"), None, "YAML syntax error"),
+        (("        points: 2\n", "        points: .nan\n"), 12, "points must be a finite number >= 0 (got nan)"),
+        (("    points: 5\n", "    points: .inf\n"), 7, "points must be a finite number >= 0 (got inf)"),
+        (("total: 5", "total: .nan"), 3, "total must be a finite number >= 0 (got nan)"),
+        (("    points: 5\n", "    points: 5\n    deadline: .inf\n"), 8, "deadline must be a finite number >= 0 (got inf)"),
     ],
 )
 def test_broken_rubrics_name_file_line_and_reason(tmp_path, change, line, words):
