@@ -41,10 +41,26 @@ def _split(text: str) -> list[str]:
     return parts
 
 
+def _label_value(key: Any, value: Any) -> str:
+    """A selector map's value as the label text it stands for. Labels are
+    text; YAML reads an unquoted ``true``, ``yes`` or ``1.10`` as a boolean or
+    a float whose ``str()`` ("True", "1.1") no label holds, so such a selector
+    would match nothing: ``object.exists`` would fail every student and
+    ``object.absent`` pass every one. A whole number (also what a variant's
+    ``{{ var.n }}`` gives) reads back as written."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    shown = "null" if value is None else str(value).lower() if isinstance(value, bool) else repr(value)
+    raise BadSelector(f"the label value of {key!r} must be quoted text: YAML read it as {shown}, "
+                      f"which no label holds (write {key}: \"...\")")
+
+
 def parse_selector(selector: str | dict[str, Any]) -> Callable[[dict[str, str]], bool]:
     """A predicate over labels; raises :class:`BadSelector` on bad syntax."""
     if isinstance(selector, dict):
-        want = {str(k): str(v) for k, v in selector.items()}
+        want = {str(k): _label_value(k, v) for k, v in selector.items()}
         return lambda labels: all(labels.get(k) == v for k, v in want.items())
     tests: list[Callable[[dict[str, str]], bool]] = []
     for part in _split(selector):

@@ -111,6 +111,22 @@ def test_absent_with_a_broken_selector_is_an_error():
     assert_verdict(run("object.absent", view_of(lab()), kind="Service", selector="!"), "error")
 
 
+def test_a_selector_map_value_yaml_read_as_a_boolean_or_a_float_is_an_error_not_a_pass():
+    # `selector: {managed: true}` matched no label ("True"): absent passed with the objects still there
+    c = lab()
+    c.service("extra", ports=HTTP, selector={"app": "web"}, labels={"managed": "true", "v": "1.10"})
+    for bad in ({"managed": True}, {"v": 1.1}, {"managed": None}):
+        for use in ("object.absent", "object.exists"):
+            assert_verdict(run(use, view_of(c), kind="Service", selector=bad), "error", says="must be quoted text")
+    assert_verdict(run("object.absent", view_of(c), kind="Service", selector={"managed": "true"}), "failed")
+
+
+def test_a_selector_map_whole_number_reads_as_written():
+    c = lab()
+    c.service("extra", ports=HTTP, selector={"app": "web"}, labels={"tier": "2"})
+    assert_verdict(run("object.exists", view_of(c), kind="Service", selector={"tier": 2}), "passed")
+
+
 # -- object.matches -----------------------------------------------------------------
 
 def test_matches_passes_when_every_leaf_matches():

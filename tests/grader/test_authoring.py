@@ -115,6 +115,14 @@ def test_lint_finds_bad_assertions_templates_and_selectors_with_their_lines(tmp_
     assert any("selector" in d.message for d in diags)
 
 
+def test_lint_reports_a_selector_map_value_yaml_read_as_a_boolean_with_its_line(tmp_path):
+    text = rubric.bundled()["service-expose"]
+    text = text.replace("with: {kind: Service, name: httpd-svc}", "with: {kind: Service, selector: {managed: yes}}", 1)
+    diags = [d for d in authoring.lint(_write(tmp_path, text)) if d.level == "error"]
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if "- id: svc-exists" in ln)  # a check's line
+    assert [(d.line, "'managed' must be quoted text: YAML read it as true" in d.message) for d in diags] == [(line, True)]
+
+
 def test_lint_warns_about_points_a_dump_cannot_earn_and_checks_no_grade_reaches():
     diags = authoring.lint("service-discovery")
     assert all(d.level == "warning" for d in diags)
