@@ -104,9 +104,16 @@ def _compile(expr: str, path: str) -> list[str]:
 def match(expected: Any, observed: Any, path: str = "") -> list[Leaf]:
     """Every leaf of ``expected`` against ``observed``."""
     if isinstance(expected, dict):
-        if not isinstance(observed, dict):
-            return [Leaf(path or "$", _shape(expected), observed if observed is not ABSENT else ABSENT, False)]
         out: list[Leaf] = []
+        if not isinstance(observed, dict):
+            if not expected:
+                return [Leaf(path or "$", _shape(expected), observed, False)]
+            # Each expected leaf still counts once, observed as absent: folded into
+            # one leaf, a missing subtree weighed less than a present one with every
+            # field wrong, so leaving ``data:`` out earned more partial credit.
+            for key, sub in expected.items():
+                out += match(sub, ABSENT, f"{path}.{key}" if path else str(key))
+            return out
         for key, sub in expected.items():
             key = str(key)
             here = f"{path}.{key}" if path else key

@@ -68,6 +68,28 @@ def test_every_leaf_is_counted_for_partial_credit():
     assert (len(leaves), sum(lf.ok for lf in leaves)) == (3, 2)
 
 
+def test_a_missing_subtree_counts_each_of_its_leaves_so_leaving_it_out_earns_no_more():
+    tree = {"metadata": {"labels": {"app": "web"}}, "data": {"a": "1", "b": "2", "c": "3"}}
+    wrong = match(tree, {"metadata": {"labels": {"app": "web"}}, "data": {"a": "x", "b": "x", "c": "x"}})
+    missing = match(tree, {"metadata": {"labels": {"app": "web"}}})
+    scalar = match(tree, {"metadata": {"labels": {"app": "web"}}, "data": "a=1"})
+    for leaves in (wrong, missing, scalar):
+        assert (len(leaves), sum(lf.ok for lf in leaves)) == (4, 1)
+    assert [(lf.path, lf.observed) for lf in missing if not lf.ok] == [("data.a", ABSENT), ("data.b", ABSENT), ("data.c", ABSENT)]
+
+
+def test_list_elements_with_nothing_to_match_count_each_leaf():
+    tree = {"spec": {"ports": [{"port": 80, "targetPort": 80}]}}
+    for ports in ([], None):
+        obj = {"spec": {"ports": ports}} if ports is not None else {"spec": {}}
+        assert [lf.path for lf in match(tree, obj)] == ["spec.ports[0].port", "spec.ports[0].targetPort"]
+
+
+def test_an_empty_mapping_asks_for_a_mapping_and_null_leaves_hold_under_an_absent_parent():
+    assert bad({"spec": {"selector": {}}}, {"spec": {}}) == [("spec.selector", "{...}", ABSENT)]
+    assert bad({"status": {"loadBalancer": None}}, {"spec": {}}) == []
+
+
 def test_a_bad_expression_is_the_rubrics_mistake():
     assert validate({"spec": {"type": "(starts_with(@,)"}}) != []
     assert validate({"(length(spec.ports)": 1}) != []

@@ -155,6 +155,15 @@ def test_matches_uses_the_rubrics_wording():
     assert o.message.en.startswith("the NodePort settings does not match") and o.message.zh.startswith("NodePort 设置")
 
 
+def test_matches_partial_credit_counts_every_leaf_of_a_missing_subtree():
+    # status.loadBalancer.ingress is absent on a ClusterIP Service: its two leaves count, not one
+    expect = {"metadata": {"labels": {"tier": "front"}}, "spec": {"type": "ClusterIP"},
+              "status": {"loadBalancer": {"ingress": [{"ip": "1.2.3.4", "ipMode": "VIP"}]}}}
+    o = run("object.matches", view_of(lab()), kind="Service", name="web", expect=expect, partial=True)
+    assert_verdict(o, "failed", 0.5, says="status.loadBalancer.ingress[0].ip expected")
+    assert o.notes[0].en == "2 of 4 fields match"
+
+
 def test_matches_by_selector_checks_every_object():
     o = run("object.matches", view_of(lab()), kind="Service", selector="tier=front", expect={"spec": {"clusterIP": "None"}})
     assert_verdict(o, "failed", says="web:spec.clusterIP")
