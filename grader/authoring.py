@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import math
 import re
 import types
 import typing
@@ -23,6 +24,7 @@ import yaml
 from checks import assert_tree, cluster_template, registry, select
 from grader import kinds
 from grader.errors import InputError
+from grader.files import read_input
 
 SCHEMA_ID = "https://labgrade.invalid/schema/rubric.json"
 SECTIONS = ("Why", "Parameters", "Passes", "Fails", "Partial credit")
@@ -260,6 +262,49 @@ def case_dirs(cases: Path) -> list[Path]:
     return sorted(p for p in cases.iterdir() if p.is_dir() and (p / "expected.yaml").exists())
 
 
+VERDICTS = ("passed", "failed", "skipped", "error")
+
+
+def read_expected(path: Path, rubric: Any) -> dict[str, Any]:
+    """A case's ``expected.yaml``, checked as a rubric is: the teacher wrote it
+    by hand, and a list where ``verdicts:`` wants a mapping, or ``earned: "80"``,
+    must be one line naming the file (it was a traceback), and a misspelt verdict
+    (``pass``) or check id must not read as the grader disagreeing."""
+    from grader import rubric as rubric_mod
+
+    loc = str(path)
+    try:
+        text = read_input(path, "expected.yaml").decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(loc, "not UTF-8 text") from None
+    try:
+        data = rubric_mod.parse_yaml(text, loc)
+    except InputError as exc:
+        if exc.message == "is empty":  # nothing expected yet (or comments only): nothing to compare
+            return {}
+        raise
+    if not isinstance(data, dict):
+        raise InputError(loc, "must be a mapping with verdicts: (check id -> passed/failed/skipped/error)", getattr(data, "line", None))
+    lines: dict[str, int] = getattr(data, "lines", {})
+    verdicts = data.get("verdicts") or {}
+    if not isinstance(verdicts, dict):
+        raise InputError(loc, "verdicts must be a mapping of check id -> passed/failed/skipped/error", lines.get("verdicts"))
+    ids = {c.id for s in rubric.steps for c in s.checks}
+    for check_id, verdict in verdicts.items():
+        line = getattr(verdicts, "lines", {}).get(check_id)
+        if check_id not in ids:
+            raise InputError(loc, f"verdicts: {check_id!r} is not a check of rubric {rubric.lab}", line)
+        if verdict not in VERDICTS:
+            raise InputError(loc, f"verdicts: {check_id}: {verdict!r} is not one of {', '.join(VERDICTS)}", line)
+    earned = data.get("earned")
+    if earned is not None and (isinstance(earned, bool) or not isinstance(earned, (int, float)) or not math.isfinite(earned)):
+        raise InputError(loc, f"earned must be a number (got {earned!r})", lines.get("earned"))
+    namespace = data.get("namespace")
+    if namespace is not None and not isinstance(namespace, str):
+        raise InputError(loc, f"namespace must be text (got {namespace!r})", lines.get("namespace"))
+    return dict(data)
+
+
 def grade_case(rubric: Any, case: Path) -> tuple[Any, dict[str, Any]]:
     """Grade one case folder: ``<phase>.yaml|json`` per phase (``baseline``
     too), or any bundle files that record their phase."""
@@ -267,7 +312,7 @@ def grade_case(rubric: Any, case: Path) -> tuple[Any, dict[str, Any]]:
     from grader.sources import snapshot
     from grader.outcome import SourceInfo
 
-    expected = yaml.safe_load((case / "expected.yaml").read_text(encoding="utf-8")) or {}
+    expected = read_expected(case / "expected.yaml", rubric)
     sources: dict[str, Any] = {}
     files = sorted(f for f in case.iterdir() if f.suffix in (".yaml", ".yml", ".json") and f.name != "expected.yaml")
     for f in files:
@@ -286,7 +331,7 @@ def test_rubric(rubric_name: str, cases: str) -> list[CaseResult]:
     rubric = rubric_mod.load(rubric_name)
     root = Path(cases)
     if not root.is_dir():
-        raise InputError(cases, "no such folder of cases")
+        raise InputError(cases, "is not a folder of cases" if root.exists() else "no such folder of cases")
     found = case_dirs(root)
     if not found:
         raise InputError(cases, "holds no case folders with an expected.yaml")

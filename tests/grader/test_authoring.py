@@ -184,6 +184,46 @@ def test_test_rubric_needs_a_folder_of_cases(tmp_path, capsys):
     assert main(["test-rubric", "service-expose", "--cases", str(tmp_path)]) == 2
 
 
+@pytest.mark.parametrize("text, line, words", [
+    ("verdicts: [svc-exists]\n", 1, "verdicts must be a mapping of check id"),
+    ("- svc-exists\n", 1, "must be a mapping with verdicts:"),
+    ("verdicts:\n  svc-exists: pass\n", 2, "svc-exists: 'pass' is not one of passed, failed, skipped, error"),
+    ("verdicts:\n  svc-exist: passed\n", 2, "'svc-exist' is not a check of rubric service-expose"),
+    ("verdicts: {svc-exists: passed}\nearned: \"100\"\n", 2, "earned must be a number (got '100')"),
+    ("verdicts: {svc-exists: passed}\nearned: .nan\n", 2, "earned must be a number (got nan)"),
+    ("namespace: [a]\n", 1, "namespace must be text"),
+    ("verdicts:\n  svc-exists: [\n", 3, "YAML syntax error"),
+])
+def test_a_malformed_expected_yaml_is_one_line_naming_file_and_line(tmp_path, capsys, text, line, words):
+    import shutil
+
+    case = tmp_path / "cases" / "correct"
+    shutil.copytree(ROOT / "examples" / "service-expose" / "correct", case)
+    (case / "expected.yaml").write_text(text, encoding="utf-8")
+    assert main(["test-rubric", "service-expose", "--cases", str(tmp_path / "cases")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"labgrade: error: {case / 'expected.yaml'}:{line}: ") and words in err and "\n" not in err, err
+
+
+def test_an_expected_yaml_that_is_not_text_or_is_empty(tmp_path, capsys):
+    import shutil
+
+    case = tmp_path / "cases" / "correct"
+    shutil.copytree(ROOT / "examples" / "service-expose" / "correct", case)
+    (case / "expected.yaml").write_bytes(b"\xff\xfe\x00\x81")
+    assert main(["test-rubric", "service-expose", "--cases", str(tmp_path / "cases")]) == 2
+    assert "expected.yaml: not UTF-8 text" in capsys.readouterr().err
+    (case / "expected.yaml").write_bytes(b"\xef\xbb\xbf# nothing expected yet\n")  # every verdict is then a surprise
+    assert main(["test-rubric", "service-expose", "--cases", str(tmp_path / "cases")]) == 1
+    assert "svc-exists: expected -, got passed" in capsys.readouterr().out
+
+
+def test_cases_that_name_a_file_say_it_is_not_a_folder(tmp_path, capsys):
+    (tmp_path / "case.yaml").write_text("{}", encoding="utf-8")
+    assert main(["test-rubric", "service-expose", "--cases", str(tmp_path / "case.yaml")]) == 2
+    assert "case.yaml: is not a folder of cases" in capsys.readouterr().err
+
+
 def test_the_lab_examples_are_what_their_generator_writes():
     from tests import make_lab_examples
 
