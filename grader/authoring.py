@@ -61,12 +61,44 @@ def _param_problems(use: str, params: dict[str, Any]) -> list[str]:
                 cluster_template.calls(t)
             except cluster_template.TemplateError as exc:
                 out.append(str(exc))
+    out += _shape_problems(use, params)
     sel = params.get("selector")
     if sel is not None and use.startswith("object."):
         try:
             select.parse_selector(sel)
         except select.BadSelector as exc:
             out.append(str(exc))
+    return out
+
+
+def _shape_problems(use: str, params: dict[str, Any]) -> list[str]:
+    """Parameter combinations a check refuses when it runs (an ``error`` for
+    every student, found only at grading) or silently ignores (``count``
+    beside ``name``): the author hears of them from lint, with the line."""
+    out: list[str] = []
+    given = {k for k, v in params.items() if v is not None}
+    if use in ("object.exists", "object.matches") and ("name" in given) == ("selector" in given):
+        out.append("give exactly one of name or selector")
+    if use == "object.exists" and "count" in given and "selector" not in given:
+        out.append("count is only read with a selector (one name is one object)")
+    if use == "object.exists" and params.get("kind") == []:
+        out.append("the kind list is empty")
+    if use == "object.absent" and bool(params.get("name") or params.get("names")) == ("selector" in given):
+        out.append("give name/names or a selector, not both and not neither")
+    if use == "exec.run" and params.get("argv") == []:
+        out.append("argv is empty")
+    for key in ("stdout_matches", "stderr_matches") if use == "exec.run" else ():
+        if isinstance(params.get(key), str):
+            try:
+                re.compile(params[key])
+            except re.error as exc:
+                out.append(f"{key}: bad regular expression {params[key]!r} ({exc})")
+    if use == "service.backends":
+        expect = params.get("expect", "all")
+        if isinstance(expect, dict) and (set(expect) != {"exactly"} or not isinstance(expect.get("exactly"), list)):
+            out.append("expect must be all, one-of-each or {exactly: [pod names]}")
+        elif not isinstance(expect, dict) and not params.get("workloads"):
+            out.append("workloads is empty: list the workloads whose pods count")
     return out
 
 

@@ -123,6 +123,34 @@ def test_lint_reports_a_selector_map_value_yaml_read_as_a_boolean_with_its_line(
     assert [(d.line, "'managed' must be quoted text: YAML read it as true" in d.message) for d in diags] == [(line, True)]
 
 
+@pytest.mark.parametrize("use, params, words", [
+    ("object.matches", "{kind: Service, expect: {spec: {}}}", "give exactly one of name or selector"),
+    ("object.exists", "{kind: Service, name: a, selector: app=a}", "give exactly one of name or selector"),
+    ("object.exists", "{kind: Service, name: a, count: 2}", "count is only read with a selector"),
+    ("object.exists", "{kind: [], name: a}", "the kind list is empty"),
+    ("object.absent", "{kind: Service}", "give name/names or a selector"),
+    ("object.absent", "{kind: Service, names: [a], selector: app=a}", "give name/names or a selector"),
+    ("exec.run", "{pod: p, argv: []}", "argv is empty"),
+    ("exec.run", "{pod: p, argv: [ls], stdout_matches: \"a(\"}", "stdout_matches: bad regular expression 'a('"),
+    ("service.backends", "{name: s}", "workloads is empty"),
+    ("service.backends", "{name: s, workloads: [web], expect: {only: [p]}}", "expect must be all, one-of-each or {exactly"),
+])
+def test_lint_reports_parameter_combinations_a_check_refuses_at_grading_with_the_line(tmp_path, use, params, words):
+    text = rubric.bundled()["service-expose"]
+    text = text.replace("use: object.exists\n        with: {kind: Service, name: httpd-svc}",
+                        f"use: {use}\n        with: {params}", 1)
+    diags = [d for d in authoring.lint(_write(tmp_path, text)) if d.level == "error"]
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if "- id: svc-exists" in ln)
+    assert [(d.line, words in d.message) for d in diags] == [(line, True)], diags
+
+
+def test_lint_accepts_the_parameter_combinations_the_checks_take(tmp_path):
+    text = rubric.bundled()["service-expose"]
+    for params in ("{kind: Service, selector: app=a, count: 2}", "{kind: [Service, Pod], name: a}"):
+        t = text.replace("with: {kind: Service, name: httpd-svc}", f"with: {params}", 1)
+        assert [d for d in authoring.lint(_write(tmp_path, t)) if d.level == "error"] == []
+
+
 def test_lint_warns_about_points_a_dump_cannot_earn_and_checks_no_grade_reaches():
     diags = authoring.lint("service-discovery")
     assert all(d.level == "warning" for d in diags)
