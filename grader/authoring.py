@@ -51,6 +51,7 @@ def _param_problems(use: str, params: dict[str, Any]) -> list[str]:
     out: list[str] = []
     if isinstance(params.get("expect"), dict) and use == "object.matches":
         out += assert_tree.validate(params["expect"])
+        out += _untyped_text_leaves(params["expect"], str(params.get("kind") or ""))
     templates: list[Any] = [params.get(k) for k in ("url", "name") if use in ("http.get", "dns.lookup")]
     templates += list(params.get("argv") or []) if use == "exec.run" else []
     if use == "dns.lookup" and isinstance(params.get("expect"), list):
@@ -68,6 +69,31 @@ def _param_problems(use: str, params: dict[str, Any]) -> list[str]:
             select.parse_selector(sel)
         except select.BadSelector as exc:
             out.append(str(exc))
+    return out
+
+
+#: Maps whose values the API server only holds as text, whatever the kind (and a
+#: ConfigMap's or Secret's data): an unquoted ``on``, ``yes``, ``2`` or ``1.10``
+#: in an assertion there is a YAML boolean or number, which no object can match.
+_TEXT_MAPS = ("metadata.labels", "metadata.annotations", "matchLabels")
+_TEXT_DATA_KINDS = ("configmap", "configmaps", "cm", "secret", "secrets")
+
+
+def _untyped_text_leaves(tree: Any, kind: str, path: str = "") -> list[str]:
+    out: list[str] = []
+    if not isinstance(tree, dict):
+        return out
+    text_map = path.endswith(_TEXT_MAPS) or (kind.lower() in _TEXT_DATA_KINDS and path in ("data", "stringData"))
+    for key, sub in tree.items():
+        if assert_tree.is_expression(key):
+            continue  # its value is what the expression gives, not a label's
+        here = f"{path}.{key}" if path else str(key)
+        if text_map and isinstance(sub, (bool, int, float)):
+            shown = str(sub).lower() if isinstance(sub, bool) else repr(sub)
+            out.append(f"{here}: YAML read the value as {shown}, but the values under {path.rsplit('.', 1)[-1]} "
+                       f"are text, so no object matches; quote it")
+        else:
+            out += _untyped_text_leaves(sub, kind, here)
     return out
 
 

@@ -151,6 +151,28 @@ def test_lint_accepts_the_parameter_combinations_the_checks_take(tmp_path):
         assert [d for d in authoring.lint(_write(tmp_path, t)) if d.level == "error"] == []
 
 
+def test_lint_reports_assertion_leaves_yaml_read_as_booleans_or_numbers_where_objects_hold_text(tmp_path):
+    text = rubric.bundled()["service-expose"]
+    text = text.replace("              type: ClusterIP\n",
+                        "              type: ClusterIP\n              selector: {app: httpd}\n            metadata:\n"
+                        "              labels: {enabled: on, \"(length(@))\": 1}\n"
+                        "              annotations: {rev: 1.10, note: \"2\"}\n", 1)
+    diags = [d for d in authoring.lint(_write(tmp_path, text)) if d.level == "error"]
+    assert [d.message.split(": YAML")[0] for d in diags] == [
+        "check svc-ports: metadata.labels.enabled", "check svc-ports: metadata.annotations.rev"]
+    assert "read the value as true, but the values under labels are text" in diags[0].message
+    assert "read the value as 1.1" in diags[1].message
+
+
+def test_lint_reports_unquoted_configmap_data_but_not_other_kinds_data(tmp_path):
+    text = rubric.bundled()["service-expose"]
+    for kind, errors in (("ConfigMap", ["check svc-exists: data.debug: YAML read the value as false"]), ("Widget", [])):
+        t = text.replace("use: object.exists\n        with: {kind: Service, name: httpd-svc}",
+                         f"use: object.matches\n        with: {{kind: {kind}, name: c, expect: {{data: {{debug: no, level: \"3\"}}}}}}", 1)
+        diags = [d for d in authoring.lint(_write(tmp_path, t)) if d.level == "error"]
+        assert [d.message[:len(errors[0])] for d in diags] == errors if errors else diags == []
+
+
 def test_lint_warns_about_points_a_dump_cannot_earn_and_checks_no_grade_reaches():
     diags = authoring.lint("service-discovery")
     assert all(d.level == "warning" for d in diags)
