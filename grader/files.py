@@ -15,12 +15,26 @@ from pathlib import Path
 from grader.errors import InputError
 
 
-def read_input(path: str | os.PathLike[str], what: str) -> bytes:
+#: The most an input file read whole (a rubric, roster, ledger, kubeconfig,
+#: expected.yaml) may hold. Dumps have their own, larger limit
+#: (grader/sources/dumpread.py) and are streamed.
+INPUT_LIMIT = 64 * 1024 * 1024
+
+
+def read_input(path: str | os.PathLike[str], what: str, limit: int = INPUT_LIMIT) -> bytes:
     """The bytes of an input file (``what``: "roster CSV", "ledger"...), or
-    one InputError naming the file and what is wrong with it."""
+    one InputError naming the file and what is wrong with it.
+
+    At most ``limit`` bytes are read: ``--rubric /dev/zero`` or a mistyped
+    path to a disk image filled memory until the machine gave out, where a
+    too-big file is one line. A pipe (``--kubeconfig <(...)``) still reads."""
     where = str(path)
     try:
-        return Path(path).read_bytes()
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+        if len(data) > limit:
+            raise InputError(where, f"is over {limit // (1024 * 1024)} MB; not a {what} file?")
+        return data
     except FileNotFoundError:
         raise InputError(where, f"no such {what} file") from None
     except IsADirectoryError:

@@ -19,6 +19,7 @@ import yaml
 
 from checks import registry
 from grader.errors import InputError
+from grader.files import read_input
 from grader.i18n import Text
 
 if TYPE_CHECKING:
@@ -378,11 +379,10 @@ def template(name_or_path: str, *, secret_file: str | None = None) -> "Template"
 def _read(name_or_path: str) -> tuple[str, str]:
     p = Path(name_or_path)
     if p.suffix in (".yaml", ".yml") or p.exists():
+        raw = read_input(p, "rubric")
         try:
-            text = p.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise InputError(str(p), "no such rubric file") from None
-        except (OSError, UnicodeDecodeError) as exc:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
             raise InputError(str(p), f"cannot read: {exc}") from None
         return text, str(p)
     texts = bundled()
