@@ -182,12 +182,15 @@ def _leaf_ok(expected: Any, observed: Any) -> bool:
 
 
 def _compare(op: str, observed: Any, value: Any) -> bool:
+    # Equality is the literal leaf's: Python's ``True == 1`` would let a
+    # boolean field pass ``(== 1)`` or ``(in [1, 2])``, and ``"80" == 80``
+    # must stay false as it does for a plain literal.
     if op == "==":
-        return (observed is ABSENT and value is None) or observed == value
+        return _leaf_ok(value, observed)
     if op == "!=":
-        return not ((observed is ABSENT and value is None) or observed == value)
+        return not _leaf_ok(value, observed)
     if op in ("in", "not in"):
-        inside = isinstance(value, list) and observed is not ABSENT and observed in value
+        inside = isinstance(value, list) and observed is not ABSENT and any(_leaf_ok(v, observed) for v in value)
         return inside if op == "in" else not inside
     if observed is ABSENT or isinstance(observed, bool) or not isinstance(observed, (int, float)) \
             or isinstance(value, bool) or not isinstance(value, (int, float)):

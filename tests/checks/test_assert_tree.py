@@ -47,6 +47,20 @@ def test_comparisons():
     assert bad({"spec": {"type": "(>= 3)"}}) != []  # not a number: no ordering
 
 
+def test_comparisons_compare_as_literals_do():
+    """``True == 1`` in Python; in a tree a boolean is never a number and text never a number."""
+    pod = {"spec": {"hostNetwork": True, "replicas": 1, "port": "80"}}
+    assert bad({"spec": {"hostNetwork": "(== 1)"}}, pod) == [("spec.hostNetwork", "(== 1)", True)]
+    assert bad({"spec": {"hostNetwork": "(in [1, 2])"}}, pod) == [("spec.hostNetwork", "(in [1, 2])", True)]
+    assert bad({"spec": {"hostNetwork": "(!= 1)"}}, pod) == []
+    assert bad({"spec": {"hostNetwork": "(== true)"}}, pod) == []
+    assert bad({"spec": {"replicas": "(== 1.0)"}}, pod) == []  # numbers compare as numbers
+    assert bad({"spec": {"replicas": "(in [true])"}}, pod) == [("spec.replicas", "(in [true])", 1)]
+    assert bad({"spec": {"port": "(== 80)"}}, pod) == [("spec.port", "(== 80)", "80")]
+    assert bad({"spec": {"missing": "(== null)"}}, pod) == []
+    assert bad({"spec": {"missing": "(!= null)"}}, pod) == [("spec.missing", "(!= null)", ABSENT)]
+
+
 def test_path_keys_and_jmespath_keys_and_leaves():
     assert bad({"spec.ports[0].nodePort": 30080}) == []
     assert bad({"(length(spec.ports))": 2}) == []
