@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from checks import cluster_template as tpl
 from checks import k8s
-from checks.registry import CheckContext, check
+from checks.registry import CheckContext, ProbeSeconds, check
 from grader.i18n import Text as T
 from grader.outcome import Outcome, error, failed, passed
 from grader.view import ExecResult
@@ -85,7 +85,7 @@ def exec_run(
     stderr_contains: str | None = None,
     stderr_matches: str | None = None,
     container: str | None = None,
-    timeout: int = 10,
+    timeout: ProbeSeconds = 10,
     cluster_domain: str = "cluster.local",
     what: dict[str, str] | None = None,
 ) -> Outcome:
@@ -166,7 +166,7 @@ def http_get(
     pod: str,
     url: str,
     expect_body: str | None = None,
-    timeout: int = 5,
+    timeout: ProbeSeconds = 5,
     cluster_domain: str = "cluster.local",
     what: dict[str, str] | None = None,
 ) -> Outcome:

@@ -13,7 +13,7 @@ import re
 from typing import Literal
 
 from checks import k8s
-from checks.registry import CheckContext, check
+from checks.registry import CheckContext, ProbeSeconds, check
 from grader.i18n import Text as T
 from grader.outcome import Outcome, error, failed, passed
 from grader.view import DnsResult, ExecResult, Obj
@@ -93,7 +93,7 @@ def exec_http_get(
     require_headless: bool = False,
     pick: Literal["first-by-name", "oldest"] = "first-by-name",
     cluster_domain: str = "cluster.local",
-    timeout: int = 5,
+    timeout: ProbeSeconds = 5,
 ) -> Outcome:
     """From ``pod``, wget the DNS name of the first backend pod of
     ``service`` and expect a page holding ``expect_body`` (httpd's by default).

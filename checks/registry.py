@@ -76,7 +76,7 @@ def check(check_id: str, *, live: bool = False, reads: Reads | None = None) -> C
             raise ValueError(f"check {check_id!r} registered twice")
         sig = inspect.signature(fn)
         params = dict(list(sig.parameters.items())[1:])  # drop ctx
-        hints = typing.get_type_hints(fn)
+        hints = typing.get_type_hints(fn, include_extras=True)  # keeps Between bounds
         _REGISTRY[check_id] = CheckSpec(
             check_id, fn, inspect.getdoc(fn) or "", params,
             {k: v for k, v in hints.items() if k in params}, live, reads, fn.__module__,
@@ -121,6 +121,24 @@ def get(check_id: str) -> CheckSpec | None:
     return registry().get(check_id)
 
 
+@dataclass(frozen=True)
+class Between:
+    """Bounds of a number parameter, checked when the rubric loads:
+    ``timeout: Annotated[int, Between(1, 120)] = 5``. A probe's timeout is how
+    long a student's pod may hold the grader: 0 or less fails every student
+    for nothing, a day stalls the run, so neither gets past the loader."""
+
+    low: float
+    high: float
+
+    def __str__(self) -> str:
+        return f"from {self.low:g} to {self.high:g}"
+
+
+#: A probe's timeout in seconds (exec.run, http.get, the first lab's wget).
+ProbeSeconds = typing.Annotated[int, Between(1, 120)]
+
+
 def type_ok(value: Any, annotation: Any) -> bool:
     """Whether a YAML value fits a parameter annotation (the small subset of
     typing that check signatures use)."""
@@ -128,6 +146,9 @@ def type_ok(value: Any, annotation: Any) -> bool:
         return True
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return type_ok(value, args[0]) and all(
+            b.low <= value <= b.high for b in annotation.__metadata__ if isinstance(b, Between))
     if origin in (typing.Union, types.UnionType):
         return any(type_ok(value, a) for a in args)
     if origin is typing.Literal:
@@ -150,6 +171,8 @@ def type_ok(value: Any, annotation: Any) -> bool:
 def describe_type(annotation: Any) -> str:
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return " ".join([describe_type(args[0])] + [str(b) for b in annotation.__metadata__ if isinstance(b, Between)])
     if origin is typing.Literal:
         return " | ".join(repr(a) for a in args)
     if origin in (typing.Union, types.UnionType):

@@ -171,6 +171,9 @@ def _type_schema(annotation: Any) -> dict[str, Any]:
     args = typing.get_args(annotation)
     if annotation is Any or annotation is inspect.Parameter.empty:
         return {}
+    if origin is typing.Annotated:
+        bounds = [b for b in annotation.__metadata__ if isinstance(b, registry.Between)]
+        return {**_type_schema(args[0]), **{k: v for b in bounds for k, v in (("minimum", b.low), ("maximum", b.high))}}
     if origin in (typing.Union, types.UnionType):
         return {"anyOf": [_type_schema(a) for a in args]}
     if origin is typing.Literal:

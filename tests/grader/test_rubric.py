@@ -98,6 +98,23 @@ def test_broken_rubrics_name_file_line_and_reason(tmp_path, change, line, words)
     assert "\n" not in message
 
 
+PROBE = GOOD.replace("use: deployment.exists\n        with: {name: deployment1}",
+                     "use: exec.run\n        with: {pod: clientpod, argv: [cat, /etc/resolv.conf], timeout: TIMEOUT}")
+
+
+@pytest.mark.parametrize("timeout", ["0", "-5", "121", "86400", "'5'", "5.5"])
+def test_a_probe_timeout_outside_1_to_120_seconds_is_refused_with_its_line(tmp_path, timeout):
+    """0 would fail every student for nothing; a day would stall the run."""
+    message = error_of(tmp_path, PROBE.replace("TIMEOUT", timeout))
+    assert message.startswith(f"{tmp_path / 'r.yaml'}:11:"), message  # the with: line
+    assert "with.timeout must be int from 1 to 120" in message
+
+
+@pytest.mark.parametrize("timeout", ["1", "15", "120"])
+def test_a_probe_timeout_within_bounds_loads(tmp_path, timeout):
+    assert load_text(tmp_path, PROBE.replace("TIMEOUT", timeout)).check("d1-exists").params["timeout"] == int(timeout)
+
+
 def test_unknown_bundled_rubric_suggests_the_near_name():
     with pytest.raises(InputError, match="did you mean 'service-discovery'"):
         rubric.load("service-discovry")
