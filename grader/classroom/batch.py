@@ -185,6 +185,8 @@ class Batch:
         self.progress = progress
         self.clock = clock
         self.stop = threading.Event()
+        #: Students' class junit suites rendered by forked grading processes (by student id).
+        self.junit_suites: dict[str, Any] = {}
         self.apis = ClientPool(frozenset(e.kubeconfig for e in roster.entries if e.kubeconfig),
                                options.allow_exec_credentials)
         self.shared = SharedClusters(self._cluster_counts(), lambda key: self.apis.configuration(*key),
@@ -368,7 +370,7 @@ class Batch:
                 self.shared.close()
         final = [r for r in results if r is not None]
         assert len(final) == len(entries)
-        files = self.folder.write_class(self.rubric, final)
+        files = self.folder.write_class(self.rubric, final, self.junit_suites)
         if progress:
             progress.finish()
         return BatchResult(final, resumed, round(self.clock() - started, 3), files)

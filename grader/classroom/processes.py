@@ -35,7 +35,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Callable
 
 from grader.i18n import Text
-from grader.report.gradebook import StudentResult
+from grader.report.gradebook import StudentResult, class_suite
 from grader.sources.gcpause import paused_gc
 from grader.view import DnsResult, ProbeError
 
@@ -233,9 +233,10 @@ class _Relay:
                     continue
                 what = message[0]
                 if what == "done":
-                    _, i, result = message
+                    _, i, result, suite = message
                     child.unreported.discard(i)
                     self.reported += 1
+                    self.batch.junit_suites[result.student_id] = suite
                     done(i, result)
                 elif what == "dns":
                     self.dns.submit(self._answer, child, *message[1:])
@@ -331,7 +332,11 @@ def _child_main(batch: Any, share: list[int], jobs: int, conn: mpc.Connection) -
         for key, cluster in batch.shared.clusters().items():
             cluster.after_fork(parent.asker(key))
         try:
-            batch.grade_all(share, lambda i, result: parent.send(("done", i, result)))
+            def done(i: int, result: StudentResult) -> None:
+                # The class junit.xml's suite too, rendered here in parallel: the parent only joins them.
+                parent.send(("done", i, result, class_suite(batch.rubric.lab, result, batch.folder.lang)))
+
+            batch.grade_all(share, done)
             parent.send(("end",))
         except BaseException as exc:  # noqa: BLE001 - told to the parent, which raises it
             parent.send(("fail",) + _one_line(exc))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 
 from grader import redact
 from grader.errors import InputError
@@ -18,6 +19,7 @@ from grader.i18n import Text
 from grader.outcome import GradeReport
 from grader.report import gradebook, json_report, junit
 from grader.report.gradebook import StudentResult
+from grader.report.junit import SuiteXml
 from grader.report.safe import for_terminal
 from grader.rubric import Rubric
 
@@ -82,14 +84,17 @@ class ResultsFolder:
         write_atomic(folder / "report.html", to_html(report, self.lang), only_if_changed=only_if_changed)
         (folder / ERROR_FILE).unlink(missing_ok=True)
 
-    def write_class(self, rubric: Rubric, results: list[StudentResult]) -> dict[str, Path]:
+    def write_class(self, rubric: Rubric, results: list[StudentResult],
+                    junit_suites: Mapping[str, SuiteXml] | None = None) -> dict[str, Path]:
+        """The class files; ``junit_suites``: students' ``junit.xml`` suites
+        already rendered by the grading processes (the others are rendered here)."""
         from grader.report.class_html import to_class_html
 
         lang = self.lang
         texts = {
             "gradebook.csv": gradebook.gradebook_csv(rubric, results, lang),
             "canvas.csv": gradebook.canvas_csv(rubric, results),
-            "junit.xml": gradebook.class_junit(rubric.lab, results, lang),
+            "junit.xml": gradebook.class_junit(rubric.lab, results, lang, junit_suites),
             "summary.md": gradebook.summary_markdown(rubric, results, lang),
             "class.html": to_class_html(rubric, results, lang),
         }

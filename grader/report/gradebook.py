@@ -57,7 +57,7 @@ import math
 import statistics
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from grader.i18n import Text
 from grader.outcome import CheckResult, GradeReport, Status
@@ -221,42 +221,48 @@ def student_classname(lab: str, student_id: str, step_id: str) -> str:
     return ".".join(for_xml(part, 200, single_line=True) for part in (lab, student_id, step_id))
 
 
-def class_junit(lab: str, results: Sequence[StudentResult], lang: str = "en") -> str:
-    """All students in one ``<testsuites>``, one testsuite each, roster order.
+def class_suite(lab: str, r: StudentResult, lang: str = "en") -> junit.SuiteXml:
+    """One student's ``<testsuite>`` in the class file: exactly the one
+    ``labgrade grade --junit`` writes (the same :func:`grader.report.junit.testsuite_xml`,
+    so both stay one implementation; no student's file is rendered and parsed back)
+    plus a ``student_name`` property, each ``classname`` with the student in it
+    (see :func:`student_classname`); a student who could not be graded gets a
+    suite with one ``error`` testcase. A batch's grading processes render it
+    beside the student's own files, in parallel, so the class file at the end
+    is only joined."""
+    extra = [("student_name", for_xml(r.name, 200, single_line=True))] if r.name else []
+    if r.report is not None:
+        prefix = f"{for_xml(lab, 200, single_line=True)}.{for_xml(r.student_id, 200, single_line=True)}."
+        return junit.testsuite_xml(r.report, lang, extra_properties=extra,
+                                   classname=lambda step: prefix + for_xml(step.id, 200, single_line=True))
+    element = _error_suite(lab, r, lang)
+    if extra:
+        ET.SubElement(element.find("properties"), "property", {"name": extra[0][0], "value": extra[0][1]})
+    counts = [int(element.get(key) or 0) for key in ("tests", "failures", "errors", "skipped")]
+    return junit.SuiteXml(junit.serialize(element, level=1), *counts)
 
-    A student's suite is exactly the one ``labgrade grade --junit`` writes
-    (written by the same :func:`grader.report.junit.testsuite_xml`, so both
-    stay one implementation; no student's file is rendered and parsed back) plus a
-    ``student_name`` property; a student who could not be graded gets a
-    suite with one ``error`` testcase. Each ``classname`` gains the student
-    (see :func:`student_classname`); the per-student file keeps ``<lab>.<step>``.
-    """
+
+def class_junit(lab: str, results: Sequence[StudentResult], lang: str = "en",
+                suites: Mapping[str, junit.SuiteXml] | None = None) -> str:
+    """All students in one ``<testsuites>``, one :func:`class_suite` each, roster order.
+
+    ``suites`` holds suites already rendered (by student id, for the same
+    ``lab`` and ``lang``); the others are rendered here."""
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     duration = 0.0
-    suites: list[str] = []
-    lab_part = for_xml(lab, 200, single_line=True)  # student_classname's parts, the lab's once
+    texts: list[str] = []
     for r in results:
-        extra = [("student_name", for_xml(r.name, 200, single_line=True))] if r.name else []
+        suite = (suites or {}).get(r.student_id) or class_suite(lab, r, lang)
         if r.report is not None:
-            prefix = f"{lab_part}.{for_xml(r.student_id, 200, single_line=True)}."
-            suite = junit.testsuite_xml(r.report, lang, extra_properties=extra,
-                                        classname=lambda step, p=prefix: p + for_xml(step.id, 200, single_line=True))
             duration += r.report.duration
-            counts = {"tests": suite.tests, "failures": suite.failures, "errors": suite.errors, "skipped": suite.skipped}
-            suites.append(suite.text)
-        else:
-            element = _error_suite(lab, r, lang)
-            if extra:
-                ET.SubElement(element.find("properties"), "property", {"name": extra[0][0], "value": extra[0][1]})
-            counts = {key: int(element.get(key) or 0) for key in totals}
-            suites.append(junit.serialize(element, level=1))
+        texts.append(suite.text)
         for key in totals:
-            totals[key] += counts[key]
+            totals[key] += getattr(suite, key)
     attrs = "".join(f' {key}="{value}"' for key, value in totals.items())
     head = f'<testsuites name="{junit.escape_attribute(for_xml(lab, 200, single_line=True))}"{attrs} time="{duration:.3f}"'
-    if not suites:
+    if not texts:
         return junit.XML_DECLARATION + head + " />\n"
-    return junit.XML_DECLARATION + head + ">" + "".join("\n  " + text for text in suites) + "\n</testsuites>\n"
+    return junit.XML_DECLARATION + head + ">" + "".join("\n  " + text for text in texts) + "\n</testsuites>\n"
 
 
 # -- summary --------------------------------------------------------------------
@@ -388,6 +394,7 @@ __all__ = [
     "canvas_csv",
     "gradescope_results",
     "class_junit",
+    "class_suite",
     "student_classname",
     "histogram",
     "failed_checks",

@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from grader.classroom import batch, processes, roster as roster_mod
 from grader.classroom.results_folder import ResultsFolder
 from grader.errors import InputError
 from grader.i18n import Text
-from grader.report import json_report
+from grader.report import gradebook, json_report
 from grader.sources.dns_tunnel import DnsTunnel
 from grader.view import ProbeError
 from tests.grader.test_shared_cluster import RUBRIC, _bench, _class, _lists, _roster, _verdicts, CORRECT
@@ -89,6 +90,34 @@ def test_two_processes_grade_the_class_as_one_does_with_one_read_and_one_port_fo
     untimed = [re.sub(r' (time|timestamp)="[^"]*"', "", (tmp_path / out / "junit.xml").read_text()) for out in ("split", "alone")]
     assert untimed[0] == untimed[1]
     assert [r.report.earned for r in alone.results] == [r.report.earned for r in split.results]
+
+
+def test_each_students_class_junit_suite_is_rendered_once_by_the_process_that_graded_them(
+        make_standin, tmp_path, monkeypatch):
+    """The class junit.xml is joined at the end, not rendered there: a thousand
+    suites were a third of a second of one core after the grading."""
+    server = make_standin(_bench().class_cluster(CORRECT, NAMESPACES))
+    server.kubeconfig_path(tmp_path)
+    roster = _roster(tmp_path / "roster.csv", [{"student_id": ns, "namespace": ns, "kubeconfig": "kubeconfig"}
+                                               for ns in NAMESPACES])
+    made = tmp_path / "suites"
+    made.mkdir()
+    real = gradebook.class_suite
+
+    def class_suite(lab, result, lang="en"):
+        (made / f"{result.student_id}.{os.getpid()}").touch()
+        return real(lab, result, lang)
+
+    monkeypatch.setattr(gradebook, "class_suite", class_suite)
+    monkeypatch.setattr(processes, "class_suite", class_suite)
+
+    _run(roster, tmp_path / "out", procs=2)
+
+    rendered = [name.split(".") for name in sorted(p.name for p in made.iterdir())]
+    assert [student for student, _ in rendered] == NAMESPACES  # each once
+    assert str(os.getpid()) not in {pid for _, pid in rendered}
+    root = ET.fromstring((tmp_path / "out" / "junit.xml").read_bytes())
+    assert [s.find("properties/property[@name='student']").get("value") for s in root] == NAMESPACES
 
 
 def test_a_grading_process_that_dies_leaves_its_students_as_error_rows_and_the_class_goes_on(
