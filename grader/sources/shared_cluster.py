@@ -143,6 +143,32 @@ def raw_getter(api: Any) -> Callable[[str, list[tuple[str, Any]]], bytes]:
     return lambda path, query: helper._raw_get(path, query)
 
 
+#: How far into a LIST page its own metadata is looked for (the list's
+#: metadata is a resourceVersion, a continue token and a count).
+PEEK_BYTES = 4096
+
+
+def peek_continue(page: bytes) -> str | None:
+    """The ``continue`` token of a LIST page, read from its head before the
+    page is parsed, or None if it is not there to be read cheaply.
+
+    The API server writes a list's ``metadata`` before its ``items`` (Go
+    encodes struct fields in order: kind, apiVersion, metadata, items), so
+    the token is in the first few hundred bytes. This is a guess to start the
+    next request early, never the truth: the caller uses it only when the
+    parsed page says the same."""
+    head = page[:PEEK_BYTES]
+    at = head.find(b'"metadata":')
+    if at < 0 or b'"items"' in head[:at]:
+        return None
+    try:
+        meta, _ = json.JSONDecoder().raw_decode(head[at + len(b'"metadata":'):].decode("utf-8", "ignore").lstrip())
+    except ValueError:
+        return None
+    token = meta.get("continue") if isinstance(meta, dict) else None
+    return token if isinstance(token, str) and token else None
+
+
 def read_cluster(api: Any, reads: tuple[str, ...] | None = None, retry: Retry | None = None) -> ClusterRead:
     """One cluster-wide LIST per kind the reads name (in parallel, each paginated,
     each page under the live source's request deadline and body cap).
@@ -158,16 +184,23 @@ def read_cluster(api: Any, reads: tuple[str, ...] | None = None, retry: Retry | 
     pages = [0]
     pages_lock = threading.Lock()
 
+    def fetch(info: kinds.Kind, token: str | None) -> bytes:
+        query: list[tuple[str, Any]] = [("limit", PAGE)]
+        if token:
+            query.append(("continue", token))
+        data = bounded(lambda: retry.call(lambda: get(info.collection_path(None), query)), REQUEST_DEADLINE)
+        with pages_lock:
+            pages[0] += 1
+        return data
+
     def list_all(info: kinds.Kind) -> list[Obj]:
         items: list[Obj] = []
-        token = None
+        data = fetch(info, None)
         while True:
-            query: list[tuple[str, Any]] = [("limit", PAGE)]
-            if token:
-                query.append(("continue", token))
-            data = bounded(lambda: retry.call(lambda: get(info.collection_path(None), query)), REQUEST_DEADLINE)
-            with pages_lock:
-                pages[0] += 1
+            # The next page is asked for while this one is parsed (a big kind is a
+            # chain of pages: 13 of pods for a class of 1000, each waiting on the last).
+            peeked = peek_continue(data)
+            ahead = pool.submit(fetch, info, peeked) if peeked else None
             body = json.loads(data)
             for item in body.get("items") or []:
                 item.setdefault("apiVersion", info.api_version)
@@ -176,6 +209,7 @@ def read_cluster(api: Any, reads: tuple[str, ...] | None = None, retry: Retry | 
             token = (body.get("metadata") or {}).get("continue")
             if not token:
                 return items
+            data = ahead.result() if ahead is not None and token == peeked else fetch(info, token)
 
     wanted = list(dict.fromkeys(kinds.parse_read(r).kind for r in reads))
     by_namespace: dict[str, dict[str, list[Obj]]] = {}
@@ -187,7 +221,8 @@ def read_cluster(api: Any, reads: tuple[str, ...] | None = None, retry: Retry | 
         if info is None:
             errors[kind] = Text(f"labgrade 不认识 {kind} 类型", f"labgrade does not know kind {kind}")
     todo = {kind: info for kind, info in infos.items() if info is not None}
-    with paused_gc(), ThreadPoolExecutor(max_workers=max(1, len(todo)),
+    # One worker per kind, and one for each kind's next page.
+    with paused_gc(), ThreadPoolExecutor(max_workers=max(2, 2 * len(todo)),
                                          thread_name_prefix="labgrade-class-list") as pool:
         futures = {kind: pool.submit(list_all, info) for kind, info in todo.items()}
         for kind, fut in futures.items():
@@ -348,8 +383,9 @@ class SharedCluster:
 
 
 def pool_size(jobs: int) -> int:
-    """Connections the one pool keeps: enough for every worker re-polling at once."""
-    return max(8, min(128, jobs * POOL_PER_JOB))
+    """Connections the one pool keeps: enough for every worker re-polling at
+    once, and for the class read (a page and the next one of each kind)."""
+    return max(16, min(128, jobs * POOL_PER_JOB))
 
 
 ClusterKey = tuple[str | None, str | None]  # (kubeconfig, context)

@@ -10,6 +10,7 @@ import csv
 import importlib.util
 import json
 import threading
+import types
 from pathlib import Path
 
 import pytest
@@ -122,6 +123,53 @@ def test_pages_are_followed_with_continue(make_standin, tmp_path, monkeypatch):
     assert [bool(r.query.get("continue")) for r in pods] == [False] + [True] * (len(pods) - 1)
 
 
+def test_the_next_page_is_asked_for_while_this_one_is_parsed(make_standin, tmp_path, monkeypatch):
+    """A big kind is a chain of pages; each waited on its parse before the next
+    request went out. Parsing a page here waits for the next page's request to
+    reach the server: it never does unless it was sent before the parse."""
+    monkeypatch.setattr(shared_cluster, "PAGE", 4)
+    server, _, roster = _class(make_standin, tmp_path, ["s000", "s001", "s002"])
+    server.clear_requests()
+    real_loads = json.loads
+    ahead: list[bool] = []
+
+    def loads(data, *a, **kw):
+        body = real_loads(data, *a, **kw)
+        token = (body.get("metadata") or {}).get("continue") if isinstance(body, dict) else None
+        if token and body.get("kind") == "PodList":
+            asked = threading.Event()
+            for _ in range(500):
+                if any(r.path == "/api/v1/pods" and r.query.get("continue") == [token] for r in server.requests):
+                    asked.set()
+                    break
+                threading.Event().wait(0.01)
+            ahead.append(asked.is_set())
+        return body
+
+    monkeypatch.setattr(shared_cluster, "json", types.SimpleNamespace(loads=loads, JSONDecoder=json.JSONDecoder))
+    result = _run(roster, tmp_path / "out")
+
+    assert result.errors == 0 and {r.report.earned for r in result.results} == {85}
+    assert len(ahead) > 2 and all(ahead)
+    pods = [r for r in server.requests if r.path == "/api/v1/pods"]
+    tokens = [r.query.get("continue", [None])[0] for r in pods]
+    assert len(set(tokens)) == len(tokens)  # each page once: no page asked for twice
+
+
+@pytest.mark.parametrize("page, token", [
+    (b'{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"9","continue":"eyJ2Ijo5fQ",'
+     b'"remainingItemCount":3},"items":[]}', "eyJ2Ijo5fQ"),
+    (b'{"kind":"PodList","metadata":{"resourceVersion":"9"},"items":[]}', None),  # the last page
+    (b'{"items":[{"metadata":{"name":"p","continue":"x"}}],"metadata":{"continue":"y"}}', None),  # items first
+    (b'{"kind":"PodList","metadata":{"continue":"eyJ2Ijo5f', None),  # cut short
+    (b'{"kind":"PodList","metadata":{"continue":7},"items":[]}', None),
+    (b'{"kind":"PodList","metadata": {"continue": "abc"},"items":[]}', "abc"),
+    (b'{"kind":"PodList","items":[]}', None),
+])
+def test_the_continue_token_is_peeked_only_from_a_list_metadata_before_its_items(page, token):
+    assert shared_cluster.peek_continue(page) == token
+
+
 def test_a_refused_cluster_wide_list_falls_back_to_each_namespace(make_standin, tmp_path):
     server, _, roster = _class(make_standin, tmp_path, ["s000", "s001"])
     server.faults.add("GET", r"^/api/v1/pods$", times=None, status=403)  # RoleBindings per namespace only
@@ -209,7 +257,7 @@ def test_the_dns_tunnel_pipelines_questions_from_many_threads_and_reopens(make_s
 
 
 def test_pool_size_grows_with_jobs():
-    assert shared_cluster.pool_size(1) == 8 and shared_cluster.pool_size(8) == 64 and shared_cluster.pool_size(64) == 128
+    assert shared_cluster.pool_size(1) == 16 and shared_cluster.pool_size(8) == 64 and shared_cluster.pool_size(64) == 128
 
 
 def test_a_student_who_built_nothing_is_graded_zero_without_hunting_the_cluster_for_the_lab(make_standin, tmp_path):

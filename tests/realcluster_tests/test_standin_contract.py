@@ -136,6 +136,19 @@ def test_paging_continue_tokens(pair):
         assert code == 200 and len(rest["items"]) == 4 and not rest["metadata"].get("continue")
 
 
+def test_a_real_list_page_names_its_continue_token_before_its_items(pair, real_cluster):
+    """The class read asks for the next page before parsing this one, from the
+    token it peeks at the page's head (grader/sources/shared_cluster.peek_continue)."""
+    from grader.sources.shared_cluster import peek_continue
+
+    for path in ("/api/v1/pods?limit=2", "/apis/apps/v1/replicasets?limit=1"):
+        code, raw = real_cluster.api_get(path)
+        token = json.loads(raw)["metadata"]["continue"]
+        assert code == 200 and token and peek_continue(raw) == token
+    code, raw = real_cluster.api_get("/api/v1/namespaces?limit=500")
+    assert code == 200 and peek_continue(raw) is None and not json.loads(raw)["metadata"].get("continue")
+
+
 STATUS_ERRORS = [
     f"/api/v1/namespaces/{NS}/pods/no-such-pod",
     f"/apis/apps/v1/namespaces/{NS}/deployments/no-such-deployment",
