@@ -146,6 +146,8 @@ def raw_getter(api: Any) -> Callable[[str, list[tuple[str, Any]]], bytes]:
 #: How far into a LIST page its own metadata is looked for (the list's
 #: metadata is a resourceVersion, a continue token and a count).
 PEEK_BYTES = 4096
+#: How long a page's parse waits for the next page's request to start.
+AHEAD_WAIT = 0.05
 
 
 def peek_continue(page: bytes) -> str | None:
@@ -184,7 +186,9 @@ def read_cluster(api: Any, reads: tuple[str, ...] | None = None, retry: Retry | 
     pages = [0]
     pages_lock = threading.Lock()
 
-    def fetch(info: kinds.Kind, token: str | None) -> bytes:
+    def fetch(info: kinds.Kind, token: str | None, started: threading.Event | None = None) -> bytes:
+        if started is not None:
+            started.set()
         query: list[tuple[str, Any]] = [("limit", PAGE)]
         if token:
             query.append(("continue", token))
@@ -200,7 +204,13 @@ def read_cluster(api: Any, reads: tuple[str, ...] | None = None, retry: Retry | 
             # The next page is asked for while this one is parsed (a big kind is a
             # chain of pages: 13 of pods for a class of 1000, each waiting on the last).
             peeked = peek_continue(data)
-            ahead = pool.submit(fetch, info, peeked) if peeked else None
+            ahead = None
+            if peeked:
+                started = threading.Event()
+                ahead = pool.submit(fetch, info, peeked, started)
+                # json.loads holds the interpreter lock for the whole page: let the
+                # request go out first (it lets the lock go once it waits on the socket).
+                started.wait(AHEAD_WAIT)
             body = json.loads(data)
             for item in body.get("items") or []:
                 item.setdefault("apiVersion", info.api_version)
