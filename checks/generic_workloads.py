@@ -112,18 +112,18 @@ def workload_replicas(ctx: CheckContext, name: str, replicas: int, kind: Workloa
     ready_pods = [p for p in owned_pods(ctx.view, found) if k8s.pod_ready(p)]
     n = len(ready_pods)
     expected = T(f"期望副本数 {replicas}" + (f"，{replicas} 个就绪 Pod" if ready else ""),
-                 f"{replicas} desired" + (f", {replicas} ready pods" if ready else ""))
+                 f"{replicas} desired" + (f", {k8s.count_en(replicas, 'ready pod')}" if ready else ""))
     observed = T(f"期望副本数 {have}，{n} 个就绪 Pod（{_pod_names(ready_pods)}）",
-                 f"{have} desired, {n} ready pods ({_pod_names(ready_pods)})")
+                 f"{have} desired, {k8s.count_en(n, 'ready pod')} ({_pod_names(ready_pods)})")
     spec_ok, ready_ok = have == replicas, n == replicas
     if spec_ok and (ready_ok or not ready):
         wk = found.get("kind")
-        return passed(T(f"{wk} {name} 有 {replicas} 个副本", f"{wk} {name} has {replicas} replicas"), observed=observed)
+        return passed(T(f"{wk} {name} 有 {replicas} 个副本", f"{wk} {name} has {k8s.count_en(replicas, 'replica')}"), observed=observed)
     if not spec_ok:
-        return failed(T(f"{name} 的副本数是 {have}，应为 {replicas}", f"{name} has {have} replicas, expected {replicas}"),
+        return failed(T(f"{name} 的副本数是 {have}，应为 {replicas}", f"{name} has {k8s.count_en(have, 'replica')}, expected {replicas}"),
                       expected=expected, observed=observed, score=0.5 if ready and ready_ok else 0.0)
     return failed(T(f"{name} 的副本数正确，但只有 {n} 个 Pod 就绪（应为 {replicas}）",
-                    f"{name} asks for {replicas} replicas but {n} pods are ready"),
+                    f"{name} asks for {k8s.count_en(replicas, 'replica')} but {k8s.count_en(n, 'pod')} {k8s.are_en(n)} ready"),
                   expected=expected, observed=observed, score=0.5)
 
 

@@ -313,6 +313,15 @@ def _dedupe(backends: list[Backend]) -> list[Backend]:
     return sorted(seen.values(), key=lambda b: (b.label, b.ip))
 
 
+def count_en(n: int, noun: str) -> str:
+    """``1 pod``, ``2 pods``: English counts in messages ("1 pods are ready" read wrong)."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def are_en(n: int) -> str:
+    return "is" if n == 1 else "are"
+
+
 def names_list(items: list[str], limit: int = 8, sep: str = ", ") -> str:
     """``a, b, c`` cut to ``limit`` names so evidence stays one readable line."""
     if len(items) <= limit:

@@ -78,21 +78,21 @@ def deployment_replicas(ctx: CheckContext, name: str, replicas: int, ready: bool
     spec_ok = have == want
     ready_ok = ready_n == want
     expected = T(f"spec.replicas = {want}" + (f"，{want} 个就绪 Pod" if ready else ""),
-                 f"spec.replicas = {want}" + (f", {want} ready pods" if ready else ""))
+                 f"spec.replicas = {want}" + (f", {k8s.count_en(want, 'ready pod')}" if ready else ""))
     observed = T(f"spec.replicas = {have}，{ready_n} 个就绪 Pod（{ready_names_zh}）",
-                 f"spec.replicas = {have}, {ready_n} ready pods ({ready_names})")
+                 f"spec.replicas = {have}, {k8s.count_en(ready_n, 'ready pod')} ({ready_names})")
     if spec_ok and (ready_ok or not ready):
-        return passed(T(f"{name} 有 {want} 个副本", f"{name} has {want} replicas"), observed=observed)
+        return passed(T(f"{name} 有 {want} 个副本", f"{name} has {k8s.count_en(want, 'replica')}"), observed=observed)
     if not spec_ok:
-        return failed(T(f"{name} 的副本数是 {have}，应为 {want}", f"{name} has {have} replicas, expected {want}"),
+        return failed(T(f"{name} 的副本数是 {have}，应为 {want}", f"{name} has {k8s.count_en(have, 'replica')}, expected {want}"),
                       expected=expected, observed=observed, score=0.5 if (ready and ready_n == want) else 0.0)
     if ready_n > want:  # "only 3 ready (expected 2)" would contradict itself
         return failed(T(f"{name} 的副本数正确，但有 {ready_n} 个就绪 Pod，多于 {want} 个（可能正在滚动更新，旧 Pod 还没有退出）",
-                        f"{name} asks for {want} replicas but {ready_n} pods are ready, more than asked "
+                        f"{name} asks for {k8s.count_en(want, 'replica')} but {k8s.count_en(ready_n, 'pod')} {k8s.are_en(ready_n)} ready, more than asked "
                         "(a rollout may be in progress, with old pods still running)"),
                       expected=expected, observed=observed, score=0.5)
     return failed(T(f"{name} 的副本数正确，但只有 {ready_n} 个 Pod 就绪（应为 {want}）",
-                    f"{name} asks for {want} replicas but {ready_n} pods are ready"),
+                    f"{name} asks for {k8s.count_en(want, 'replica')} but {k8s.count_en(ready_n, 'pod')} {k8s.are_en(ready_n)} ready"),
                   expected=expected, observed=observed, score=0.5)
 
 
@@ -179,13 +179,13 @@ def deployment_pods(ctx: CheckContext, name: str) -> Outcome:
         notes = (T(f"这些 Pod 带有 {name} 的标签但不属于它：{k8s.names_zh(lookalikes)}",
                    f"these pods carry {name}'s labels but are not owned by it: {k8s.names_list(lookalikes)}"),)
     expected = T(f"{replicas} 个运行中的 Pod 归属于 {name}（Pod → ReplicaSet → Deployment）",
-                 f"{replicas} running pods owned by {name} (Pod → ReplicaSet → Deployment)")
+                 f"{k8s.count_en(replicas, 'running pod')} owned by {name} (Pod → ReplicaSet → Deployment)")
     observed = T(f"归属的运行中 Pod：{k8s.names_zh([k8s.name(p) for p in running])}",
                  f"owned running pods: {k8s.names_list([k8s.name(p) for p in running])}")
     if running and len(running) == replicas:
-        return passed(T(f"{name} 的 {replicas} 个 Pod 都在运行", f"{name}'s {replicas} pods are running"),
+        return passed(T(f"{name} 的 {replicas} 个 Pod 都在运行", f"{name}'s {k8s.count_en(replicas, 'pod')} {k8s.are_en(replicas)} running"),
                       observed=observed, notes=notes)
     return failed(
-        T(f"{name} 有 {len(running)} 个运行中的 Pod，应为 {replicas}", f"{name} has {len(running)} running pods, expected {replicas}"),
+        T(f"{name} 有 {len(running)} 个运行中的 Pod，应为 {replicas}", f"{name} has {k8s.count_en(len(running), 'running pod')}, expected {replicas}"),
         expected=expected, observed=observed, notes=notes,
     )

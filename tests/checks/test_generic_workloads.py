@@ -44,7 +44,7 @@ def test_replicas_right_count_but_unready_pods_earn_half():
     c = base_cluster()
     sts = statefulset(c, "web", replicas=3, ready=1)
     o = run("workload.replicas", view(c, sts), kind="StatefulSet", name="web", replicas=3)
-    assert_verdict(o, "failed", 0.5, says="asks for 3 replicas but 1 pods are ready")
+    assert_verdict(o, "failed", 0.5, says="asks for 3 replicas but 1 pod is ready")
 
 
 def test_replicas_without_ready_only_reads_the_spec():

@@ -63,7 +63,7 @@ def test_replicas_right_but_a_pod_not_ready_earns_half():
         if cond["type"] == "Ready":
             cond["status"] = "False"
     out = run("deployment.replicas", view_of(c), name="deployment1", replicas=2)
-    assert_verdict(out, "failed", 0.5, says="1 pods are ready")
+    assert_verdict(out, "failed", 0.5, says="1 pod is ready")
 
 
 def test_replicas_without_ready_requirement_pass_on_spec_alone():
@@ -132,7 +132,7 @@ def test_pods_fail_when_the_running_count_is_short():
     pod = c.pods_of(c.must("Deployment", "deployment1", "default"))[0]
     pod["status"]["phase"] = "Pending"
     out = run("deployment.pods", view_of(c), name="deployment1")
-    assert_verdict(out, "failed", says="1 running pods, expected 2")
+    assert_verdict(out, "failed", says="1 running pod, expected 2")
 
 
 def test_pods_with_the_labels_but_no_owner_do_not_count_and_are_named():

@@ -96,7 +96,7 @@ def test_partial_credit_for_right_spec_but_unready_pods(mini):
     report = engine.grade(mini, {"built": static([deployment(2, 1)])})
     replicas = by_id(report)["d1-replicas"]
     assert replicas.status is Status.FAILED and replicas.earned == 2.0
-    assert "1 pods are ready" in replicas.outcome.message.en
+    assert "1 pod is ready" in replicas.outcome.message.en
 
 
 def test_a_crashing_check_becomes_an_error_and_the_report_goes_on(mini, monkeypatch):
