@@ -170,6 +170,11 @@ def yaml_documents(body: str, loc: str, skipped: int = 0) -> list[Any]:
             raise InputError(loc, "is nested too deeply to be a Kubernetes object (hundreds of levels); "
                                   "not a kubectl dump", line) from None
         raise InputError(loc, f"not valid YAML ({exc.problem or exc.context}); truncated or not a kubectl dump?", line) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML refuses (NUL, most C0 controls): where it is
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character or "\0")
+        line = body.count("\n", 0, exc.position) + 1 + skipped
+        raise InputError(loc, f"not valid YAML (the control character U+{code:04X} is not allowed); "
+                              "not a kubectl dump, or a damaged file?", line) from None
     except yaml.YAMLError as exc:
         raise InputError(loc, f"not valid YAML ({' '.join(str(exc).split())[:200]})") from None
     except RecursionError:
@@ -379,6 +384,7 @@ def _stream(path: Any, loc: str, keep: Keep, *, yaml_shape: bool) -> list[Any] |
     chunk: list[str] = []
     chunk_line = 0
     tail: list[str] = []
+    tail_line = 0  # the file's line where the List's own fields after its items start
     in_items = True
 
     def flush() -> bool:
@@ -404,6 +410,7 @@ def _stream(path: Any, loc: str, keep: Keep, *, yaml_shape: bool) -> list[Any] |
     with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
             if not in_items:
+                tail_line = tail_line or n
                 tail.append(line)
                 continue
             if yaml_shape:
@@ -417,6 +424,7 @@ def _stream(path: Any, loc: str, keep: Keep, *, yaml_shape: bool) -> list[Any] |
                     if not flush():
                         return None
                     in_items = False
+                    tail_line = n
                     tail.append(line)
                     continue
                 chunk.append(line)
@@ -438,10 +446,12 @@ def _stream(path: Any, loc: str, keep: Keep, *, yaml_shape: bool) -> list[Any] |
                     chunk.append(line)
     if in_items or chunk:
         return None  # truncated: let the whole-file path say so precisely
+    # One line stands before the tail in what is parsed: errors name the file's own lines.
+    skipped = max(tail_line - 2, 0)
     if yaml_shape:
-        rest = yaml_documents("apiVersion: v1\n" + "".join(tail), loc)
+        rest = yaml_documents("apiVersion: v1\n" + "".join(tail), loc, skipped)
     else:
-        rest = json_documents("{\n" + "".join(tail), loc)
+        rest = json_documents("{\n" + "".join(tail), loc, skipped)
     if len(rest) != 1 or not isinstance(rest[0], dict) or "items" in rest[0]:
         return None
     return [{**rest[0], "apiVersion": "v1", "items": items}]

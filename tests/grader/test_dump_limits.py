@@ -195,3 +195,27 @@ def test_a_truncated_big_dump_is_still_named_truncated(tmp_path, capsys):
     p.write_text(text[: text.index("\nkind: List")] + "\n")
     rc, _, err = grade(capsys, p)
     assert rc == 2 and "truncated" in err
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_stray_nul_byte_is_one_line_naming_the_files_own_line(tmp_path, capsys, as_json):
+    """kubectl's Lists are read line by line; the List's own fields after its
+    items (where a NUL a broken copy appended ends up) were parsed apart and
+    their error named a line counted from there."""
+    built = EXAMPLES / "correct" / "built.yaml"
+    text = json.dumps(yaml.safe_load(built.read_text()), indent=4) + "\n" if as_json else built.read_text()
+    p = tmp_path / ("nul.json" if as_json else "nul.yaml")
+    p.write_text(text + "\x00")
+    rc, _, err = grade(capsys, p)
+    last = text.count("\n") + 1
+    one_line_error(rc, err, p, "not valid JSON" if as_json else "control character U+0000 is not allowed", line=last)
+
+
+def test_a_control_character_inside_an_item_names_its_line(tmp_path, capsys):
+    text = (EXAMPLES / "correct" / "built.yaml").read_text().splitlines(keepends=True)
+    at = next(i for i, line in enumerate(text) if "name: deployment2" in line)
+    text[at] = text[at].replace("deployment2", "deploy\x01ment2")
+    p = tmp_path / "ctl.yaml"
+    p.write_text("".join(text))
+    rc, _, err = grade(capsys, p)
+    one_line_error(rc, err, p, "control character U+0001 is not allowed", line=at + 1)
