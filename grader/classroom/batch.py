@@ -17,7 +17,8 @@ the results folder (:mod:`grader.classroom.results_folder`). A student is
 not regraded when their ``report.json`` loads, is for the same lab, rubric
 version, student, namespace and sources as this run would use, and holds
 no ``error`` check (an error means the grader could not look, which is
-worth another try); ``resume=False`` regrades everyone, and a row with a
+worth another try), and its dumps are the versions it was made from (a dump
+replaced at the same path is graded again); ``resume=False`` regrades everyone, and a row with a
 state file is always graded (its phase is the cluster's, known only by
 looking).
 """
@@ -275,6 +276,7 @@ class Batch:
         if self.stop.is_set():
             raise _Stopped()
         opened: list = []
+        inputs = self.inputs(entry)  # before reading: a dump changed meanwhile is seen as changed on resume
         try:
             rubric = self.rubric_for(entry.student_id)
             graded = one_run.grade(rubric, self.where(entry), self._loaders(entry, opened), sleep=self._sleep)
@@ -297,6 +299,8 @@ class Batch:
         if self.stop.is_set() and result.report is None:
             raise _Stopped()  # an error caused by the interruption is not the student's
         self.folder.write_student(result)
+        if result.report is not None:
+            self.folder.write_inputs(entry.student_id, inputs)
         return result
 
     def grade_row(self, entry: RosterEntry) -> StudentResult:
@@ -312,6 +316,22 @@ class Batch:
         return self.folder.student_dir(student_id)
 
     # -- resume -------------------------------------------------------------------
+    @staticmethod
+    def inputs(entry: RosterEntry) -> dict[str, Any]:
+        """phase -> the version of the row's dump (path, mtime and size, as the
+        dump cache keys it), JSON-shaped; None for a dump that cannot be stat'ed."""
+        import json
+
+        from grader.sources.dump_cache import file_key
+
+        out: dict[str, Any] = {}
+        for phase, path in sorted(entry.dumps.items()):
+            try:
+                out[phase] = file_key(Path(path))
+            except OSError:
+                out[phase] = None
+        return json.loads(json.dumps(out))
+
     def resumable(self, entry: RosterEntry) -> GradeReport | None:
         """The earlier report of ``entry`` if it stands for what this run would do."""
         if self.state_file(entry) is not None:
@@ -328,6 +348,8 @@ class Batch:
             return None
         if any(c.status is Status.ERROR for _, c in report.checks()):
             return None
+        if entry.dumps and self.folder.earlier_inputs(entry.student_id) != self.inputs(entry):
+            return None  # a dump replaced since (or a report from before inputs.json): grade it again
         return report
 
     # -- the class ----------------------------------------------------------------

@@ -5,12 +5,21 @@ reads back), ``junit.xml``, Gradescope's ``results.json`` and
 ``report.html`` (linked from ``class.html``), or ``error.txt`` alone for a
 student who could not be graded; ``OUT/`` holds the class files. Every
 file is written atomically (:mod:`grader.files`).
+
+``OUT/<student_id>/inputs.json`` records which version of each dump the
+report was made from (path, modification time and size, as the dump cache
+keys them): a dump replaced at the same path (a late re-submission, a
+corrected class dump) must be graded again on resume, not answered with the
+report of the file it replaced. It is written after the report, so a run
+killed in between leaves the previous run's record, which no longer matches
+a changed dump.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 from grader import redact
 from grader.errors import InputError
@@ -26,6 +35,7 @@ from grader.rubric import Rubric
 CLASS_FILES = ("gradebook.csv", "canvas.csv", "junit.xml", "summary.md", "class.html")
 STUDENT_FILES = ("report.json", "junit.xml", "results.json", "report.html")
 ERROR_FILE = "error.txt"
+INPUTS_FILE = "inputs.json"
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,17 @@ class ResultsFolder:
         except (OSError, json_report.ReportFormatError):
             return None
 
+    def earlier_inputs(self, student_id: str) -> Any:
+        """The dump versions the earlier report was made from (None: unknown)."""
+        try:
+            return json.loads(self.student_dir(student_id).joinpath(INPUTS_FILE).read_bytes())
+        except (OSError, ValueError):
+            return None
+
+    def write_inputs(self, student_id: str, inputs: Any) -> None:
+        """Record the dump versions of the report just written (after it: see the module docstring)."""
+        write_atomic(self.student_dir(student_id) / INPUTS_FILE, json.dumps(inputs, sort_keys=True) + "\n")
+
     def write_student(self, result: StudentResult) -> None:
         folder = self.student_dir(result.student_id)
         try:
@@ -66,7 +87,7 @@ class ResultsFolder:
             zh, en = (for_terminal(redact.text(t), 2000) for t in (reason.zh, reason.en))
             write_atomic(folder / ERROR_FILE, f"{zh}\n{en}\n" if zh != en else f"{en}\n")
             # A stale report would be taken for this run's on the next resume.
-            for name in STUDENT_FILES:
+            for name in (*STUDENT_FILES, INPUTS_FILE):
                 (folder / name).unlink(missing_ok=True)
 
     def refresh_student(self, result: StudentResult) -> None:
@@ -105,4 +126,4 @@ class ResultsFolder:
         return files
 
 
-__all__ = ["ResultsFolder", "CLASS_FILES", "STUDENT_FILES", "ERROR_FILE"]
+__all__ = ["ResultsFolder", "CLASS_FILES", "STUDENT_FILES", "ERROR_FILE", "INPUTS_FILE"]

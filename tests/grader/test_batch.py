@@ -277,6 +277,64 @@ def test_resume_skips_finished_students_and_regrades_a_corrupted_report(labgrade
     assert sorted(grade_calls) == ["alice", "bob", "carol"]
 
 
+def test_resume_regrades_a_student_whose_dump_was_replaced_at_the_same_path(labgrade, classroom, tmp_path, grade_calls):
+    """A late re-submission (or a corrected dump) copied over the old file
+    keeps its path: resuming must not answer it with the old file's report."""
+    for sid in ("alice", "bob"):
+        (classroom / sid).mkdir()
+        for phase in ("built", "cleaned"):
+            (classroom / sid / f"{phase}.yaml").write_bytes(dump("correct", phase).read_bytes())
+    roster = write_roster(classroom / "roster.csv", [
+        {"student_id": sid, "name": "", "built": f"{sid}/built.yaml", "cleaned": f"{sid}/cleaned.yaml"}
+        for sid in ("alice", "bob")])
+    out = tmp_path / "results"
+    assert labgrade(*batch_args(roster, out)).rc == 0
+    assert (out / "bob" / "inputs.json").is_file()
+    grade_calls.clear()
+
+    (classroom / "bob" / "built.yaml").write_bytes(dump("wrong-replicas", "built").read_bytes())
+    assert labgrade(*batch_args(roster, out)).rc == 0
+
+    assert grade_calls == ["bob"]
+    alone = single_grade_of(labgrade, classroom / "bob", tmp_path)
+    rows = {r["student_id"]: r for r in read_csv(out / "gradebook.csv")}
+    assert rows["bob"]["total"] == str(alone["totals"]["earned"]).removesuffix(".0")
+    assert rows["bob"]["total"] != rows["alice"]["total"]
+
+
+def test_resume_regrades_a_report_whose_dump_versions_were_not_recorded(labgrade, classroom, tmp_path, grade_calls):
+    """A results folder from before inputs.json (or a run killed between the
+    report and its record) cannot show which dump it graded: grade again."""
+    roster = write_roster(classroom / "roster.csv", [example_row("correct", "alice"), example_row("correct", "bob")])
+    out = tmp_path / "results"
+    assert labgrade(*batch_args(roster, out)).rc == 0
+    (out / "bob" / "inputs.json").unlink()
+    grade_calls.clear()
+
+    assert labgrade(*batch_args(roster, out)).rc == 0
+    assert grade_calls == ["bob"]
+    assert (out / "bob" / "inputs.json").is_file()
+
+
+def test_an_error_row_leaves_no_record_of_dump_versions(labgrade, classroom, tmp_path):
+    (classroom / "bob").mkdir()
+    (classroom / "bob" / "built.yaml").write_bytes(dump("correct", "built").read_bytes())
+    roster = write_roster(classroom / "roster.csv", [{"student_id": "bob", "name": "", "built": "bob/built.yaml"}])
+    out = tmp_path / "results"
+    assert labgrade(*batch_args(roster, out)).rc == 0
+    (classroom / "bob" / "built.yaml").write_text("NAME READY STATUS\nweb-1 1/1 Running\n", encoding="utf-8")
+    assert labgrade(*batch_args(roster, out)).rc == 1
+    assert sorted(p.name for p in (out / "bob").iterdir()) == ["error.txt"]
+
+
+def single_grade_of(labgrade, folder: Path, tmp_path: Path) -> dict:
+    """What ``labgrade grade`` says about the built and cleaned dumps in ``folder``."""
+    out = tmp_path / f"single-{folder.name}.json"
+    assert labgrade("grade", "--rubric", "service-discovery", "-q", "--json", out,
+                    "--snapshot", f"built={folder / 'built.yaml'}", "--snapshot", f"cleaned={folder / 'cleaned.yaml'}").rc == 0
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
 def test_ctrl_c_keeps_finished_students_and_the_next_run_resumes(labgrade, classroom, tmp_path, monkeypatch):
     ids = ["s1", "s2", "s3", "s4", "s5"]
     roster = write_roster(classroom / "roster.csv", [example_row("correct", sid) for sid in ids])

@@ -69,7 +69,7 @@ def test_each_index_grades_its_row_and_writes_that_students_folder(pod, tmp_path
     assert line["report"]["student"] == "zhang"
     assert line["report"]["totals"] == correct["totals"], "the same run as labgrade grade"
     assert sorted(p.name for p in (tmp_path / "results" / "zhang").iterdir()) == [
-        "junit.xml", "report.html", "report.json", "results.json"]
+        "inputs.json", "junit.xml", "report.html", "report.json", "results.json"]
     assert not (tmp_path / "results" / "gradebook.csv").exists(), "class files are the class run's, not a pod's"
 
     code, line, _ = pod(roster, 1)  # blank and '#' rows are not counted, as the batch counts students
