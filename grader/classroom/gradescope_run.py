@@ -61,9 +61,12 @@ class Config:
         return json.dumps({k: v for k, v in self.__dict__.items() if v is not None}, indent=2, sort_keys=True) + "\n"
 
 
-def student_id(metadata_path: Path, field: str) -> str | None:
+def student_id(metadata_path: Path, field: str, *, fallback: bool = True) -> str | None:
     """The submitter's id from submission_metadata.json (``users[0][field]``,
-    falling back to the email, which Gradescope always has)."""
+    falling back to the email, which Gradescope always has, unless
+    ``fallback`` is off: a variant's values are derived from the id, and the
+    email gives other values than the sid the student's task sheet was made
+    for, so a correct submission would fail every check)."""
     try:
         data = json.loads(metadata_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -71,7 +74,7 @@ def student_id(metadata_path: Path, field: str) -> str | None:
     users = data.get("users") if isinstance(data, dict) else None
     if not isinstance(users, list) or not users or not isinstance(users[0], dict):
         return None
-    for key in (field, "email"):
+    for key in (field, "email") if fallback else (field,):
         value = users[0].get(key)
         if isinstance(value, (str, int)) and str(value).strip():
             return str(value).strip()[:200]
@@ -101,6 +104,10 @@ _MSG = {
                  "No dumps found. Upload {names} (the output of kubectl get ... -o yaml)."),
     "too_big": ("{name} 太大（{size} MB，最多 {limit} MB）。", "{name} is too big ({size} MB, at most {limit} MB)."),
     "unreadable": ("无法读取你的导出文件：{reason}", "Your dump could not be read: {reason}"),
+    "no_student": ("Gradescope 没有给出你的 {field}，而本实验的个人参数由它算出，无法按你的参数评分"
+                   "（不是你的问题，请联系老师）。",
+                   "Gradescope did not give your {field}, from which this lab's own values are made, so your "
+                   "submission cannot be graded against your values (not your fault, tell your teacher)."),
     "internal": ("评分程序内部错误（不是你的问题，请联系老师）：{reason}",
                  "Internal grader error (not your fault, tell your teacher): {reason}"),
 }
@@ -131,9 +138,14 @@ def grade(root: Path) -> str:
     source = root / "source"
     config = Config.load(source / CONFIG_NAME)
     lang = config.lang
-    student = student_id(root / "submission_metadata.json", config.student_field)
     secret = str(source / config.secret_file) if config.secret_file else None
-    rubric = rubric_mod.load(str(source / config.rubric), student=student, secret_file=secret)
+    template = rubric_mod.template(str(source / config.rubric), secret_file=secret)
+    # A variant is the configured field's alone: another field's value would
+    # grade the student against someone else's values.
+    student = student_id(root / "submission_metadata.json", config.student_field, fallback=not template.varies)
+    if template.varies and student is None:
+        return failure_results(_message("no_student", lang, field=config.student_field))
+    rubric = template.rubric(student)
     variants.require_student(rubric, "submission_metadata.json")
     dumps = find_dumps(root / "submission", rubric.phases)
     if not any(p != "baseline" for p in dumps):

@@ -145,6 +145,35 @@ def test_a_variant_autograder_grades_the_submitter_against_their_own_values(tmp_
     assert doc["score"] < 30
 
 
+@pytest.mark.parametrize("metadata", [
+    {"users": [{"email": "s001@example.edu", "sid": None, "name": "Alice"}]},  # no SID in the Gradescope roster
+    {"users": [{"email": "s001@example.edu", "name": "Alice"}]},
+    {"users": []},
+    None,  # no submission_metadata.json at all
+], ids=["sid-null", "sid-absent", "no-users", "no-metadata"])
+def test_a_variant_submission_without_the_configured_id_is_not_graded_against_another_ids_values(
+        tmp_path, monkeypatch, metadata):
+    from tests.grader.test_variants import submission, values
+
+    monkeypatch.setenv(variants.SECRET_ENV, SECRET)
+    root = autograder(tmp_path, gradescope_bundle.build(WEB, lang="en"), {"built.yaml": submission(tmp_path, values("s001"))},
+                      metadata or {"users": [{"sid": "s001"}]})
+    if metadata is None:
+        (root / "submission_metadata.json").unlink()
+    proc, doc = run_autograder(root)
+    assert doc["tests"] == [] and doc["score"] == 0
+    assert "did not give your sid" in doc["output"] and "not your fault" in doc["output"]
+    assert proc.returncode == 0
+
+
+def test_without_variants_a_missing_sid_falls_back_to_the_email(tmp_path):
+    root = autograder(tmp_path, gradescope_bundle.build("service-discovery", lang="en"),
+                      {"built.yaml": EXAMPLES / "correct" / "built.yaml"},
+                      {"users": [{"email": "alice@example.edu", "sid": None}]})
+    _, doc = run_autograder(root)
+    assert doc["score"] > 0 and doc["tests"]
+
+
 def test_a_variant_bundle_without_the_secret_is_refused(monkeypatch, tmp_path, capsys):
     monkeypatch.delenv(variants.SECRET_ENV, raising=False)
     assert main(["gradescope-bundle", "--rubric", WEB, "-o", str(tmp_path / "a.zip")]) == 2
