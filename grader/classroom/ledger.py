@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -128,8 +129,11 @@ def _validate(data: Any, path: str, line: int, number: int) -> dict[str, Any]:
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in data["uids"].items()):
         raise bad("has a malformed 'uids'")
     for c in data["checks"]:
+        # Finite numbers only: 1e999 reads as infinity, which clamps a failed
+        # check to full points, and a NaN fails the report's own invariants.
         if not (isinstance(c, dict) and isinstance(c.get("id"), str) and c.get("status") in _STATUSES
-                and all(isinstance(c.get(f), (int, float)) and not isinstance(c.get(f), bool) for f in ("earned", "points"))):
+                and all(isinstance(c.get(f), (int, float)) and not isinstance(c.get(f), bool)
+                        and math.isfinite(c.get(f)) for f in ("earned", "points"))):
             raise bad("has a malformed check entry")
     if not isinstance(data.get("probes", []), list):
         raise bad("has a malformed 'probes'")
@@ -142,6 +146,14 @@ def _validate(data: Any, path: str, line: int, number: int) -> dict[str, Any]:
     return data
 
 
+class _Constant(ValueError):
+    """NaN or Infinity in a record: Python's json reads them, JSON has no such numbers."""
+
+
+def _no_constant(name: str) -> Any:
+    raise _Constant(f"{name} is not a JSON number")
+
+
 def parse(text: str, path: str) -> list[Record]:
     records: list[Record] = []
     # Only "\n" ends a record: JSON escapes it inside strings, but not U+2028
@@ -151,7 +163,9 @@ def parse(text: str, path: str) -> list[Record]:
             continue
         number = len(records) + 1
         try:
-            data = json.loads(line)
+            data = json.loads(line, parse_constant=_no_constant)
+        except _Constant as exc:
+            raise InputError(path, f"record {number} is not valid JSON ({exc})", line_no) from None
         except ValueError as exc:
             raise InputError(path, f"record {number} is not valid JSON ({exc.msg})", line_no) from None
         records.append(Record(_validate(data, path, line_no, number), line_no, number))

@@ -236,6 +236,23 @@ def test_hand_edited_points_never_exceed_the_rubric(lab, tmp_path):
     assert report.steps[0].earned == 15  # 500/5 clamps to the check's 5 points
 
 
+@pytest.mark.parametrize("raw, message", [
+    ('"earned":NaN', "record 1 is not valid JSON (NaN is not a JSON number)"),
+    ('"earned":-Infinity', "record 1 is not valid JSON (-Infinity is not a JSON number)"),
+    ('"earned":1e999', "record 1 has a malformed check entry"),  # read as infinity: full points for a failed check
+    ('"points":1e999', "record 1 has a malformed check entry"),
+])
+def test_a_non_finite_number_in_a_record_is_one_clear_line(lab, tmp_path, raw, message):
+    path = write(lab, tmp_path / "ledger.jsonl", None, steps=("step1",))
+    line = lines(path)[0].replace('"status":"passed"', '"status":"failed"', 1)
+    field = raw.split(":")[0]
+    rewrite(path, [line.replace(f'{field}:3.0', raw, 1)])
+    assert raw in path.read_text(encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        ledger_report.report_from_ledger(lab, str(path), None)
+    assert str(err.value) == f"{path}:1: {message}"
+
+
 def test_a_step_recorded_twice_keeps_the_first_record(lab, tmp_path):
     path = tmp_path / "ledger.jsonl"
     first = entry(lab, "step1", TIMES[0], extra_uids={"Deployment/deployment1": "uid-a"})
