@@ -372,7 +372,8 @@ class Ledger:
         Returns all records afterwards and the entries really written."""
         with self._locked() as f:
             f.seek(0)
-            records = parse(f.read(), self.path)
+            text = f.read()
+            records = parse(text, self.path)
             self._check(records)
             have = {r.step for r in records}
             prev = records[-1].hmac if records else None
@@ -391,6 +392,11 @@ class Ledger:
                 written.append(rec)
                 lines.append(json.dumps(rec, sort_keys=True, ensure_ascii=False, separators=(",", ":")) + "\n")
             if lines:
+                # A last record without its newline (an editor that strips it, a
+                # copy by hand) reads fine, but a record appended after it would
+                # share its line, and neither would read again.
+                if text and not text.endswith("\n"):
+                    lines.insert(0, "\n")
                 try:
                     f.seek(0, os.SEEK_END)
                     f.write("".join(lines))

@@ -86,6 +86,20 @@ def test_a_step_already_recorded_is_never_recorded_again(lab, tmp_path):
     ledger.verify(ledger.read(str(path)), KEY, str(path))
 
 
+@pytest.mark.parametrize("key", [KEY, None], ids=["signed", "unsigned"])
+def test_appending_after_a_last_record_without_its_newline_keeps_both(lab, tmp_path, key):
+    """An editor that strips the final newline: the next record must not be glued onto the last one."""
+    path = write(lab, tmp_path / "ledger.jsonl", key, steps=("step1",))
+    path.write_bytes(path.read_bytes().rstrip(b"\n"))
+    book = ledger.Ledger(str(path), key)
+
+    records, written = book.append([entry(lab, "step2", TIMES[1])])
+
+    assert [r.step for r in records] == ["step1", "step2"] and [w["step"] for w in written] == ["step2"]
+    assert [(r.step, r.line) for r in book.records()] == [("step1", 1), ("step2", 2)]
+    assert ledger_report.report_from_ledger(lab, str(path), key).steps[1].earned == 15
+
+
 def test_a_record_holding_a_line_separator_stays_one_record(lab, tmp_path):
     """JSON leaves U+2028 and NEL unescaped; only a newline ends a record."""
     path = tmp_path / "ledger.jsonl"
