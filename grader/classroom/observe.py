@@ -173,7 +173,13 @@ class Observer:
 
     def __init__(self, rubric: Any, roster: Any, ledgers: Path, key: bytes, *,
                  kubeconfig: str | None = None, context: str | None = None, dns_server: str | None = None,
-                 api_factory: Callable[[str | None, str | None], Any] | None = None):
+                 api_factory: Callable[[str | None, str | None], Any] | None = None,
+                 rubric_for: Callable[[str], Any] | None = None):
+        """``rubric`` is the class's shape (steps, points, phases: the grid);
+        ``rubric_for(student_id)`` is a student's own rubric when it declares
+        per-student variants: grading everyone against ``rubric`` (a variant's
+        preview) would pass whoever used the preview's values and sign that
+        into their ledger."""
         from grader.classroom import ledger as ledger_mod
         from grader.classroom import ledger_binding
         from grader.reads import rubric_reads
@@ -203,7 +209,8 @@ class Observer:
             book = ledger_mod.Ledger(str(self.ledgers / f"{entry.student_id}.jsonl"), key)
             book.binding = ledger_binding.binding(entry.student_id, cluster.api)
             source = _NamespaceSource(cluster, entry.namespace, self.phase)
-            self._sessions[entry.student_id] = Session(rubric, source, book, entry.namespace)
+            own = rubric_for(entry.student_id) if rubric_for is not None else rubric
+            self._sessions[entry.student_id] = Session(own, source, book, entry.namespace)
             self._cluster_of[entry.student_id] = cluster
             self.students.append(StudentState(entry.student_id, entry.name, entry.namespace))
         self.version = 0  # bumped by every re-graded student (the dashboard's change signal)

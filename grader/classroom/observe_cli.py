@@ -28,6 +28,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--kubeconfig", help="kubeconfig for rows without their own")
     p.add_argument("--context", help="kubeconfig context for rows without their own")
     p.add_argument("--dns-server", metavar="IP[:PORT]", help="ask this DNS server instead of port-forwarding to CoreDNS")
+    from grader.variants import add_secret_argument
+
+    add_secret_argument(p)  # rubrics with per-student variants: each student graded against their own
     return p
 
 
@@ -36,11 +39,14 @@ def build(args: argparse.Namespace) -> Any:
     from grader.classroom import roster as roster_mod
     from grader.classroom.observe import Observer, load_or_create_key
 
-    rubric = rubric_mod.load(args.rubric)
+    template = rubric_mod.template(args.rubric, secret_file=args.course_secret_file)
+    rubric = template.rubric(None)  # the class's shape (a variant rubric's preview): steps, points, phases
+    if template.varies:
+        template.secret()  # a missing course secret is the class's error, before any ledger is signed
     roster = roster_mod.load_roster(args.roster, rubric)
     key = load_or_create_key(Path(args.key_file))
     return Observer(rubric, roster, Path(args.ledgers), key, kubeconfig=args.kubeconfig, context=args.context,
-                    dns_server=args.dns_server)
+                    dns_server=args.dns_server, rubric_for=template.rubric if template.varies else None)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -122,6 +122,63 @@ def test_a_restarted_observer_keeps_what_its_ledgers_recorded(klass):
         again.stop()
 
 
+def _observe_args(*argv: str):
+    import argparse
+
+    from grader.classroom import observe_cli
+
+    parser = argparse.ArgumentParser()
+    observe_cli.add_parser(parser.add_subparsers())
+    return parser.parse_args(["observe", *argv])
+
+
+def test_a_variant_rubric_is_observed_against_each_students_own_values(make_standin, tmp_path, monkeypatch):
+    """s001 builds their own variant, s002 the preview's values (the first choice,
+    ``aaaa``): only s001 passes, and only s001's ledger records it."""
+    from grader import variants
+    from grader.classroom import observe_cli
+    from tests.builders import base_cluster, service_port
+    from tests.grader.test_variants import SECRET, WEB
+
+    monkeypatch.setenv(variants.SECRET_ENV, SECRET)
+    own = rubric_mod.template(WEB).rubric("s001").variant.as_dict()
+    cluster = base_cluster()
+    for ns, values in (("s001", own), ("s002", {"suffix": "aaaa", "replicas": 2})):
+        web = f"web-{values['suffix']}"
+        cluster.deployment(web, replicas=values["replicas"], labels={"app": web}, image="httpd", namespace=ns)
+        cluster.service(web, ports=[service_port(80)], selector={"app": web}, namespace=ns)
+    make_standin(cluster.objects()).kubeconfig_path(tmp_path)
+    (tmp_path / "roster.csv").write_text("student_id,name,namespace,kubeconfig\n"
+                                         "s001,A,s001,kubeconfig\ns002,B,s002,kubeconfig\n", encoding="utf-8")
+    args = _observe_args(str(tmp_path / "roster.csv"), "--rubric", WEB, "--ledgers", str(tmp_path / "ledgers"),
+                         "--key-file", str(tmp_path / "observer.key"))
+    obs = observe_cli.build(args).start()
+    try:
+        until(lambda: all(s.rounds >= 1 for s in obs.students))
+        snap = obs.snapshot()
+    finally:
+        obs.stop()
+    assert (_row(snap, "s001")["earned"], _row(snap, "s002")["earned"]) == (30, 0)
+    key = load_or_create_key(tmp_path / "observer.key")
+    assert [r.step for r in ledger_mod.Ledger(str(tmp_path / "ledgers" / "s001.jsonl"), key).records()] == ["step1", "step2"]
+    assert ledger_mod.Ledger(str(tmp_path / "ledgers" / "s002.jsonl"), key).records() == []
+
+
+def test_a_variant_rubric_without_the_course_secret_is_refused_before_anything_is_signed(tmp_path, monkeypatch):
+    from grader import variants
+    from grader.classroom import observe_cli
+    from grader.errors import InputError
+    from tests.grader.test_variants import WEB
+
+    monkeypatch.delenv(variants.SECRET_ENV, raising=False)
+    (tmp_path / "roster.csv").write_text("student_id,name,namespace\ns001,A,s001\n", encoding="utf-8")
+    args = _observe_args(str(tmp_path / "roster.csv"), "--rubric", WEB, "--ledgers", str(tmp_path / "ledgers"),
+                         "--key-file", str(tmp_path / "observer.key"))
+    with pytest.raises(InputError, match=variants.SECRET_ENV):
+        observe_cli.build(args)
+    assert not (tmp_path / "ledgers").exists() and not (tmp_path / "observer.key").exists()
+
+
 def test_the_key_file_is_created_private_and_reused(tmp_path):
     path = tmp_path / "k"
     key = load_or_create_key(path)
