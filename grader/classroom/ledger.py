@@ -203,7 +203,10 @@ def verify(records: list[Record], key: bytes, path: str) -> None:
         claimed = r.data.get("prev") or ""
         if not hmac.compare_digest(str(claimed), prev):
             later = {x.hmac for x in records[r.number:]}
-            if claimed in later:
+            copied = next((x for x in records[: r.number - 1] if x.hmac == r.hmac), None)
+            if copied is not None:  # nothing was removed: saying so would send the teacher looking for it
+                why = f"it repeats record {copied.number}"
+            elif claimed in later:
                 why = "the records were reordered"
             elif r.number == 1:
                 why = "the records before it were removed"

@@ -139,6 +139,16 @@ def swap_second_and_third(path: Path) -> None:
     rewrite(path, [ls[0], ls[2], ls[1]] + ls[3:])
 
 
+def repeat_second(path: Path) -> None:
+    ls = lines(path)
+    rewrite(path, ls[:2] + [ls[1]] + ls[2:])
+
+
+def repeat_last(path: Path) -> None:
+    ls = lines(path)
+    rewrite(path, ls + [ls[-1]])
+
+
 def strip_hmac_of_fourth(path: Path) -> None:
     ls = lines(path)
     record = json.loads(ls[3])
@@ -153,6 +163,8 @@ def strip_hmac_of_fourth(path: Path) -> None:
     (remove_first, 1, "record 1 is out of place (the records before it were removed)"),
     (swap_second_and_third, 2, "record 2 is out of place (the records were reordered)"),
     (strip_hmac_of_fourth, 4, "record 4 is not signed (no hmac)"),
+    (repeat_second, 3, "record 3 is out of place (it repeats record 2): the hmac chain breaks here"),
+    (repeat_last, 7, "record 7 is out of place (it repeats record 6): the hmac chain breaks here"),
 ])
 def test_a_tampered_ledger_is_rejected_naming_the_record(lab, tmp_path, tamper, line, message):
     path = write(lab, tmp_path / "ledger.jsonl", KEY)
