@@ -156,6 +156,10 @@ def _no_constant(name: str) -> Any:
 
 def parse(text: str, path: str) -> list[Record]:
     records: list[Record] = []
+    # A byte-order mark is what Windows editors put before UTF-8 text when a
+    # student opens the ledger and saves it: no record's bytes change (the
+    # hmac covers the records, not the file), so it costs nothing to skip.
+    text = text.removeprefix("\ufeff")
     # Only "\n" ends a record: JSON escapes it inside strings, but not U+2028
     # or NEL, which str.splitlines() would also split on.
     for line_no, line in enumerate(text.split("\n"), 1):

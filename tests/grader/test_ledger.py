@@ -100,6 +100,19 @@ def test_appending_after_a_last_record_without_its_newline_keeps_both(lab, tmp_p
     assert ledger_report.report_from_ledger(lab, str(path), key).steps[1].earned == 15
 
 
+@pytest.mark.parametrize("key", [KEY, None], ids=["signed", "unsigned"])
+def test_a_ledger_saved_with_a_byte_order_mark_and_crlf_still_reads_and_grows(lab, tmp_path, key):
+    """Opened and saved in a Windows editor: a BOM and CRLF line ends, the records untouched."""
+    path = write(lab, tmp_path / "ledger.jsonl", key, steps=("step1",))
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace(b"\n", b"\r\n"))
+    book = ledger.Ledger(str(path), key)
+
+    book.append([entry(lab, "step2", TIMES[1])])
+
+    assert [(r.step, r.line) for r in book.records()] == [("step1", 1), ("step2", 2)]
+    assert ledger_report.report_from_ledger(lab, str(path), key).earned == 30
+
+
 def test_a_record_holding_a_line_separator_stays_one_record(lab, tmp_path):
     """JSON leaves U+2028 and NEL unescaped; only a newline ends a record."""
     path = tmp_path / "ledger.jsonl"
