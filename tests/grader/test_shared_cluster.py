@@ -82,6 +82,9 @@ def test_a_shared_cluster_is_listed_once_per_kind_and_probed_per_student(make_st
     # every student's DNS questions through one port-forward (the CoreDNS pod came from the pod LIST)
     assert len([r for r in server.requests if r.path.endswith("/portforward")]) == 1
     assert server.writes == []
+    # a live student's folder: their reports, and no record of dump versions (there are no dumps)
+    assert sorted(p.name for p in (tmp_path / "out" / "s000").iterdir()) == [
+        "junit.xml", "report.html", "report.json", "results.json"]
 
     # the same verdicts as grading each namespace on its own
     for ns in namespaces[:2]:
