@@ -110,3 +110,10 @@ def test_a_bad_expression_is_the_rubrics_mistake():
     assert validate({"spec": {"ports": [{"nodePort": "(>= 30000)"}]}}) == []
     with pytest.raises(BadAssertion):
         match({"spec": {"type": "(starts_with(@,)"}}, SVC)
+
+
+def test_an_empty_tree_is_the_rubrics_mistake_but_an_empty_mapping_inside_asks_for_one():
+    assert validate({}) == ["the tree is empty, so any object would match: name the fields it must have"]
+    assert validate({"data": {}}) == []
+    assert bad({"spec": {}}) == []
+    assert bad({"status": {}}) == [("status", "{...}", ABSENT)]

@@ -149,6 +149,11 @@ def test_matches_gives_credit_per_leaf_when_asked():
     assert_verdict(o, "failed", 1 / 3)
 
 
+def test_matches_with_an_empty_tree_is_the_rubrics_error_not_a_pass():
+    o = run("object.matches", view_of(lab()), kind="Service", name="web", expect={})
+    assert_verdict(o, "error", says="any object would match")
+
+
 def test_matches_uses_the_rubrics_wording():
     o = run("object.matches", view_of(lab()), kind="Service", name="web", expect={"spec": {"type": "NodePort"}},
             what={"zh": "NodePort 设置", "en": "the NodePort settings"})

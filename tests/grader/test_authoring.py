@@ -134,6 +134,7 @@ def test_lint_reports_a_selector_map_value_yaml_read_as_a_boolean_with_its_line(
     ("exec.run", "{pod: p, argv: [ls], stdout_matches: \"a(\"}", "stdout_matches: bad regular expression 'a('"),
     ("service.backends", "{name: s}", "workloads is empty"),
     ("service.backends", "{name: s, workloads: [web], expect: {only: [p]}}", "expect must be all, one-of-each or {exactly"),
+    ("object.matches", "{kind: Service, name: a, expect: {}}", "the tree is empty, so any object would match"),
 ])
 def test_lint_reports_parameter_combinations_a_check_refuses_at_grading_with_the_line(tmp_path, use, params, words):
     text = rubric.bundled()["service-expose"]
