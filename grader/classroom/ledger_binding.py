@@ -87,7 +87,8 @@ def check(records: list[Any], path: str, live: LiveIdentity | None, student: str
     return, per step, why its first record could not be verified."""
     for r in records:
         said = r.data.get(STUDENT)
-        if student and said and said != student:
+        # Ids compare as the roster and the variants compare them: S001 is s001.
+        if student and said and str(said).strip().casefold() != student.strip().casefold():
             raise InputError(path, f"record {r.number} was made by student {said!r}, not {student!r}: "
                                    "a ledger belongs to one student", r.line)
         if live is None:

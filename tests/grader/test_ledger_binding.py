@@ -122,6 +122,15 @@ def test_a_classmates_ledger_is_refused(make_standin, tmp_path, capsys):
     assert "was made by student 'alice', not 'carol'" in err
 
 
+def test_the_student_id_compares_as_the_roster_does_whatever_its_case(make_standin, tmp_path, capsys):
+    real = cluster(make_standin, tmp_path / "real")
+    path = tmp_path / "ledger.jsonl"
+    check(real, tmp_path, path, "--student", "S001")
+    rc, _, err, report = grade(real, tmp_path, path, capsys, "--student", "s001")
+    assert rc == 0, err
+    assert report["student"] == "s001" and "unverified" not in json.dumps(report)
+
+
 def test_an_unreachable_cluster_leaves_every_step_unverified(make_standin, tmp_path, capsys):
     real = cluster(make_standin, tmp_path / "real")
     path = tmp_path / "ledger.jsonl"
