@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from grader import kinds
+from grader import kinds, redact
 from grader.errors import InputError
 from grader.i18n import Text
 from grader.view import ClusterView, Obj, build_view
@@ -290,9 +290,10 @@ class Observer:
             student.progress = self._sessions[student.student_id].round()
             student.error = None
         except InputError as exc:  # a ledger of another cluster or namespace: say so on the row
-            student.error = Text(str(exc), str(exc))
+            student.error = redact.text_pair(Text(str(exc), str(exc)))
         except Exception as exc:  # noqa: BLE001 - one student's trouble never stops the class
-            detail = f"{type(exc).__name__}: {exc}"[:300]
+            # Masked as a batch's error rows are: an exception can quote a request, headers included.
+            detail = redact.text(f"{type(exc).__name__}: {exc}")[:300]
             student.error = Text(f"评分程序内部错误：{detail}", f"internal grader error: {detail}")
         student.graded_at = time.monotonic()
         student.rounds += 1

@@ -102,6 +102,24 @@ def test_the_observer_grades_each_student_and_regrades_only_the_one_who_changed(
         ledger_mod.Ledger(str(tmp / "ledgers" / "s001.jsonl"), b"someone-elses-key-123").records()
 
 
+def test_a_students_error_row_masks_every_credential(klass, monkeypatch):
+    from grader import redact
+
+    server, good, roster, key, tmp = klass
+    obs = Observer(RUBRIC, roster, tmp / "ledgers", key)
+    secret = "s3cr3t-token-of-the-teacher-0123456789"
+    redact.register(secret)
+    student = obs.students[0]
+
+    def boom():
+        raise RuntimeError(f"GET /api/v1/pods with Authorization: Bearer {secret} failed")
+
+    monkeypatch.setattr(obs._sessions[student.student_id], "round", boom)
+    obs.grade(student)
+    assert student.error is not None and "internal grader error: RuntimeError" in student.error.en
+    assert secret not in student.error.en and secret not in student.error.zh and "[redacted]" in student.error.en
+
+
 def test_a_restarted_observer_keeps_what_its_ledgers_recorded(klass):
     server, good, roster, key, tmp = klass
     server.set_objects(good)
