@@ -63,16 +63,36 @@ def _names(items: tuple[str, ...] | list[str], sep: str) -> str:
     return sep.join(i.partition("/")[2] or i for i in items)
 
 
-def infer(rubric: Rubric, view: ClusterView, namespace: str) -> Inferred | None:
+def infer(rubric: Rubric, view: ClusterView, namespace: str, built: ClusterView | None = None) -> Inferred | None:
     """The phase ``view`` shows: the first phase when any of the lab's
     objects is there, the last when none is; None when the rubric names no
-    lab objects, has one phase, or the view cannot tell."""
+    lab objects, has one phase, or the view cannot tell.
+
+    ``built`` is the first phase as the run already holds it (a --state
+    file's, a dump's). When some lab object it held is gone now, the
+    cleanup has begun, and a partial cleanup (clientpod forgotten) is the
+    last phase with leftovers, not a build that lost its objects: graded as
+    the first phase, it replaced a full built record with one of nothing and
+    left step 6 ungraded."""
     objects = lab_objects(rubric)
     if len(rubric.phases) < 2 or not objects:
         return None
     found = present(view, namespace, objects)
     if found is None:
         return None
+    before = present(built, namespace, objects) if built is not None else None
+    gone = [o for o in before or () if o not in found and view.has(o.partition("/")[0])]
+    if found and gone:
+        phase = rubric.phases[-1]
+        when = phase_name(phase)
+        return Inferred(phase, Text(
+            f"本次评的是{when.zh}的状态：清理已经开始，{phase_name(rubric.phases[0]).zh}存在的 {_names(gone[:4], '、')} "
+            f"已被删除，剩下的 {_names(found[:4], '、')} 计为未清理（要重新评{phase_name(rubric.phases[0]).zh}的状态，"
+            f"请加 --phase {rubric.phases[0]}）",
+            f"grading phase '{phase}' ({when.en}): the cleanup has begun ({_names(gone[:4], ', ')} "
+            f"{'is' if len(gone) == 1 else 'are'} gone since phase '{rubric.phases[0]}' was recorded); what is left "
+            f"({_names(found[:4], ', ')}) counts as not cleaned up (--phase {rubric.phases[0]} grades the build again)"),
+            found)
     if found:
         phase = rubric.phases[0]
         when = phase_name(phase)

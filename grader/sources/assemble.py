@@ -139,7 +139,9 @@ def live_phase(rubric, make, phase: str | None, sources: dict, namespace: str):
     and why: ``phase`` if given (``--phase``), else what the cluster shows
     (the lab's objects there: built; gone: cleaned), else the first phase
     the other sources lack. ``make(phase)`` builds the live source. A phase
-    already in ``--state`` is graded again."""
+    already in ``--state`` is graded again, except that a cluster missing
+    some lab object the state's first phase held is being cleaned up, and
+    grades the last phase."""
     from grader import phases
 
     if phase:
@@ -148,7 +150,9 @@ def live_phase(rubric, make, phase: str | None, sources: dict, namespace: str):
         return Primed(make(phase), None), phase, phases.chosen(phase)
     live = make(rubric.phases[0])
     first = live.view()
-    inferred = phases.infer(rubric, first, namespace) if getattr(live, "unreachable", None) is None else None
+    held = sources.get(rubric.phases[0])  # the first phase as a --state file or a dump already has it
+    built = getattr(held, "fixed", None)
+    inferred = phases.infer(rubric, first, namespace, built) if getattr(live, "unreachable", None) is None else None
     if inferred is not None:
         phase, why = inferred.phase, inferred.reason
     else:

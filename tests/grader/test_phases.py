@@ -109,3 +109,67 @@ def test_swapped_snapshots_are_warned_about_first_in_every_report(tmp_path, caps
     assert main(["grade", "--rubric", "service-discovery", "--snapshot", str(case / "built.yaml"), "--snapshot",
                  str(case / "cleaned.yaml"), "--lang", "en", "--no-color"]) == 0
     assert "swapped" not in capsys.readouterr().out
+
+
+def _partly_cleaned() -> list[dict]:
+    """The correct cleaned cluster with clientpod forgotten."""
+    clientpod = [o for o in objects("correct", "built") if o.get("kind") == "Pod" and o["metadata"]["name"] == "clientpod"]
+    assert clientpod
+    return objects("correct", "cleaned") + clientpod
+
+
+def test_a_partial_cleanup_after_a_state_run_grades_cleaned_with_the_leftovers(make_standin, tmp_path, capsys):
+    """Built graded with --state, then everything deleted but clientpod: the
+    leftover made the run grade 'built' again, which replaced a full built
+    record with zeros for steps 1-4 and left step 6 ungraded. Lab objects
+    the state's built phase held are gone, so the cleanup has begun: the
+    run grades 'cleaned', the built record stands, and clientpod costs its
+    share of step 6."""
+    server = make_standin(objects("correct", "built"))
+    cfg = str(server.kubeconfig_path(tmp_path))
+    state = tmp_path / "state.yaml"
+    common = ["grade", "--rubric", "service-discovery", "--kubeconfig", cfg, "--state", str(state), "--no-poll",
+              "--lang", "en", "--no-color"]
+    assert main(common) == 0
+    server.set_objects(_partly_cleaned())
+    capsys.readouterr()
+    assert main(common + ["--json", str(tmp_path / "final.json")]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("! grading phase 'cleaned' (after the cleanup): the cleanup has begun"), first
+    checks, data = _checks(tmp_path / "final.json")
+    assert checks["deployment1-exists"]["status"] == "passed"  # the state's built record stands
+    assert checks["service2-endpoints"]["status"] == "passed"
+    assert checks["deployments-deleted"]["status"] == "passed"
+    assert checks["services-deleted"]["status"] == "passed"
+    assert checks["pods-deleted"]["status"] == "failed"
+    assert "clientpod" in json.dumps(checks["pods-deleted"])
+    assert set(bundle.load_state(str(state))) == {"built", "cleaned"}
+    assert main(common + ["--phase", "built", "--json", str(tmp_path / "again.json")]) == 0  # the way back, said in the note
+    assert _checks(tmp_path / "again.json")[0]["deployment1-exists"]["status"] == "failed"
+
+
+def test_without_an_earlier_built_record_leftovers_still_grade_built(make_standin, tmp_path, capsys):
+    """No state (or a state without the built phase): nothing shows a cleanup began, so the
+    leftovers are a build, as before."""
+    server = make_standin(_partly_cleaned())
+    cfg = str(server.kubeconfig_path(tmp_path))
+    assert main(["grade", "--rubric", "service-discovery", "--kubeconfig", cfg, "--state", str(tmp_path / "s.yaml"),
+                 "--no-poll", "--lang", "en", "--no-color"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].startswith("! grading phase 'built' (after building): the lab's objects")
+
+
+def test_a_build_still_growing_after_a_state_run_grades_built(make_standin, tmp_path, capsys):
+    """Built recorded early (deployments only), then the services added: nothing recorded is
+    gone, so the run is still the build, graded again."""
+    early = [o for o in objects("correct", "built")
+             if not (o.get("kind") in ("Service", "Endpoints", "EndpointSlice") and o["metadata"]["name"].startswith("service"))]
+    server = make_standin(early)
+    cfg = str(server.kubeconfig_path(tmp_path))
+    state = tmp_path / "state.yaml"
+    common = ["grade", "--rubric", "service-discovery", "--kubeconfig", cfg, "--state", str(state), "--no-poll",
+              "--lang", "en", "--no-color"]
+    assert main(common) == 0
+    server.set_objects(objects("correct", "built"))
+    capsys.readouterr()
+    assert main(common) == 0
+    assert capsys.readouterr().out.splitlines()[0].startswith("! grading phase 'built' (after building)")
