@@ -38,10 +38,12 @@ def _built(ctx: CheckContext) -> tuple[str, ClusterView] | None:
 
 
 def _deployment_pods(ctx: CheckContext, deployments: list[str]) -> dict[str, Obj]:
-    """The pods of the named Deployments still in this view, found three
+    """The pods of the named Deployments still in this view, found four
     ways because the Deployment itself is usually gone by now: pods known by
     uid from an earlier view, pods owned through a still-present Deployment,
-    and orphans whose ReplicaSet's name is ``<deployment>-<hash>``."""
+    orphans whose ReplicaSet's name is ``<deployment>-<hash>``, and pods the
+    ReplicaSet released when they were relabelled out of its selector (they
+    keep running after the Deployment is deleted)."""
     found: dict[str, Obj] = {}
     pods_now = ctx.view.objects("Pod", ctx.namespace)
     for _, earlier in _earlier_views(ctx):
@@ -63,6 +65,8 @@ def _deployment_pods(ctx: CheckContext, deployments: list[str]) -> dict[str, Obj
         for pod in pods_now:
             ref = k8s.controller_ref(pod)
             if ref and ref.get("kind") == "ReplicaSet" and pattern.match(ref.get("name", "")):
+                found[k8s.uid(pod)] = pod
+            elif k8s.released_from(pod) == d:
                 found[k8s.uid(pod)] = pod
     return found
 

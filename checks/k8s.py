@@ -76,6 +76,25 @@ def owning_deployment(view: ClusterView, pod: Obj) -> Obj | None:
     return owner(view, rs, "Deployment") if rs is not None else None
 
 
+def released_from(pod: Obj) -> str | None:
+    """The Deployment whose ReplicaSet made ``pod`` and then let it go, or None.
+
+    Relabelling a Deployment's pod out of its selector (``kubectl label pod
+    <name> app=other --overwrite``) makes the ReplicaSet release it: its
+    ownerReferences are removed and a replacement is started, but the pod
+    keeps running. What still tells where it came from is its
+    ``generateName`` ``<deployment>-<pod-template-hash>-`` beside the
+    ``pod-template-hash`` label the ReplicaSet gave it."""
+    if controller_ref(pod) is not None:
+        return None
+    generated = meta(pod).get("generateName")
+    template_hash = labels(pod).get("pod-template-hash")
+    if not isinstance(generated, str) or not template_hash or not generated.endswith(f"-{template_hash}-"):
+        return None
+    deployment = generated[: -len(template_hash) - 2]
+    return deployment or None
+
+
 def pods_of(view: ClusterView, deployment: Obj) -> list[Obj]:
     """Every pod whose owner chain leads, by uid, to ``deployment``
     (including pods of older ReplicaSets during a rollout)."""

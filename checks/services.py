@@ -46,6 +46,11 @@ def _describe(ctx: CheckContext, b: k8s.Backend, deployments: dict[str, Obj]) ->
     dep = k8s.owning_deployment(ctx.view, b.pod)
     pod = k8s.name(b.pod)
     if dep is None:
+        released = k8s.released_from(b.pod)
+        if released is not None:
+            return None, T(f"{pod}（改了标签后已脱离 {released}：不再匹配它的 selector，{released} 另建了一个 Pod）",
+                           f"{pod} (released by {released} when relabelled out of its selector; "
+                           f"{released} started another pod)")
         return None, T(f"{pod}（裸 Pod，不属于任何 Deployment）", f"{pod} (a bare pod, no Deployment owns it)")
     for dname, d in deployments.items():
         if k8s.uid(d) == k8s.uid(dep):

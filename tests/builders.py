@@ -657,15 +657,36 @@ class Cluster:
         return status
 
     def label_pod(self, pod: Obj | str, labels: Mapping[str, str], namespace: str = "default") -> Obj:
-        """``kubectl label pod <name> key=value``: only the labels change
-        (and so which Services select the pod)."""
+        """``kubectl label pod <name> key=value``: the labels change (and so
+        which Services select the pod); a Deployment's pod relabelled out of
+        its ReplicaSet's selector is released and replaced."""
         if isinstance(pod, str):
             pod = self.must("Pod", pod, namespace)
         pod["metadata"].setdefault("labels", {}).update(labels)
         self._touch(pod)
+        self._release(pod)
         self._reconcile()
         self.clock.advance(1)
         return pod
+
+    def _release(self, pod: Obj) -> None:
+        """The ReplicaSet controller on a pod relabelled out of its selector:
+        it removes the pod's ownerReferences (the pod keeps running, an
+        orphan that still has its generateName and pod-template-hash) and
+        starts a replacement from its template."""
+        refs = pod["metadata"].get("ownerReferences") or []
+        ref = next((r for r in refs if r.get("controller") and r.get("kind") == "ReplicaSet"), None)
+        if ref is None:
+            return
+        ns = pod["metadata"].get("namespace", "")
+        rs = next((r for r in self.list("ReplicaSet", ns) if r["metadata"]["uid"] == ref["uid"]), None)
+        if rs is None or matches(rs["spec"]["selector"].get("matchLabels"), pod["metadata"].get("labels")):
+            return
+        del pod["metadata"]["ownerReferences"]
+        self._touch(pod)
+        rs_name = rs["metadata"]["name"]
+        suffix = safe_suffix(5, self.seed, rs_name, "replacement", pod["metadata"]["uid"])
+        self._pod(f"{rs_name}-{suffix}", ns, rs["spec"]["template"], owners=[owner_ref(rs)], generate_name=f"{rs_name}-")
 
     def delete_pod(self, pod: Obj | str, namespace: str = "default", *, linger: bool = True,
                    grace_seconds: int | None = None) -> None:

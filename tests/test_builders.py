@@ -380,3 +380,18 @@ def test_images_as_containerd_reports_them(image: str, reported: str, repository
     assert image_repository(image) == repository
     assert pull_policy(image) == policy
     assert image_id(image).startswith(repository + "@sha256:") and len(image_id(image)) == len(repository) + 72
+
+
+def test_relabelling_a_pod_out_of_its_replicaset_selector_releases_and_replaces_it() -> None:
+    """As the ReplicaSet controller does (seen on the real cluster): the ownerReferences go,
+    generateName and pod-template-hash stay, and a replacement pod is started."""
+    c = small_cluster()
+    dep = c.deployment("web", replicas=2, image="httpd", labels={"app": "web"})
+    pod = c.pods_of(dep)[0]
+    c.label_pod(pod, {"extra": "yes"})  # still selected: nothing happens
+    assert pod["metadata"]["ownerReferences"] and len(c.list("Pod")) == 2
+    c.label_pod(pod, {"app": "other"})
+    assert "ownerReferences" not in pod["metadata"]
+    assert pod["metadata"]["generateName"].endswith(f"-{pod['metadata']['labels']['pod-template-hash']}-")
+    assert len(c.pods_of(dep)) == 2 and pod not in c.pods_of(dep) and len(c.list("Pod")) == 3
+    assert_valid(c.objects())

@@ -68,6 +68,44 @@ def test_pods_of_a_deleted_deployment_still_running_are_found_by_uid():
     assert_verdict(out, "failed", 0.0, says="2 Pod(s) still present")
 
 
+def test_pods_released_by_relabelling_and_left_running_are_not_cleaned_up():
+    """``kubectl label pod <deployment1 pod> app=service2 --overwrite`` (to
+    build service2) takes the pod out of the ReplicaSet's selector: it is
+    released, keeps running and survives ``kubectl delete deployment``.
+    They were counted as deleted (no owner, not deployment1's in the built
+    view either); their generateName and pod-template-hash still say whose
+    they were."""
+    c = base_cluster()
+    c.clock.set(LAB_START)
+    dep = c.deployment("deployment1", replicas=2, image="httpd", labels={"app": "deployment1"})
+    first = c.pods_of(dep)[0]
+    c.label_pod(first, {"app": "service2"})
+    assert "ownerReferences" not in first["metadata"] and len(c.pods_of(dep)) == 2  # released and replaced
+    c.bare_pod("clientpod", image="busybox", args=["sleep", "3600"])
+    c.clock.advance(300)
+    built = view_of(copy.deepcopy(c.objects()))
+    c.delete_deployment("deployment1")
+    c.delete_pod("clientpod", linger=False)
+    assert [p["metadata"]["name"] for p in c.list("Pod", "default")] == [first["metadata"]["name"]]
+    out = cleaned(c, built, "cleanup.deleted", kind="Pod", names=["clientpod"], owned_by=["deployment1"])
+    assert_verdict(out, "failed", 3 / 4, says=f"1 Pod(s) still present: {first['metadata']['name']}")
+    # Without any earlier view too.
+    out = run("cleanup.deleted", view_of(c, phase="cleaned"), phase="cleaned", kind="Pod", owned_by=["deployment1"])
+    assert_verdict(out, "failed", says=first["metadata"]["name"])
+
+
+def test_a_bare_pod_named_like_a_deployments_pod_is_not_taken_for_a_released_one():
+    """No pod-template-hash label (``kubectl run deployment1-abc``-style), or one that does not
+    match the generateName: not the Deployment's."""
+    c, built = built_lab()
+    c.delete_deployment("deployment1")
+    c.delete_pod("clientpod", linger=False)
+    c.bare_pod("deployment1-7d9c8b6f5-x2x2x", image="httpd", labels={"pod-template-hash": "other"})
+    c.must("Pod", "deployment1-7d9c8b6f5-x2x2x", "default")["metadata"]["generateName"] = "deployment1-7d9c8b6f5-"
+    assert_verdict(cleaned(c, built, "cleanup.deleted", kind="Pod", names=["clientpod"], owned_by=["deployment1"]),
+                   "passed")
+
+
 def test_partial_credit_is_the_exact_fraction_of_the_points():
     """clientpod deleted, deployment1's two pods orphaned: one of three gone
     is 1 of 3 points. The score was rounded to 0.3333 first, so the report

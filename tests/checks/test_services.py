@@ -130,9 +130,12 @@ def test_all_passes_when_not_ready_pods_are_published_on_purpose():
 
 def test_all_with_published_not_ready_pods_still_fails_for_a_pod_left_out():
     c, p1, p2 = two_deployments()
-    c.service("service1", ports=HTTP, selector=APP)
+    # A label added by hand to all pods but one (relabelling a pod out of its
+    # Deployment's selector would have it released and replaced instead).
+    c.service("service1", ports=HTTP, selector={**APP, "tier": "web"})
+    for pod in p1[1:] + p2:
+        c.label_pod(pod, {"tier": "web"})
     not_ready(c, p2[:1])
-    c.label_pod(p1[0], {"app": "other"})
     publish_not_ready(c, "service1")
     assert_verdict(endpoints(c), "failed", says="1 of their pods are missing")
 
@@ -290,3 +293,21 @@ def test_headless_fails_for_a_cluster_ip_service():
 
 def test_headless_fails_for_a_missing_service():
     assert_verdict(run("service.headless", view_of(base_cluster()), name="service2"), "failed")
+
+
+def test_one_of_each_over_pods_relabelled_out_of_their_deployments_names_the_release():
+    """``kubectl label pod <first pod> app=service2 --overwrite`` on one pod of each: the
+    ReplicaSets release them (and start replacements), so service2 routes to no Deployment's
+    pods. It fails, and says why instead of calling them bare pods the student never made."""
+    c = base_cluster()
+    d1 = c.deployment("deployment1", replicas=2, image="httpd", labels={"app": "deployment1"})
+    d2 = c.deployment("deployment2", replicas=3, image="httpd", labels={"app": "deployment2"})
+    firsts = [c.pods_of(d1)[0], c.pods_of(d2)[0]]
+    for pod in firsts:
+        c.label_pod(pod, {"app": "service2"})
+    assert len(c.pods_of(d1)) == 2 and len(c.pods_of(d2)) == 3
+    c.service("service2", ports=HTTP, selector={"app": "service2"}, headless=True)
+    out = run("service.endpoints", view_of(c), name="service2", deployments=BOTH, expect="one-of-each")
+    assert_verdict(out, "failed", says="released by deployment1 when relabelled out of its selector")
+    assert "bare pod" not in out.message.en
+    assert "脱离 deployment2" in out.message.zh

@@ -10,10 +10,11 @@ and dump verdicts must agree (the live-only probes are skipped on a dump).
 from __future__ import annotations
 
 import itertools
+import json
 
 import pytest
 
-from tests.realcluster_tests.lab import LIVE_ONLY, Lab, example_verdicts, offline_view, verdicts
+from tests.realcluster_tests.lab import LIVE_ONLY, Lab, example_verdicts, offline_view, service_manifest, verdicts
 
 _seq = itertools.count()
 
@@ -188,6 +189,42 @@ def test_service2_over_all_pods(lab):
     lab.wait_settled(6)
     results = grade_everything(lab, cleanup_properly(lab))
     assert_all(results, expected_live("service2-all-pods", **{"clientpod-wget-service2": "skipped"}))
+
+
+def test_service2_by_relabelling_app_leaves_released_pods_running(lab):
+    """``kubectl label pod <first pod> app=service2 --overwrite``: each ReplicaSet releases its
+    relabelled pod (no ownerReferences, generateName and pod-template-hash kept) and starts a
+    replacement. service2 then routes to no Deployment's pods, and after ``kubectl delete
+    deployment`` the two released pods keep running: step 6 counted them as deleted."""
+    lab.step1_2()
+    lab.step3()
+    lab.wait_rollout("deployment1")
+    lab.wait_rollout("deployment2")
+    lab.wait_settled(5)
+    firsts = [lab.pods_of("deployment1")[0], lab.pods_of("deployment2")[0]]
+    released = sorted(p["metadata"]["name"] for p in firsts)
+    for name in released:
+        lab.k("label", "pod", name, "app=service2", "--overwrite")
+    lab.apply(service_manifest("service2", {"app": "service2"}, headless=True))
+    lab.step5()
+    lab.wait_settled(8)  # 5 deployment pods, the 2 released ones, clientpod
+    for name in released:
+        meta = lab.get("pod", name)["metadata"]
+        assert not meta.get("ownerReferences") and meta["generateName"].endswith(f"-{meta['labels']['pod-template-hash']}-")
+
+    def cleanup():
+        lab.step6()
+        lab.c.wait_for(lambda: sorted(p["metadata"]["name"] for p in lab.get("pods")["items"]) == released, 90,
+                       "only the released pods to be left")
+
+    results = grade_everything(lab, cleanup)
+    assert_all(results, expected_live("correct", **{"service2-endpoints": "failed", "clientpod-wget-service2": "skipped",
+                                                    "pods-deleted": "failed"}))
+    checks = {c["id"]: c for s in results["report"]["steps"] for c in s["checks"]}
+    assert all(n in checks["pods-deleted"]["message"]["en"] for n in released)
+    built = json.loads((lab.dir / "live-built.json").read_text())
+    s2 = next(c for s in built["steps"] for c in s["checks"] if c["id"] == "service2-endpoints")
+    assert "released by deployment1" in s2["message"]["en"] and "bare pod" not in s2["message"]["en"]
 
 
 def test_namespace_deleted_as_cleanup(lab):
