@@ -748,7 +748,7 @@ class Cluster:
         ports = [dict(p) for p in ports]
         ann = dict(annotations or {})
         if applied:
-            manifest_spec: Obj = {"ports": [{k: v for k, v in p.items() if k != "protocol"} for p in ports]}
+            manifest_spec: Obj = {"ports": [{k: v for k, v in p.items() if k != "protocol"} for p in ports]} if ports else {}
             if selector:
                 manifest_spec["selector"] = dict(selector)
             if headless:
@@ -763,6 +763,8 @@ class Cluster:
         spec: Obj = {"clusterIP": ip, "clusterIPs": [ip], "internalTrafficPolicy": "Cluster",
                      "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack", "ports": ports,
                      "sessionAffinity": "None", "type": "ClusterIP"}
+        if not ports:  # a headless Service without ports: the API serves no ports field at all
+            del spec["ports"]
         if selector:
             spec["selector"] = dict(selector)
         svc = self._new("Service", meta, spec=spec, status={"loadBalancer": {}})
@@ -820,23 +822,26 @@ class Cluster:
 
     def _backends(self, svc: Obj) -> list[tuple[Obj, list[Obj]]]:
         """The pods the controllers consider for ``svc`` (selected, with an
-        IP), each with the EndpointSlice ports it offers; a named targetPort
-        the pod lacks leaves the pod out, as the controllers do."""
+        IP), each with the EndpointSlice ports it offers. A named targetPort
+        the pod lacks leaves that port out, and a pod with none left (or a
+        headless Service without ports) offers none: the EndpointSlice
+        controller still lists it, in a slice with ``ports: null``, and the
+        Endpoints controller leaves it out unless the Service has no ports
+        at all (as seen on the real cluster)."""
         out = []
         ns = svc["metadata"]["namespace"]
         for pod in self.list("Pod", ns):
             if not matches(svc["spec"]["selector"], pod["metadata"].get("labels")) or not pod["status"].get("podIP"):
                 continue
             ports = []
-            for sp in svc["spec"]["ports"]:
+            for sp in svc["spec"].get("ports") or []:
                 target = sp.get("targetPort", sp["port"])
                 if isinstance(target, str):
                     target = next((cp["containerPort"] for c in pod["spec"]["containers"]
                                    for cp in c.get("ports", []) if cp.get("name") == target), None)
                 if target is not None:
                     ports.append({"name": sp.get("name", ""), "port": target, "protocol": sp.get("protocol", "TCP")})
-            if ports:
-                out.append((pod, ports))
+            out.append((pod, ports))
         return out
 
     def _derived_labels(self, svc: Obj) -> Obj:
@@ -879,7 +884,7 @@ class Cluster:
         ns, name = svc["metadata"]["namespace"], svc["metadata"]["name"]
         ready, unready, ports = [], [], None
         for pod, pod_ports in self._backends(svc):
-            if is_terminating(pod):
+            if is_terminating(pod) or (not pod_ports and svc["spec"].get("ports")):
                 continue
             address = {"ip": pod["status"]["podIP"], "nodeName": pod["spec"]["nodeName"], "targetRef": pod_ref(pod)}
             (ready if pod_is_ready(pod) else unready).append(address)
@@ -892,7 +897,8 @@ class Cluster:
                 subset["addresses"] = sorted(ready, key=lambda a: a["ip"])
             if unready:
                 subset["notReadyAddresses"] = sorted(unready, key=lambda a: a["ip"])
-            subset["ports"] = ports
+            if ports:
+                subset["ports"] = ports
             body["subsets"] = [subset]
         self._upsert("Endpoints", name, ns, body, labels=self._derived_labels(svc))
 
@@ -901,17 +907,16 @@ class Cluster:
         terminating ones included, ``max_endpoints_per_slice`` to a slice;
         no pod at all leaves one placeholder slice with null endpoints."""
         ns, name, uid = svc["metadata"]["namespace"], svc["metadata"]["name"], svc["metadata"]["uid"]
-        endpoints, ports = [], None
+        groups: dict[str, tuple[list[Obj] | None, list[Obj]]] = {}  # one set of slices per port set
         for pod, pod_ports in sorted(self._backends(svc), key=lambda b: b[0]["metadata"]["name"]):
             serving = pod_is_ready(pod)
             terminating = is_terminating(pod)
-            endpoints.append({
+            groups.setdefault(json.dumps(pod_ports, sort_keys=True), (pod_ports or None, []))[1].append({
                 "addresses": [pod["status"]["podIP"]],
                 "conditions": {"ready": serving and not terminating, "serving": serving, "terminating": terminating},
                 "nodeName": pod["spec"]["nodeName"],
                 "targetRef": pod_ref(pod),
             })
-            ports = pod_ports
         labels = {**self._derived_labels(svc), MANAGED_BY: SLICE_CONTROLLER, SERVICE_NAME: name}
         existing = [s for s in self.list("EndpointSlice", ns)
                     if any(r["uid"] == uid for r in s["metadata"].get("ownerReferences", []))]
@@ -919,12 +924,14 @@ class Cluster:
         size = self.max_endpoints_per_slice
         # No pod at all still leaves one slice; ``ports`` and ``endpoints`` are
         # not omitempty, and an empty list reads back from etcd as null.
-        chunks: list[list[Obj] | None] = [endpoints[i:i + size] for i in range(0, len(endpoints), size)] or [None]
+        chunks: list[tuple[list[Obj] | None, list[Obj] | None]] = [
+            (ports, endpoints[i:i + size]) for ports, endpoints in groups.values()
+            for i in range(0, len(endpoints), size)] or [(None, None)]
         # Like the real reconciler, rewrite existing slices in place (even a
         # placeholder) rather than delete one and create another.
         for s in existing[len(chunks):]:
             self._drop(s)
-        for i, chunk in enumerate(chunks):
+        for i, (ports, chunk) in enumerate(chunks):
             body = {"addressType": "IPv4", "endpoints": chunk, "ports": ports if chunk else None}
             if i < len(existing):
                 self._upsert("EndpointSlice", existing[i]["metadata"]["name"], ns, body, labels=labels)

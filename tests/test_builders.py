@@ -17,6 +17,7 @@ import yaml
 
 from tests import make_examples
 from tests.builders import (
+    container,
     LAB_START, MIRROR_CONTROLLER, SLICE_CONTROLLER, Cluster, base_cluster, dump_json, dump_yaml, image_id,
     image_repository, normalize_image, parse_time, pull_policy, service_port, to_list,
 )
@@ -71,6 +72,15 @@ def _selected(items: list[dict[str, Any]], svc: dict[str, Any]) -> list[dict[str
             and all(p["metadata"].get("labels", {}).get(k) == v for k, v in sel.items()) and p["status"].get("podIP")]
 
 
+def _offers_a_port(svc: dict[str, Any], pod: dict[str, Any]) -> bool:
+    """Whether the Endpoints controller lists the pod: the Service has no ports (headless), or one
+    of its targetPorts is a number or a name a container of the pod declares."""
+    ports = svc["spec"].get("ports") or []
+    declared = {cp.get("name") for c in pod["spec"]["containers"] for cp in c.get("ports", [])}
+    return not ports or any(not isinstance(p.get("targetPort", p["port"]), str) or p["targetPort"] in declared
+                            for p in ports)
+
+
 def _ip(pod: dict[str, Any], family: str) -> str:
     """The pod's address of one IP family (a dual-stack pod has both)."""
     ips = [a["ip"] for a in pod["status"].get("podIPs") or [{"ip": pod["status"]["podIP"]}]]
@@ -103,7 +113,7 @@ def assert_endpoints_follow_pods(items: list[dict[str, Any]]) -> None:
                     assert s["metadata"]["ownerReferences"][0]["uid"] == ep["metadata"]["uid"]
             continue
         pods = _selected(items, svc)
-        live = [p for p in pods if "deletionTimestamp" not in p["metadata"]]
+        live = [p for p in pods if "deletionTimestamp" not in p["metadata"] and _offers_a_port(svc, p)]
         (ep,) = find("Endpoints", ns, name)
         subsets = ep.get("subsets", [])
         listed = {(a["ip"], a["targetRef"]["uid"]) for s in subsets for a in s.get("addresses", [])}
@@ -395,3 +405,34 @@ def test_relabelling_a_pod_out_of_its_replicaset_selector_releases_and_replaces_
     assert pod["metadata"]["generateName"].endswith(f"-{pod['metadata']['labels']['pod-template-hash']}-")
     assert len(c.pods_of(dep)) == 2 and pod not in c.pods_of(dep) and len(c.list("Pod")) == 3
     assert_valid(c.objects())
+
+
+def test_pods_without_a_resolved_port_are_in_a_portless_slice_as_on_the_real_cluster() -> None:
+    """Seen on v1.36: a named targetPort no container declares lists the selected pods in an
+    EndpointSlice with ``ports: null`` and leaves the Endpoints without subsets; a headless
+    Service without ports has them in a portless slice and in Endpoints addresses without ports.
+    (The builder left the pods out of both.)"""
+    c = small_cluster()
+    dep = c.deployment("web", replicas=2, image="httpd", labels={"app": "web"})
+    uids = sorted(p["metadata"]["uid"] for p in c.pods_of(dep))
+    c.service("named", selector={"app": "web"}, ports=[service_port(80, "http")])
+    (s,) = [x for x in c.list("EndpointSlice") if x["metadata"]["labels"]["kubernetes.io/service-name"] == "named"]
+    assert s["ports"] is None and sorted(e["targetRef"]["uid"] for e in s["endpoints"]) == uids
+    assert "subsets" not in c.must("Endpoints", "named", "default")
+    c.service("bare", selector={"app": "web"}, ports=[], headless=True)
+    (s,) = [x for x in c.list("EndpointSlice") if x["metadata"]["labels"]["kubernetes.io/service-name"] == "bare"]
+    assert s["ports"] is None and sorted(e["targetRef"]["uid"] for e in s["endpoints"]) == uids
+    (subset,) = c.must("Endpoints", "bare", "default")["subsets"]
+    assert "ports" not in subset and len(subset["addresses"]) == 2
+    assert_valid(c.objects())
+
+
+def test_pods_offering_different_ports_get_a_slice_per_port_set() -> None:
+    c = small_cluster()
+    c.deployment("named", replicas=1, labels={"app": "web"},
+                 containers=[container("httpd", port=80) | {"ports": [{"containerPort": 80, "name": "http", "protocol": "TCP"}]}])
+    c.deployment("plain", replicas=1, image="httpd", labels={"app": "web"}, selector={"app": "web"})
+    c.service("web", selector={"app": "web"}, ports=[service_port(80, "http")])
+    slices = sorted(c.list("EndpointSlice"), key=lambda s: s["ports"] is None)
+    assert [s["ports"] for s in slices] == [[{"name": "", "port": 80, "protocol": "TCP"}], None]
+    assert [len(s["endpoints"]) for s in slices] == [1, 1]

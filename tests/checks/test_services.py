@@ -311,3 +311,18 @@ def test_one_of_each_over_pods_relabelled_out_of_their_deployments_names_the_rel
     assert_verdict(out, "failed", says="released by deployment1 when relabelled out of its selector")
     assert "bare pod" not in out.message.en
     assert "脱离 deployment2" in out.message.zh
+
+
+def test_a_headless_service2_without_ports_routes_to_its_two_pods():
+    """``clusterIP: None`` and a selector, no ports (valid for a headless Service): the
+    controllers list the pods in a portless EndpointSlice and CoreDNS names them, so step 5's
+    wget reaches them on :80. The builder left them out of both (no backends at all)."""
+    c = base_cluster()
+    d1 = c.deployment("deployment1", replicas=2, image="httpd", labels={**APP, "deploy": "deployment1"})
+    d2 = c.deployment("deployment2", replicas=3, image="httpd", labels={**APP, "deploy": "deployment2"})
+    c.label_pod(c.pods_of(d1)[0], SVC2)
+    c.label_pod(c.pods_of(d2)[0], SVC2)
+    c.service("service2", ports=[], selector=SVC2, headless=True)
+    out = run("service.endpoints", view_of(c), name="service2", deployments=BOTH, expect="one-of-each")
+    assert_verdict(out, "passed")
+    assert_verdict(run("service.target_port", view_of(c), name="service2"), "passed", says="without ports")

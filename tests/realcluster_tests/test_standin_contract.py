@@ -332,3 +332,41 @@ def test_portforward_websocket_framing(pair, real_cluster):
         wire = b"".join(p for ch, p in frames[2:] if ch == 0)
         answers.append(sorted(str(r) for r in dns.message.from_wire(wire[2:]).answer))
     assert answers[0] == answers[1] and answers[0]
+
+
+def test_builder_portless_endpoints_match_the_real_controllers(real_cluster, tmp_path):
+    """A named targetPort no container declares, and a headless Service without ports: the real
+    controllers list the selected pods in an EndpointSlice with ``ports: null`` (Endpoints: no
+    subsets for the first, portless addresses for the second), and tests/builders.py says the same."""
+    from tests.builders import base_cluster, service_port
+    from tests.realcluster_tests.lab import deployment_manifest
+
+    lab = Lab(real_cluster, real_cluster.new_namespace("portless"), tmp_path)
+    web = {"app": "web"}
+    manifest = deployment_manifest("web", 2, "httpd", dict(web))
+    del manifest["spec"]["template"]["spec"]["containers"][0]["ports"]
+    lab.apply(manifest,
+              {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "named"},
+               "spec": {"selector": web, "ports": [{"port": 80, "targetPort": "http"}]}},
+              {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "bare"},
+               "spec": {"selector": web, "clusterIP": "None"}})
+    lab.wait_rollout("web")
+    lab.wait_settled(2)
+
+    def shape(slices, endpoints):
+        out = {}
+        for svc in ("named", "bare"):
+            mine = [s for s in slices if s["metadata"].get("labels", {}).get("kubernetes.io/service-name") == svc]
+            ep = next(e for e in endpoints if e["metadata"]["name"] == svc)
+            out[svc] = ([(s.get("ports"), len(s.get("endpoints") or [])) for s in mine],
+                        [(sorted(k for k in sub if k != "addresses"), len(sub.get("addresses") or []))
+                         for sub in ep.get("subsets") or []])
+        return out
+
+    real = shape(lab.get("endpointslices")["items"], lab.get("endpoints")["items"])
+    c = base_cluster()
+    c.deployment("web", replicas=2, image="httpd", labels=web, port=None)
+    c.service("named", selector=web, ports=[service_port(80, "http")])
+    c.service("bare", selector=web, ports=[], headless=True)
+    model = shape(c.list("EndpointSlice", "default"), c.list("Endpoints", "default"))
+    assert real == model == {"named": ([(None, 2)], []), "bare": ([(None, 2)], [([], 2)])}
