@@ -26,8 +26,12 @@ EXAMPLES = REPO / "examples" / "service-discovery"
 
 
 def labgrade_argv(*args: str) -> list[str]:
-    exe = Path(sys.executable).with_name("labgrade")
-    return [str(exe), *args] if exe.exists() else [sys.executable, "-m", "grader.cli", *args]
+    """``labgrade ARGS`` run from this checkout's code, whatever the cwd and environment: the
+    venv's ``labgrade`` script imports the editable install's source, which for a second git
+    worktree is another checkout (its tests graded with the main tree's grader)."""
+    boot = (f"import runpy, sys; sys.path.insert(0, {str(REPO)!r}); sys.argv[0] = 'labgrade'; "
+            "runpy.run_module('grader.cli', run_name='__main__', alter_sys=True)")
+    return [sys.executable, "-c", boot, *args]
 
 
 def run_labgrade(*args: str, timeout: float = 240, env: dict | None = None) -> subprocess.CompletedProcess:
