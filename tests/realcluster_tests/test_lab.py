@@ -227,6 +227,22 @@ def test_service2_by_relabelling_app_leaves_released_pods_running(lab):
     assert "released by deployment1" in s2["message"]["en"] and "bare pod" not in s2["message"]["en"]
 
 
+def test_clientpod_forgotten_in_the_cleanup_grades_the_cleaned_phase(lab):
+    """grade --state after building, then everything deleted but clientpod, then grade --state
+    again (no --phase): the leftover made it regrade 'built' (steps 1-4 lost, step 6 not graded)."""
+    lab.build_correct()
+    assert lab.grade_live("first")["totals"]["earned"] == 85
+    lab.k("delete", "deployment", "deployment1", "deployment2")
+    lab.k("delete", "service", "service1", "service2")
+    lab.c.wait_for(lambda: [p["metadata"]["name"] for p in lab.get("pods")["items"]] == ["clientpod"], 90,
+                   "only clientpod to be left")
+    report = lab.grade_live("second")
+    assert report["notes"][0]["en"].startswith("grading phase 'cleaned' (after the cleanup): the cleanup has begun")
+    want = expected_live("correct", **{"pods-deleted": "failed"})
+    assert verdicts(report) == want
+    assert 99 <= report["totals"]["earned"] < 100
+
+
 def test_namespace_deleted_as_cleanup(lab):
     lab.build_correct()
 
