@@ -4,7 +4,11 @@ YAML instead of Python.
 
 * A mapping matches when every key it names matches (other keys are ignored).
   A key may be a path (``spec.ports[0].nodePort``) or a JMESPath expression
-  in parentheses (``(length(spec.ports))``), evaluated on the mapping.
+  in parentheses (``(length(spec.ports))``), evaluated on the mapping. A key
+  the mapping holds as it is written is that key, never a path: ConfigMap
+  files (``app.properties``), labels and annotations
+  (``app.kubernetes.io/name``, ``deployment.kubernetes.io/revision``) are
+  written as they are, and one that is no valid path is always a key.
 * A list matches when each expected element matches a different observed
   element, in any order (the object may hold more: a Service with a second
   port still has the first).
@@ -18,6 +22,7 @@ each one that failed is reported with its path, expected and observed value.
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -31,6 +36,9 @@ import yaml
 ABSENT = object()
 _COMPARE = re.compile(r"^\(\s*(==|!=|>=|<=|>|<|in|not in)\s+(.+?)\s*\)$", re.S)
 _PATHY = re.compile(r"[.\[]")
+#: What a key of a Kubernetes map (labels, annotations, ConfigMap and Secret
+#: data) may hold: such a key that is no valid path is a literal key.
+_MAP_KEY = re.compile(r"^[-A-Za-z0-9_./]+$")
 
 
 @dataclass(frozen=True)
@@ -75,8 +83,10 @@ def validate(tree: Any, path: str = "") -> list[str]:
     if isinstance(tree, dict):
         for key, sub in tree.items():
             here = f"{path}.{key}" if path else str(key)
-            if is_expression(key) or _PATHY.search(str(key)):
-                problems += _compile(str(key)[1:-1] if is_expression(key) else str(key), here)
+            if is_expression(key):
+                problems += _compile(str(key)[1:-1], here)
+            elif _PATHY.search(str(key)) and not _MAP_KEY.match(str(key)):
+                problems += _compile(str(key), here)
             problems += validate(sub, here)
     elif isinstance(tree, list):
         for i, sub in enumerate(tree):
@@ -103,6 +113,11 @@ def _compile(expr: str, path: str) -> list[str]:
     return []
 
 
+@functools.lru_cache(maxsize=256)
+def _is_path(key: str) -> bool:
+    return not _compile(key, "")
+
+
 def match(expected: Any, observed: Any, path: str = "") -> list[Leaf]:
     """Every leaf of ``expected`` against ``observed``."""
     if isinstance(expected, dict):
@@ -122,11 +137,11 @@ def match(expected: Any, observed: Any, path: str = "") -> list[Leaf]:
             if is_expression(key):
                 value = _search(key[1:-1], observed)
                 value = ABSENT if value is None and sub is not None else value
-            elif _PATHY.search(key):
+            elif key in observed or not _PATHY.search(key) or not _is_path(key):
+                value = observed.get(key, ABSENT)
+            else:
                 value = _search(key, observed)
                 value = ABSENT if value is None else value
-            else:
-                value = observed.get(key, ABSENT)
             out += match(sub, value, here)
         return out
     if isinstance(expected, list):

@@ -117,3 +117,29 @@ def test_an_empty_tree_is_the_rubrics_mistake_but_an_empty_mapping_inside_asks_f
     assert validate({"data": {}}) == []
     assert bad({"spec": {}}) == []
     assert bad({"status": {}}) == [("status", "{...}", ABSENT)]
+
+
+def test_a_key_the_mapping_holds_as_written_is_that_key_not_a_path():
+    cm = {"data": {"app.properties": "log.level=debug\n", "APP_MODE": "production"}}
+    assert bad({"data": {"app.properties": "(contains(@, 'log.level=debug'))"}}, cm) == []
+    assert bad({"data": {"app.properties": "x"}}, cm) == [("data.app.properties", "x", "log.level=debug\n")]
+    assert bad({"data": {"nginx.conf": "x"}}, cm) == [("data.nginx.conf", "x", ABSENT)]  # missing: absent, as a path too
+
+
+def test_label_and_annotation_keys_that_are_no_path_are_keys_not_a_rubric_mistake():
+    pod = {"metadata": {"labels": {"app.kubernetes.io/name": "web"},
+                        "annotations": {"deployment.kubernetes.io/revision": "3"}},
+           "data": {".dockerconfigjson": "e30="}}
+    tree = {"metadata": {"labels": {"app.kubernetes.io/name": "web"},
+                         "annotations": {"deployment.kubernetes.io/revision": "3"}},
+            "data": {".dockerconfigjson": "e30="}}
+    assert validate(tree) == []
+    assert bad(tree, pod) == []
+    assert bad({"metadata": {"labels": {"app.kubernetes.io/part-of": "shop"}}}, pod) == [
+        ("metadata.labels.app.kubernetes.io/part-of", "shop", ABSENT)]
+
+
+def test_a_path_key_is_still_a_path_and_a_broken_one_still_the_rubrics_mistake():
+    assert bad({"spec.type": "NodePort"}) == []
+    assert bad({"spec.ports[1].port": 443}) == []
+    assert validate({"spec.ports[0": 80}) != []
