@@ -15,7 +15,10 @@ YAML instead of Python.
 * A leaf is a literal (compared exactly, ``80`` is not ``"80"``), a
   comparison in parentheses (``(>= 30000)``, ``(!= null)``, ``(in [80, 8080])``),
   or a JMESPath expression in parentheses that must be truthy with the
-  observed value as ``@`` (``(starts_with(@, 'httpd'))``).
+  observed value as ``@`` (``(starts_with(@, 'httpd'))``). When the observed
+  value has a type the expression's functions cannot take (the field is
+  missing, a number where text was meant), the leaf does not match: a
+  student's object never makes the rubric an error.
 
 Every leaf is counted once, so a rubric can give partial credit per leaf, and
 each one that failed is reported with its path, expected and observed value.
@@ -66,11 +69,19 @@ def is_expression(value: Any) -> bool:
     return isinstance(value, str) and value.startswith("(") and value.endswith(")")
 
 
+#: What an expression gives when the observed value has a type its functions
+#: cannot take (``contains(@, 'x')`` on a field the student left out, ``length``
+#: of a number): the student's object, not the rubric, is wrong there.
+WRONG_TYPE = object()
+
+
 def _search(expr: str, data: Any) -> Any:
     import jmespath
 
     try:
         return jmespath.search(expr, data)
+    except jmespath.exceptions.JMESPathTypeError:
+        return WRONG_TYPE
     except jmespath.exceptions.JMESPathError as exc:
         raise BadAssertion(f"bad JMESPath expression {expr!r}: {exc}") from None
 
@@ -136,7 +147,7 @@ def match(expected: Any, observed: Any, path: str = "") -> list[Leaf]:
             here = f"{path}.{key}" if path else key
             if is_expression(key):
                 value = _search(key[1:-1], observed)
-                value = ABSENT if value is None and sub is not None else value
+                value = ABSENT if value is WRONG_TYPE or (value is None and sub is not None) else value
             elif key in observed or not _PATHY.search(key) or not _is_path(key):
                 value = observed.get(key, ABSENT)
             else:
@@ -186,7 +197,8 @@ def _leaf_ok(expected: Any, observed: Any) -> bool:
         m = _COMPARE.match(expected)
         if m:
             return _compare(m.group(1), observed, yaml.safe_load(m.group(2)))
-        return bool(_search(expected[1:-1], None if observed is ABSENT else observed))
+        found = _search(expected[1:-1], None if observed is ABSENT else observed)
+        return found is not WRONG_TYPE and bool(found)
     if expected is None:
         return observed is ABSENT or observed is None
     if observed is ABSENT:

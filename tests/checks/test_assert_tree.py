@@ -143,3 +143,17 @@ def test_a_path_key_is_still_a_path_and_a_broken_one_still_the_rubrics_mistake()
     assert bad({"spec.type": "NodePort"}) == []
     assert bad({"spec.ports[1].port": 443}) == []
     assert validate({"spec.ports[0": 80}) != []
+
+
+def test_an_expression_on_a_value_of_the_wrong_type_does_not_match_and_is_no_rubric_error():
+    cm = {"data": {"n": 3}}
+    # the leaf: a missing field and a number where text was meant
+    assert bad({"data": {"app.properties": "(contains(@, 'debug'))"}}, cm) == [
+        ("data.app.properties", "(contains(@, 'debug'))", ABSENT)]
+    assert bad({"data": {"n": "(starts_with(@, 'x'))"}}, cm) == [("data.n", "(starts_with(@, 'x'))", 3)]
+    # the key: length() of a list the student never wrote
+    assert bad({"(length(spec.ports))": 1}, {"spec": {}}) == [("(length(spec.ports))", 1, ABSENT)]
+    assert bad({"(length(spec.ports))": None}, {"spec": {}}) == []
+    # an unknown function is still the rubric's mistake
+    with pytest.raises(BadAssertion):
+        match({"spec": {"type": "(no_such_fn(@))"}}, SVC)

@@ -229,3 +229,9 @@ def test_a_selector_in_another_namespace_is_an_error_a_name_there_is_read_by_nam
     assert select.reads_of({"kind": "svc", "names": ["a", "b"], "namespace": "kube-system"}) == \
         ("Service:kube-system/a", "Service:kube-system/b")
     assert select.reads_of({"kind": ["Deployment", "sts"], "name": "web"}) == ("Deployment", "StatefulSet")
+
+
+def test_matches_an_expression_on_a_field_the_student_left_out_fails_not_errors():
+    o = run("object.matches", view_of(lab()), kind="Service", name="web",
+            expect={"metadata": {"annotations": {"note": "(contains(@, 'web'))"}}})
+    assert_verdict(o, "failed", says="metadata.annotations.note expected")
