@@ -11,7 +11,10 @@ YAML instead of Python.
   written as they are, and one that is no valid path is always a key.
 * A list matches when each expected element matches a different observed
   element, in any order (the object may hold more: a Service with a second
-  port still has the first).
+  port still has the first). With ``exact_lists`` the object's list must
+  also have no more elements than the tree's: where one more widens what is
+  allowed (an RBAC verb or rule, a NetworkPolicy ``from`` peer or ingress
+  rule), "it contains the right one" is not the requirement.
 * A leaf is a literal (compared exactly, ``80`` is not ``"80"``), a
   comparison in parentheses (``(>= 30000)``, ``(!= null)``, ``(in [80, 8080])``),
   or a JMESPath expression in parentheses that must be truthy with the
@@ -129,8 +132,10 @@ def _is_path(key: str) -> bool:
     return not _compile(key, "")
 
 
-def match(expected: Any, observed: Any, path: str = "") -> list[Leaf]:
-    """Every leaf of ``expected`` against ``observed``."""
+def match(expected: Any, observed: Any, path: str = "", *, exact_lists: bool = False) -> list[Leaf]:
+    """Every leaf of ``expected`` against ``observed``. With ``exact_lists``,
+    each list also has a leaf ``length(<path>)``: the object's list must have
+    as many elements as the expected one (still in any order)."""
     if isinstance(expected, dict):
         out: list[Leaf] = []
         if not isinstance(observed, dict):
@@ -140,7 +145,7 @@ def match(expected: Any, observed: Any, path: str = "") -> list[Leaf]:
             # one leaf, a missing subtree weighed less than a present one with every
             # field wrong, so leaving ``data:`` out earned more partial credit.
             for key, sub in expected.items():
-                out += match(sub, ABSENT, f"{path}.{key}" if path else str(key))
+                out += match(sub, ABSENT, f"{path}.{key}" if path else str(key), exact_lists=exact_lists)
             return out
         for key, sub in expected.items():
             key = str(key)
@@ -153,10 +158,14 @@ def match(expected: Any, observed: Any, path: str = "") -> list[Leaf]:
             else:
                 value = _search(key, observed)
                 value = ABSENT if value is None else value
-            out += match(sub, value, here)
+            out += match(sub, value, here, exact_lists=exact_lists)
         return out
     if isinstance(expected, list):
-        return _match_list(expected, observed, path)
+        leaves = _match_list(expected, observed, path, exact_lists)
+        if exact_lists:
+            size = len(observed) if isinstance(observed, list) else ABSENT
+            leaves.append(Leaf(f"length({path or '@'})", len(expected), size, size == len(expected)))
+        return leaves
     return [Leaf(path or "$", expected, observed, _leaf_ok(expected, observed))]
 
 
@@ -164,12 +173,12 @@ def _shape(expected: Any) -> str:
     return "{...}" if isinstance(expected, dict) else "[...]"
 
 
-def _match_list(expected: list[Any], observed: Any, path: str) -> list[Leaf]:
+def _match_list(expected: list[Any], observed: Any, path: str, exact_lists: bool) -> list[Leaf]:
     if not isinstance(observed, list):
         leaves = []
         for i, sub in enumerate(expected):
             leaves += [Leaf(lf.path, lf.expected, ABSENT if observed is ABSENT else observed, False)
-                       for lf in match(sub, ABSENT, f"{path}[{i}]")]
+                       for lf in match(sub, ABSENT, f"{path}[{i}]", exact_lists=exact_lists)]
         return leaves
     used: set[int] = set()
     out: list[Leaf] = []
@@ -178,14 +187,15 @@ def _match_list(expected: list[Any], observed: Any, path: str) -> list[Leaf]:
         for j, candidate in enumerate(observed):
             if j in used:
                 continue
-            leaves = match(sub, candidate, f"{path}[{j}]")
+            leaves = match(sub, candidate, f"{path}[{j}]", exact_lists=exact_lists)
             good = sum(lf.ok for lf in leaves)
             if best is None or good > best[0]:
                 best = (good, j, leaves)
             if good == len(leaves):
                 break
         if best is None:
-            out += [Leaf(lf.path, lf.expected, ABSENT, False) for lf in match(sub, ABSENT, f"{path}[{i}]")]
+            out += [Leaf(lf.path, lf.expected, ABSENT, False)
+                    for lf in match(sub, ABSENT, f"{path}[{i}]", exact_lists=exact_lists)]
             continue
         used.add(best[1])
         out += best[2]

@@ -178,6 +178,7 @@ def object_matches(
     namespace: str | None = None,
     partial: bool = False,
     what: dict[str, str] | None = None,
+    exact_lists: bool = False,
 ) -> Outcome:
     """An object has the shape a partial object tree describes.
 
@@ -193,11 +194,13 @@ def object_matches(
         namespace: where to look (default: the lab namespace)
         partial: give credit per matching leaf instead of all or nothing
         what: ``{zh, en}``: how the messages name the requirement ("a NodePort service")
+        exact_lists: every list in ``expect`` must also have as many elements as the object's (any order): for lists where one more element allows more (RBAC ``verbs`` and ``rules``, a NetworkPolicy's ``ingress`` and ``from``); by default a list only has to contain the expected elements
 
     Passes: every leaf of ``expect`` matches (on every selected object).
 
     Fails: "Service web does not match: spec.type expected "NodePort", saw "ClusterIP"",
         the evidence lists each leaf that did not match with its path, expected and observed value;
+        with ``exact_lists``, "length(spec.ingress[0].from) expected 1, saw 2";
         "no Service web in namespace default" when the object is missing.
 
     Partial credit: with ``partial: true``, the fraction of leaves that match.
@@ -226,7 +229,7 @@ def object_matches(
         for obj in found:
             prefix = "" if name else f"{k8s.name(obj)}:"
             leaves += [assert_tree.Leaf(prefix + lf.path, lf.expected, lf.observed, lf.ok)
-                       for lf in assert_tree.match(expect, obj)]
+                       for lf in assert_tree.match(expect, obj, exact_lists=exact_lists)]
     except assert_tree.BadAssertion as exc:
         return error(T(f"评分标准中的断言有误：{exc}", f"the rubric's assertion is wrong: {exc}"))
     bad = [lf for lf in leaves if not lf.ok]

@@ -157,3 +157,33 @@ def test_an_expression_on_a_value_of_the_wrong_type_does_not_match_and_is_no_rub
     # an unknown function is still the rubric's mistake
     with pytest.raises(BadAssertion):
         match({"spec": {"type": "(no_such_fn(@))"}}, SVC)
+
+
+POLICY = {"spec": {"ingress": [{"from": [{"namespaceSelector": {}}, {"podSelector": {"matchLabels": {"role": "client"}}}],
+                                "ports": [{"port": 80, "protocol": "TCP"}]}]}}
+ONLY_CLIENT = {"spec": {"ingress": [{"from": [{"podSelector": {"matchLabels": {"role": "client"}}}]}]}}
+
+
+def test_a_list_only_has_to_contain_the_expected_elements_by_default():
+    assert bad(ONLY_CLIENT, POLICY) == []
+
+
+def test_with_exact_lists_an_extra_element_fails_as_a_length_leaf():
+    leaves = match(ONLY_CLIENT, POLICY, exact_lists=True)
+    assert [(lf.path, lf.expected, lf.observed) for lf in leaves if not lf.ok] == [
+        ("length(spec.ingress[0].from)", 1, 2)]
+    assert len(leaves) == 3  # the label, and one length leaf per list (ingress, from): partial credit counts them
+
+
+def test_with_exact_lists_the_same_elements_in_another_order_match():
+    role = {"rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["list", "get"]}]}
+    tree = {"rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}]}
+    assert [lf for lf in match(tree, role, exact_lists=True) if not lf.ok] == []
+    wider = {"rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "delete"]}]}
+    assert [(lf.path, lf.observed) for lf in match(tree, wider, exact_lists=True) if not lf.ok] == [
+        ("length(rules[0].verbs)", 3)]
+
+
+def test_with_exact_lists_a_missing_list_is_absent_in_its_length_leaf_too():
+    assert [(lf.path, lf.observed) for lf in match({"verbs": ["get"]}, {}, exact_lists=True) if not lf.ok] == [
+        ("verbs[0]", ABSENT), ("length(verbs)", ABSENT)]

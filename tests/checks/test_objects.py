@@ -235,3 +235,14 @@ def test_matches_an_expression_on_a_field_the_student_left_out_fails_not_errors(
     o = run("object.matches", view_of(lab()), kind="Service", name="web",
             expect={"metadata": {"annotations": {"note": "(contains(@, 'web'))"}}})
     assert_verdict(o, "failed", says="metadata.annotations.note expected")
+
+
+def test_matches_with_exact_lists_fails_a_list_with_more_than_the_tree():
+    v = view_of(lab())  # web has one port; ask for exactly none of the others
+    expect = {"spec": {"ports": [{"port": 80}]}}
+    assert_verdict(run("object.matches", v, kind="Service", name="web", expect=expect, exact_lists=True), "passed")
+    c = lab()
+    c.service("two", ports=[*HTTP, service_port(443, 8443, name="https")], selector={"app": "web"})
+    o = run("object.matches", view_of(c), kind="Service", name="two", expect=expect, exact_lists=True)
+    assert_verdict(o, "failed", says="length(spec.ports) expected 1, saw 2")
+    assert_verdict(run("object.matches", view_of(c), kind="Service", name="two", expect=expect), "passed")
