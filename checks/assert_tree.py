@@ -23,6 +23,10 @@ YAML instead of Python.
   missing, a number where text was meant), the leaf does not match: a
   student's object never makes the rubric an error.
 
+``{{ namespace }}`` in a key or a text leaf is the lab namespace the run
+grades (``-n``), for fields that name it: a RoleBinding's subject, a
+NetworkPolicy's namespaceSelector. No other template is filled in.
+
 Every leaf is counted once, so a rubric can give partial credit per leaf, and
 each one that failed is reported with its path, expected and observed value.
 """
@@ -42,6 +46,8 @@ import yaml
 ABSENT = object()
 _COMPARE = re.compile(r"^\(\s*(==|!=|>=|<=|>|<|in|not in)\s+(.+?)\s*\)$", re.S)
 _PATHY = re.compile(r"[.\[]")
+_TEMPLATE = re.compile(r"\{\{(.*?)\}\}")
+_NAMESPACE = re.compile(r"\{\{\s*namespace\s*\}\}")
 #: What a key of a Kubernetes map (labels, annotations, ConfigMap and Secret
 #: data) may hold: such a key that is no valid path is a literal key.
 _MAP_KEY = re.compile(r"^[-A-Za-z0-9_./]+$")
@@ -94,6 +100,11 @@ def validate(tree: Any, path: str = "") -> list[str]:
     if not path and (tree == {} or tree is None):  # an empty {} deeper down asks for a mapping there: a test
         return ["the tree is empty, so any object would match: name the fields it must have"]
     problems: list[str] = []
+    for text in (tree, *(tree.keys() if isinstance(tree, dict) else ())):
+        for m in _TEMPLATE.finditer(text) if isinstance(text, str) else ():
+            if not _NAMESPACE.fullmatch(m.group(0)):
+                problems.append(f"{path or '$'}: {m.group(0)!r} is not filled in here: an assertion tree knows "
+                                f"only {{{{ namespace }}}} (the lab namespace)")
     if isinstance(tree, dict):
         for key, sub in tree.items():
             here = f"{path}.{key}" if path else str(key)
@@ -125,6 +136,17 @@ def _compile(expr: str, path: str) -> list[str]:
     except jmespath.exceptions.JMESPathError as exc:
         return [f"{path}: bad JMESPath expression {expr!r} ({' '.join(str(exc).split())[:120]})"]
     return []
+
+
+def fill_namespace(tree: Any, namespace: str) -> Any:
+    """``tree`` with ``{{ namespace }}`` replaced by ``namespace`` in every key and text leaf."""
+    if isinstance(tree, dict):
+        return {fill_namespace(k, namespace): fill_namespace(v, namespace) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [fill_namespace(v, namespace) for v in tree]
+    if isinstance(tree, str) and "{{" in tree:
+        return _NAMESPACE.sub(namespace, tree)
+    return tree
 
 
 @functools.lru_cache(maxsize=256)
@@ -229,7 +251,8 @@ def _compare(op: str, observed: Any, value: Any) -> bool:
     if op == "!=":
         return not _leaf_ok(value, observed)
     if op in ("in", "not in"):
-        inside = isinstance(value, list) and observed is not ABSENT and any(_leaf_ok(v, observed) for v in value)
+        # null in the list admits an absent field, as a null leaf does
+        inside = isinstance(value, list) and any(_leaf_ok(v, observed) for v in value)
         return inside if op == "in" else not inside
     if observed is ABSENT or isinstance(observed, bool) or not isinstance(observed, (int, float)) \
             or isinstance(value, bool) or not isinstance(value, (int, float)):

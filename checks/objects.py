@@ -189,7 +189,7 @@ def object_matches(
 
     Parameters:
         kind: the kind
-        expect: the partial tree, e.g. ``{spec: {type: NodePort, "ports[0].nodePort": "(>= 30000)"}}``
+        expect: the partial tree, e.g. ``{spec: {type: NodePort, "ports[0].nodePort": "(>= 30000)"}}``; ``{{ namespace }}`` in it is the lab namespace
         name: the object's name; or ``selector``: every matching object must match
         namespace: where to look (default: the lab namespace)
         partial: give credit per matching leaf instead of all or nothing
@@ -213,6 +213,7 @@ def object_matches(
     if select.other_namespace_selector(namespace, selector, ctx.namespace, kind):
         return error(T("标签选择器只在实验命名空间中查找；其他命名空间的对象请按名称指定",
                        "a label selector looks in the lab namespace only; name objects in other namespaces"))
+    expect = assert_tree.fill_namespace(expect, ctx.namespace)
     tgt = select.target(kind, name, selector, namespace)
     try:
         found = tgt.find(ctx.view, ctx.namespace)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from checks.assert_tree import ABSENT, BadAssertion, match, show, validate
+from checks.assert_tree import ABSENT, BadAssertion, fill_namespace, match, show, validate
 
 SVC = {"kind": "Service", "metadata": {"name": "web", "labels": {"app": "web"}},
        "spec": {"type": "NodePort", "clusterIP": "10.96.1.2",
@@ -187,3 +187,23 @@ def test_with_exact_lists_the_same_elements_in_another_order_match():
 def test_with_exact_lists_a_missing_list_is_absent_in_its_length_leaf_too():
     assert [(lf.path, lf.observed) for lf in match({"verbs": ["get"]}, {}, exact_lists=True) if not lf.ok] == [
         ("verbs[0]", ABSENT), ("length(verbs)", ABSENT)]
+
+
+def test_in_a_list_holding_null_admits_an_absent_field_as_a_null_leaf_does():
+    subject = {"kind": "ServiceAccount", "name": "pod-reader"}
+    assert bad({"namespace": "(in [null, lab])"}, subject) == []
+    assert bad({"namespace": "(in [lab])"}, subject) == [("namespace", "(in [lab])", ABSENT)]
+    assert bad({"namespace": "(not in [null])"}, subject) == [("namespace", "(not in [null])", ABSENT)]
+    assert bad({"namespace": "(in [null, lab])"}, {**subject, "namespace": "other"}) != []
+
+
+def test_namespace_is_filled_in_keys_and_text_leaves_and_no_other_template_is():
+    tree = {"subjects": [{"namespace": "(in [null, '{{ namespace }}'])", "name": "x-{{namespace}}"}],
+            "metadata": {"labels": {"{{ namespace }}/team": "a"}}, "replicas": 2}
+    assert fill_namespace(tree, "lab-42") == {
+        "subjects": [{"namespace": "(in [null, 'lab-42'])", "name": "x-lab-42"}],
+        "metadata": {"labels": {"lab-42/team": "a"}}, "replicas": 2}
+    assert validate(tree) == []
+    assert validate({"spec": {"clusterIP": "{{ cluster_ip(web) }}"}}) == [
+        "spec.clusterIP: '{{ cluster_ip(web) }}' is not filled in here: an assertion tree knows only "
+        "{{ namespace }} (the lab namespace)"]

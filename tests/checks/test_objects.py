@@ -246,3 +246,15 @@ def test_matches_with_exact_lists_fails_a_list_with_more_than_the_tree():
     o = run("object.matches", view_of(c), kind="Service", name="two", expect=expect, exact_lists=True)
     assert_verdict(o, "failed", says="length(spec.ports) expected 1, saw 2")
     assert_verdict(run("object.matches", view_of(c), kind="Service", name="two", expect=expect), "passed")
+
+
+def test_matches_fills_in_the_lab_namespace():
+    c = base_cluster()
+    c.namespace("lab-42")
+    c.service("web", namespace="lab-42", ports=HTTP, selector={"app": "web"})
+    v = view_of(c)
+    expect = {"metadata": {"namespace": "{{ namespace }}"}}
+    assert_verdict(run("object.matches", v, kind="Service", name="web", expect=expect, namespace="lab-42"), "passed")
+    c.service("web", ports=HTTP, selector={"app": "web"})
+    o = run("object.matches", view_of(c), kind="Service", name="web", expect=expect, namespace="default")
+    assert_verdict(o, "passed")
