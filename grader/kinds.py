@@ -78,7 +78,21 @@ BUILTIN: tuple[Kind, ...] = (
     Kind("Endpoints", "", "v1", "endpoints", keep=("metadata", "subsets"), short="ep"),
     Kind("EndpointSlice", "discovery.k8s.io", "v1", "endpointslices",
          keep=("metadata", "addressType", "endpoints", "ports"), optional=True),
-    Kind("ConfigMap", "", "v1", "configmaps", keep=("metadata", "data"), short="cm"),
+    Kind("ConfigMap", "", "v1", "configmaps", keep=("metadata", "data", "binaryData"), short="cm"),
+    Kind("Secret", "", "v1", "secrets", keep=("metadata", "type", "data")),
+    Kind("ServiceAccount", "", "v1", "serviceaccounts", keep=("metadata", "secrets", "imagePullSecrets"), short="sa"),
+    Kind("Role", "rbac.authorization.k8s.io", "v1", "roles", keep=("metadata", "rules")),
+    Kind("RoleBinding", "rbac.authorization.k8s.io", "v1", "rolebindings", keep=("metadata", "roleRef", "subjects")),
+    Kind("ClusterRole", "rbac.authorization.k8s.io", "v1", "clusterroles", namespaced=False,
+         keep=("metadata", "rules", "aggregationRule")),
+    Kind("ClusterRoleBinding", "rbac.authorization.k8s.io", "v1", "clusterrolebindings", namespaced=False,
+         keep=("metadata", "roleRef", "subjects")),
+    Kind("LimitRange", "", "v1", "limitranges", keep=("metadata", "spec"), short="limits"),
+    Kind("ResourceQuota", "", "v1", "resourcequotas", short="quota"),
+    Kind("PersistentVolume", "", "v1", "persistentvolumes", namespaced=False, short="pv"),
+    Kind("StorageClass", "storage.k8s.io", "v1", "storageclasses", namespaced=False,
+         keep=("metadata", "provisioner", "parameters", "reclaimPolicy", "volumeBindingMode", "allowVolumeExpansion"),
+         short="sc"),
     Kind("PersistentVolumeClaim", "", "v1", "persistentvolumeclaims", short="pvc"),
     Kind("Ingress", "networking.k8s.io", "v1", "ingresses", short="ing"),
     Kind("NetworkPolicy", "networking.k8s.io", "v1", "networkpolicies", short="netpol"),
@@ -101,8 +115,15 @@ def register(kind: Kind) -> Kind:
     """Add a kind a rubric declares (a custom resource). Registering the
     same definition twice is fine; a conflicting one is an error."""
     known = lookup(kind.kind)
-    if known is not None and known != kind:
+    # what a declaration can say: a built-in kind declared as the table has it
+    # (as lint once advised for a Secret) is the same kind
+    same = known is not None and (known.kind, known.group, known.version, known.plural, known.namespaced) == \
+        (kind.kind, kind.group, kind.version, kind.plural, kind.namespaced)
+    if known is not None and not same:
         raise ValueError(f"kind {kind.kind} is already known as {known.api_version} {known.plural}")
+    if same:
+        assert known is not None
+        return known
     _EXTRA[kind.kind] = kind
     return kind
 

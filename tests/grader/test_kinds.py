@@ -160,3 +160,25 @@ def test_a_rubric_that_reads_one_kind_lists_one_kind(make_standin, tmp_path):
     v = src.view()
     assert [q.path for q in server.requests] == ["/apis/apps/v1/namespaces/kube-system/deployments"]
     assert v.get("Deployment", "kube-system", "coredns") is not None and not v.has("EndpointSlice")
+
+
+def test_the_kinds_of_a_typical_course_are_built_in():
+    assert kinds.lookup("sa").collection_path("lab") == "/api/v1/namespaces/lab/serviceaccounts"
+    assert kinds.lookup("Role").collection_path("lab") == "/apis/rbac.authorization.k8s.io/v1/namespaces/lab/roles"
+    assert kinds.lookup("clusterrolebindings").collection_path("lab") == \
+        "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"
+    assert not kinds.lookup("pv").namespaced and not kinds.lookup("sc").namespaced
+    assert {kinds.lookup(n).kind for n in ("Secret", "secrets", "limits", "quota")} == \
+        {"Secret", "LimitRange", "ResourceQuota"}
+    assert kinds.dump_command(["Secret", "RoleBinding", "Role", "ServiceAccount"]) == \
+        "kubectl get secrets,serviceaccounts,roles,rolebindings -A -o yaml"
+
+
+def test_a_built_in_kind_declared_as_the_table_has_it_is_the_same_kind(tmp_path):
+    # lint used to advise declaring a Secret under kinds:; such a rubric still loads
+    path = tmp_path / "secret.yaml"
+    path.write_text(WIDGETS.replace("{kind: Widget, apiVersion: example.com/v1, plural: widgets}",
+                                    "{kind: Secret, apiVersion: v1, plural: secrets}")
+                           .replace("kind: Widget, name: w1", "kind: Secret, name: w1"), encoding="utf-8")
+    assert reads.dump_command(rubric.load(str(path))) == "kubectl get secrets -A -o yaml"
+    assert kinds.lookup("Secret") is next(k for k in kinds.BUILTIN if k.kind == "Secret")
