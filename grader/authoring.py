@@ -157,8 +157,10 @@ def lint(path: str) -> list[Diagnostic]:
                 kind = kinds.parse_read(r).kind
                 if kinds.lookup(kind) is None:
                     out.append(Diagnostic("warning", loc, c.line,
-                                          f"check {c.id}: kind {kind!r} is not one labgrade knows, so "
-                                          f"`labgrade dump-command` would not list it; declare it under kinds:"))
+                                          f"check {c.id}: kind {kind!r} is not one labgrade knows (a typo, or a "
+                                          f"custom resource): a live run cannot list it, so its checks are errors, "
+                                          f"and `labgrade dump-command` only guesses {kind.lower()!r}; "
+                                          f"declare it under kinds:"))
                 elif kinds.parse_read(r).is_list and kind not in listed:  # pragma: no cover - plan lists every list read
                     out.append(Diagnostic("warning", loc, c.line, f"check {c.id}: kind {kind} is not listed"))
     return out

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from checks import registry
-from grader import authoring, rubric
+from grader import authoring, reads, rubric
 from grader.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -185,6 +185,10 @@ def test_lint_warns_about_a_kind_the_dump_command_would_not_list(tmp_path):
     text = rubric.bundled()["service-expose"].replace("kind: Deployment, name: httpd}", "kind: Gizmo, name: httpd}", 1)
     diags = authoring.lint(_write(tmp_path, text))
     assert any(d.level == "warning" and "'Gizmo'" in d.message and "dump-command" in d.message for d in diags)
+    # what it says is what happens: dump-command guesses the name, a live run cannot list the kind
+    warning = next(d.message for d in diags if "'Gizmo'" in d.message)
+    assert "only guesses 'gizmo'" in warning and "a live run cannot list it" in warning
+    assert "gizmo" in reads.dump_command(rubric.load(_write(tmp_path, text))).split()[2].split(",")
 
 
 def test_a_clean_lint_exits_zero(capsys):
