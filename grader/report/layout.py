@@ -204,11 +204,16 @@ def wrap_prose_and_commands(text: str, width: int) -> list[tuple[bool, str]]:
     """``text`` wrapped to ``width``, each command on a line of its own and
     never wrapped: (is_command, line) pairs."""
     lines: list[tuple[bool, str]] = []
+    after_command = False
     for is_command, piece in split_commands(text):
         if is_command:
             lines.append((True, piece))
+            after_command = True
             continue
         piece = piece.strip()
+        if after_command:  # the clause mark that ended the command would open the next line alone
+            piece = piece.lstrip(";；,，").strip()
+        after_command = False
         if piece:
             lines += [(False, line) for line in wrap(piece, width) if line]
     return lines or [(False, "")]

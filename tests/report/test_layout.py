@@ -97,3 +97,14 @@ def test_check_and_watch_put_the_hint_command_on_its_own_line(tmp_path):
         lines = check_screen.render(progress, lang, width=50, tz=timezone.utc).splitlines()
         assert "kubectl scale deployment deployment1 --replicas=2" in [line.strip() for line in lines]
         assert all(cell_width(line) <= 50 for line in lines if "kubectl" not in line)
+
+
+@pytest.mark.parametrize("hint, prose", [
+    ("kubectl delete pod clientpod; a Deployment's pods go with it", "a Deployment's pods go with it"),
+    ("kubectl delete pod clientpod；Deployment 删除后它的 Pod 会被自动删除", "Deployment 删除后它的 Pod 会被自动删除"),
+    ("先运行 kubectl get pods，再看一次", "再看一次"),
+])
+def test_the_clause_mark_that_ends_a_command_does_not_open_the_next_line(hint, prose):
+    lines = wrap_prose_and_commands(hint, 80)
+    assert lines[-1] == (False, prose)
+    assert any(is_command and line.startswith("kubectl ") for is_command, line in lines)
