@@ -99,7 +99,8 @@ def build_parser(core_only: bool = False, alone: str | None = None) -> argparse.
     g.add_argument("--baseline", metavar="PATH", help="a dump taken before the lab, to compare uids with")
     g.add_argument("-n", "--namespace", help="the lab namespace (default: the rubric's)")
     _add_live(g)
-    g.add_argument("--phase", help="the phase the live cluster is in (default: the first one not in --state/--snapshot)")
+    g.add_argument("--phase", help="the phase the live cluster is in (default: the one it shows: the lab's objects "
+                                  "there is built, all gone is cleaned)")
     g.add_argument("--state", metavar="FILE", help="keep each live phase's state here and grade earlier phases from it")
     g.add_argument("--ledger", metavar="FILE", help="grade from a `labgrade check` progress ledger (verified with LABGRADE_KEY)")
     g.add_argument("--junit", metavar="FILE", help="write JUnit XML")
@@ -115,7 +116,7 @@ def build_parser(core_only: bool = False, alone: str | None = None) -> argparse.
     c = sub.add_parser("collect", help="save a live cluster's state and probe results for offline grading")
     c.add_argument("--rubric", required=True)
     c.add_argument("-n", "--namespace")
-    c.add_argument("--phase", help="the phase to record (default: the rubric's first)")
+    c.add_argument("--phase", help="the phase to record (default: the one the cluster shows, as for grade)")
     c.add_argument("--student", help="whose variant's probes to record, when the rubric declares variants")
     variants.add_secret_argument(c)
     c.add_argument("-o", "--output", required=True, metavar="FILE")

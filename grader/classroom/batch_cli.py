@@ -65,7 +65,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="skip students whose OUT/<id>/report.json is still valid (default); "
                         "--no-resume regrades everyone")
     p.add_argument("--lang", choices=LANGS, default=None, help="language of the feedback (default: from LANG)")
-    p.add_argument("--phase", help="the phase live clusters are in (default: the rubric's first)")
+    p.add_argument("--phase", help="the phase live clusters are in (default: the rubric's first; with --state-dir, "
+                                        "the one each cluster shows)")
     p.add_argument("--kubeconfig", help="kubeconfig for live rows without their own (default: KUBECONFIG, ~/.kube/config)")
     p.add_argument("--context", help="kubeconfig context for live rows without their own")
     p.add_argument("--dns-server", metavar="IP[:PORT]", help="ask this DNS server instead of port-forwarding to CoreDNS")
