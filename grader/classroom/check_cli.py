@@ -15,6 +15,7 @@ from grader.classroom.selfcheck import Session
 from grader.errors import InputError
 from grader.i18n import LANGS, default_lang
 from grader.report.layout import terminal_width
+from grader.sources.watch import IDLE_RECHECK
 
 DEFAULT_INTERVAL = 5.0
 MIN_INTERVAL = 1.0
@@ -38,9 +39,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                     "time it is done in a ledger, and show what to do next.")
     p.add_argument("--rubric", required=True, help="bundled rubric name (see `labgrade rubrics`) or a YAML file")
     p.add_argument("-n", "--namespace", help="the lab namespace (default: the rubric's)")
-    p.add_argument("--watch", action="store_true", help="re-check every few seconds until Ctrl-C")
+    p.add_argument("--watch", action="store_true",
+                   help="follow the namespace (LIST+WATCH) and re-check on each change, and at least once "
+                        "a minute, until Ctrl-C")
     p.add_argument("--interval", type=_interval, default=None, metavar="SECONDS",
-                   help=f"seconds between checks with --watch (default {DEFAULT_INTERVAL:g})")
+                   help=f"with --watch, also re-check after SECONDS without a change (default {DEFAULT_INTERVAL:g}; "
+                        f"a live cluster: {IDLE_RECHECK:g} at the least)")
     p.add_argument("--ledger", default=ledger_mod.DEFAULT_PATH, metavar="FILE",
                    help=f"the progress ledger (default {ledger_mod.DEFAULT_PATH}); signed when {ledger_mod.KEY_ENV} is set")
     # The live flags of `grade`, without --no-poll: a check never waits for a
@@ -78,11 +82,13 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, sleep: Callable[
     book.binding = ledger_binding.binding(args.student, getattr(source, "api", None))
     from grader.sources.live import LiveSource
 
+    follows = False
     if args.watch and sleep is time.sleep and isinstance(source, LiveSource):  # follow it by LIST+WATCH (grader/sources/watch.py)
         from grader.sources.watch import WatchedSource
 
         source = WatchedSource(source)
         sleep = source.sleep
+        follows = True
     session = Session(rubric, source, book, namespace)
     tty = bool(getattr(out, "isatty", lambda: False)())
     color = tty and not args.no_color and "NO_COLOR" not in os.environ
@@ -90,7 +96,8 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, sleep: Callable[
 
     def frame() -> str:
         width = terminal_width(out)  # COLUMNS, else the terminal's, else 100 for a pipe
-        return render(session.round(), lang, color=color, width=width, interval=interval if args.watch else None)
+        return render(session.round(), lang, color=color, width=width, interval=interval if args.watch else None,
+                      follows=follows)
 
     if not args.watch:
         out.write(frame() + "\n")

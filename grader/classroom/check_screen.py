@@ -27,6 +27,7 @@ _WORDS = {
     "next": Text("下一步", "Next"),
     "all_done": Text("全部步骤都已完成！", "All steps are done!"),
     "stop": Text("按 Ctrl-C 停止", "Ctrl-C to stop"),
+    "on_change": Text("集群有变化时刷新", "updates on each change"),
 }
 
 
@@ -108,8 +109,11 @@ def _next_lines(s: StepState, lang: str, width: int, color: bool) -> list[str]:
 
 
 def render(progress: Progress, lang: str = "en", *, color: bool = False, width: int = 100,
-           tz: tzinfo | None = None, interval: float | None = None) -> str:
-    """The self-check screen as text without a final newline.  Every string
+           tz: tzinfo | None = None, interval: float | None = None, follows: bool = False) -> str:
+    """The self-check screen as text without a final newline; with
+    ``--watch`` its footer says when it is redrawn: on each change when
+    ``follows`` (a live cluster followed by WATCH), else every ``interval``
+    seconds.  Every string
     from the cluster, the rubric or the ledger file goes through
     ``for_terminal`` before colour is added."""
     width = max(width, 40)
@@ -160,7 +164,9 @@ def render(progress: Progress, lang: str = "en", *, color: bool = False, width: 
     signed = ("已签名" if zh else "signed") if progress.signed else ("未签名" if zh else "unsigned")
     footer = (f"记录文件 {_safe(progress.ledger_path, 120)}：已记录 {progress.recorded} 个步骤（{signed}）" if zh
               else f"Ledger {_safe(progress.ledger_path, 120)}: {progress.recorded} step{'s' if progress.recorded != 1 else ''} recorded ({signed})")
-    if interval:
+    if follows:
+        footer += sep + _WORDS["on_change"].get(lang) + sep + _WORDS["stop"].get(lang)
+    elif interval:
         footer += (f" · 每 {points_str(interval)} 秒刷新 · " if zh else f" · every {points_str(interval)} s · ") + _WORDS["stop"].get(lang)
     out += [""] + [_paint(f, "2", color) for f in wrap(footer, width)]
     return "\n".join(out)

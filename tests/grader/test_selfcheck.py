@@ -569,6 +569,25 @@ def test_end_to_end_against_the_stand_in(lab, dumps, tmp_path, monkeypatch):
     assert any(p["type"] == "exec" and p["exitCode"] == 0 and "It works!" in p["stdout"] for p in step5["probes"])
 
 
+def test_watch_on_a_live_cluster_says_it_redraws_on_each_change(lab, dumps, tmp_path, monkeypatch):
+    """A live --watch follows the namespace by WATCH: its footer must not claim a fixed period."""
+    standin = pytest.importorskip("tests.standin.server")
+    from grader.sources import watch
+
+    def ctrl_c(self, seconds):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(watch.WatchedSource, "sleep", ctrl_c)
+    monkeypatch.setenv("NO_COLOR", "1")
+    with standin.StandIn(dumps.built) as server:
+        args = parse("--rubric", "service-discovery", "--kubeconfig", str(server.kubeconfig_path(tmp_path)),
+                     "--ledger", str(tmp_path / "l.jsonl"), "--watch", "--lang", "zh")
+        out = Pipe()
+        assert check_cli.run(args, out=out) == 0
+    assert "集群有变化时刷新 · 按 Ctrl-C 停止" in out.getvalue()
+    assert "秒刷新" not in out.getvalue()
+
+
 def test_an_unreachable_cluster_shows_the_one_line_instead_of_a_next_step(lab, tmp_path):
     """check told a student with a down cluster "next: step 1". When no
     request reached the API server the screen shows that line (server and
