@@ -413,13 +413,14 @@ def test_rubric(rubric_name: str, cases: str) -> list[CaseResult]:
 
 def add_parsers(sub: Any) -> None:
     p = sub.add_parser("lint", help="check a rubric: errors with file:line, and warnings")
-    p.add_argument("rubric")
+    p.add_argument("rubric", help="bundled rubric name or a YAML file")
     sub.add_parser("schema", help="print the JSON Schema of the rubric format")
     p = sub.add_parser("test-rubric", help="grade each case folder and compare with its expected.yaml")
-    p.add_argument("rubric")
-    p.add_argument("--cases", required=True, metavar="DIR")
+    p.add_argument("rubric", help="bundled rubric name or a YAML file")
+    p.add_argument("--cases", required=True, metavar="DIR",
+                   help="a folder of case folders, each with <phase>.yaml dumps or bundles and an expected.yaml")
     p = sub.add_parser("dump-command", help="print the kubectl command that dumps what a rubric reads")
-    p.add_argument("rubric")
+    p.add_argument("rubric", help="bundled rubric name or a YAML file")
 
 
 def cmd_lint(args: argparse.Namespace) -> int:

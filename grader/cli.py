@@ -67,7 +67,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_lang(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--lang", choices=LANGS, default=None, help="language of the feedback (default: from LANG)")
+    p.add_argument("--lang", choices=LANGS, default=None, help="language of the feedback (default: LABGRADE_LANG, else the locale: LC_ALL, LANG)")
 
 
 def _add_live(p: argparse.ArgumentParser) -> None:
@@ -114,22 +114,22 @@ def build_parser(core_only: bool = False, alone: str | None = None) -> argparse.
     _add_lang(g)
 
     c = sub.add_parser("collect", help="save a live cluster's state and probe results for offline grading")
-    c.add_argument("--rubric", required=True)
-    c.add_argument("-n", "--namespace")
+    c.add_argument("--rubric", required=True, help="bundled rubric name (see `labgrade rubrics`) or a YAML file")
+    c.add_argument("-n", "--namespace", help="the lab namespace (default: the rubric's)")
     c.add_argument("--phase", help="the phase to record (default: the one the cluster shows, as for grade)")
     c.add_argument("--student", help="whose variant's probes to record, when the rubric declares variants")
     variants.add_secret_argument(c)
-    c.add_argument("-o", "--output", required=True, metavar="FILE")
+    c.add_argument("-o", "--output", required=True, metavar="FILE", help="the bundle to write (grade it with --snapshot)")
     _add_live(c)
 
     b = sub.add_parser("baseline", help="record the cluster before the lab (the kubernetes service's uid)")
-    b.add_argument("-n", "--namespace", default="default")
+    b.add_argument("-n", "--namespace", default="default", help="the lab namespace (default: default)")
     b.add_argument("-o", "--output", required=True, metavar="FILE", help="a bundle file, or a --state file to add it to")
     _add_live(b)
 
     sub.add_parser("rubrics", help="list the bundled rubrics")
     e = sub.add_parser("explain", help="show a rubric's steps, checks and points")
-    e.add_argument("rubric")
+    e.add_argument("rubric", help="bundled rubric name or a YAML file")
     _add_lang(e)
     ch = sub.add_parser("checks", help="list the check types a rubric can use")
     ch.add_argument("--doc", metavar="ID", help="the documentation of one check type")

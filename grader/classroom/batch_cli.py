@@ -47,8 +47,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "batch",
         help="grade a whole class from a roster CSV",
         description="Grade every student of a roster (live namespaces or kubectl dumps) into OUT/: "
-                    "per student report.json, junit.xml and Gradescope's results.json; for the class "
-                    "gradebook.csv (Moodle, spreadsheets), canvas.csv, junit.xml and summary.md.",
+                    "per student report.json, report.html, junit.xml and Gradescope's results.json; for the class "
+                    "gradebook.csv (Moodle, spreadsheets), canvas.csv, junit.xml, summary.md and class.html.",
     )
     p.add_argument("roster", metavar="ROSTER.csv",
                    help="CSV with a header: student_id, name, and per student either namespace "
@@ -64,7 +64,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
                    help="skip students whose OUT/<id>/report.json is still valid (default); "
                         "--no-resume regrades everyone")
-    p.add_argument("--lang", choices=LANGS, default=None, help="language of the feedback (default: from LANG)")
+    p.add_argument("--lang", choices=LANGS, default=None, help="language of the feedback (default: LABGRADE_LANG, else the locale: LC_ALL, LANG)")
     p.add_argument("--phase", help="the phase live clusters are in (default: the rubric's first; with --state-dir, "
                                         "the one each cluster shows)")
     p.add_argument("--kubeconfig", help="kubeconfig for live rows without their own (default: KUBECONFIG, ~/.kube/config)")

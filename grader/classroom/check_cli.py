@@ -54,7 +54,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--context", help="kubeconfig context (default: the current one)")
     p.add_argument("--dns-server", metavar="IP[:PORT]", help="ask this DNS server instead of port-forwarding to CoreDNS")
     p.add_argument("--no-color", action="store_true", help="no ANSI colour and no redrawing (also: NO_COLOR)")
-    p.add_argument("--lang", choices=LANGS, default=None, help="language of the feedback (default: from LANG)")
+    p.add_argument("--lang", choices=LANGS, default=None, help="language of the feedback (default: LABGRADE_LANG, else the locale: LC_ALL, LANG)")
     from grader.variants import add_secret_argument
 
     p.add_argument("--student", help="your student id, when the rubric gives each student their own values")

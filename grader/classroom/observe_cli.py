@@ -17,11 +17,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                     "when their namespace changes, record each step the first time it passes in LEDGERS/<id>.jsonl "
                     "(signed with --key-file), and serve the class grid on http://127.0.0.1:PORT/.")
     p.add_argument("roster", metavar="ROSTER.csv", help="student_id, name, namespace (and context, kubeconfig)")
-    p.add_argument("--rubric", required=True)
+    p.add_argument("--rubric", required=True, help="bundled rubric name (see `labgrade rubrics`) or a YAML file")
     p.add_argument("--ledgers", required=True, metavar="DIR", help="the observer's ledgers, one per student")
     p.add_argument("--key-file", required=True, metavar="FILE",
                    help="the observer's signing key (created, mode 0600, when missing; keep it from students)")
-    p.add_argument("--port", type=int, default=8377, help="dashboard port (0: any free one)")
+    p.add_argument("--port", type=int, default=8377, help="dashboard port (default 8377; 0: any free one)")
     p.add_argument("--listen", default="127.0.0.1", metavar="ADDRESS",
                    help="dashboard address (default 127.0.0.1; 0.0.0.0 in a pod behind a Service: "
                         "the page has no login, so keep it off networks students reach)")

@@ -154,7 +154,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--dns-server", metavar="IP[:PORT]", help="ask this DNS server instead of port-forwarding to CoreDNS")
     p.add_argument("--poll", action="store_true", help="re-poll failing checks until the step's deadline")
     p.add_argument("--student", help="the student's id (needed when the rubric declares variants)")
-    p.add_argument("--lang", choices=LANGS, default=None, help="language of the line (default: from LANG)")
+    p.add_argument("--lang", choices=LANGS, default=None, help="language of the line (default: LABGRADE_LANG, else the locale: LC_ALL, LANG)")
     add_secret_argument(p)
     return p
 
