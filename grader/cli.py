@@ -53,7 +53,7 @@ def _did_you_mean(parser: argparse.ArgumentParser, message: str) -> str:
         for token in unknown.group(1).split():
             flag = token.split("=", 1)[0]
             if flag.startswith("-"):
-                near = difflib.get_close_matches(flag, options, n=1)
+                near = difflib.get_close_matches(flag, [o for o in options if o != flag], n=1, cutoff=0.75)
                 if near:
                     return f" (did you mean {near[0]}?)"
     return ""
@@ -354,16 +354,29 @@ def command(name: str):
             **authoring.COMMANDS}[name]
 
 
+def _parse(parser: argparse.ArgumentParser, args: list[str]) -> argparse.Namespace:
+    """``parser.parse_args``, but a flag the subcommand does not take is that
+    subcommand's error, and "did you mean" looks at its own options only
+    (``grade --output`` is not ``collect``'s ``--output``)."""
+    namespace, extra = parser.parse_known_args(args)
+    if extra:
+        command = getattr(namespace, "command", None)
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices.get(command)
+        sub = sub or parser
+        sub.error("unrecognized arguments: " + " ".join(extra))
+    return namespace
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """A core subcommand is parsed by the core parser alone; anything else,
-    or a mistake (whose "did you mean" looks at every option), by the whole one."""
+    or a mistake, by the whole one."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args and (args[0] in CORE or args[0] in ALONE):  # its --help is the same either way
         try:
-            return build_parser(core_only=args[0] in CORE, alone=ALONE.get(args[0]) and args[0]).parse_args(args)
+            return _parse(build_parser(core_only=args[0] in CORE, alone=ALONE.get(args[0]) and args[0]), args)
         except UsageError:
             pass
-    return build_parser().parse_args(args)
+    return _parse(build_parser(), args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
