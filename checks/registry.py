@@ -51,6 +51,17 @@ class CheckSpec:
     reads: Reads | None = None  # None: not declared, the source reads its defaults
     module: str = ""
 
+    @property
+    def what(self) -> str:
+        """What the check grades: its docstring's first paragraph, on one line."""
+        return " ".join(self.doc.split("\n\n", 1)[0].split())
+
+    @property
+    def summary(self) -> str:
+        """The first sentence of :attr:`what` (``labgrade checks`` lists it)."""
+        first = self.what.split(". ", 1)[0]
+        return first if first.endswith(".") or not first else first + "."
+
     def reads_for(self, params: dict[str, Any]) -> tuple[str, ...] | None:
         """The reads of one use of this check, or None when undeclared."""
         if self.reads is None:

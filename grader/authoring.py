@@ -257,7 +257,7 @@ def doc_sections(spec: registry.CheckSpec) -> dict[str, str]:
     """The sections of a check's documentation: from its docstring
     (``Why:``, ``Parameters:``...)."""
     lines = spec.doc.splitlines()
-    out: dict[str, str] = {"What": lines[0].strip() if lines else ""}
+    out: dict[str, str] = {"What": spec.what}
     current = None
     buf: list[str] = []
     for line in lines[1:]:

@@ -332,7 +332,7 @@ def cmd_checks(args) -> int:
             f"{n}" + ("" if p.default is p.empty else f"={p.default!r}") for n, p in spec.params.items()
         )
         live = " [live]" if spec.live else ""
-        print(f"{cid}({params}){live}\n    {spec.doc.splitlines()[0] if spec.doc else ''}")
+        print(f"{cid}({params}){live}\n    {spec.summary}")
     return EXIT_OK
 
 

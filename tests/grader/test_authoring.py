@@ -79,6 +79,17 @@ def test_every_check_documents_every_section(check_id):
         assert f"`{param}:" in text
 
 
+@pytest.mark.parametrize("check_id", sorted(registry.registry()))
+def test_what_a_check_does_is_its_whole_first_paragraph(check_id, capsys):
+    """Not the docstring's first line, which can stop mid-sentence ("from any registry or")."""
+    spec = registry.get(check_id)
+    assert spec.what.rstrip(")").endswith("."), spec.what
+    assert authoring.render_doc(check_id).split("\n")[2] == spec.what
+    assert main(["checks"]) == 0
+    assert f"\n    {spec.summary}\n" in capsys.readouterr().out
+    assert spec.summary.endswith(".") and spec.what.startswith(spec.summary[:-1])
+
+
 def test_checks_doc_on_the_command_line(capsys):
     assert main(["checks", "--doc", "object.matches"]) == 0
     out = capsys.readouterr().out
