@@ -58,6 +58,8 @@ def service_backends(
         workloads: the workloads whose pods count, as ``Kind/name`` (``StatefulSet/web``), ``Kind|Kind/name`` (whichever exists) or a Deployment's bare name
         expect: ``all`` (every ready pod of the workloads), ``one-of-each`` (one ready pod of each), or ``{exactly: [pod, ...]}`` (these pods, by name)
 
+    Reads: Service, Endpoints, EndpointSlice, Pod and the workloads' kinds (and ReplicaSet for a Deployment)
+
     Passes: the ready endpoints are exactly the expected pods, all chosen by a selector.
 
     Fails: "web has 2 endpoints, expected all ready pods of StatefulSet/web (3)";

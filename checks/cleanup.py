@@ -105,6 +105,11 @@ def cleanup_deleted(
 
     Why: Cleanup is graded per object; terminating objects count as gone.
 
+    Parameters:
+        kind: the kind of the objects: Deployment, Service or Pod
+        names: the objects that must be gone, by name
+        owned_by: with kind Pod, Deployments whose pods must be gone too (found by ownership, not by name)
+
     Passes: None of the named objects (and the Deployments' pods) is present.
 
     Fails: "2 Service(s) still present: service1, service2".
@@ -269,6 +274,10 @@ def kubernetes_service_intact(ctx: CheckContext, max_skew_seconds: int = 300,
 
     Why: The API server re-creates a deleted kubernetes Service at once, so only its uid (or age)
         shows it was deleted.
+
+    Parameters:
+        max_skew_seconds: without a baseline, how much younger than the ``default`` namespace the Service may be
+        lab_objects: what building creates (``Kind/name``): with none of them built, this check earns nothing
 
     Passes: Its uid equals an earlier view's, or without one it is as old as the default namespace.
 

@@ -108,6 +108,8 @@ def exec_run(
         cluster_domain: the cluster's DNS domain, for templates
         what: ``{zh, en}``: what the command shows, for the messages ("the web page")
 
+    Reads: Pod (and Service, Endpoints, EndpointSlice when a template names a Service)
+
     Passes: the command exits with ``exit_code`` and every output condition holds.
 
     Fails: "`cat /etc/resolv.conf` in clientpod: exit code 1, expected 0";
@@ -183,6 +185,8 @@ def http_get(
         timeout: wget's timeout in seconds
         cluster_domain: the cluster's DNS domain
         what: ``{zh, en}``: what the page is ("httpd's welcome page"), for the messages
+
+    Reads: Pod (and Service, Endpoints, EndpointSlice when a template names a Service)
 
     Passes: wget exits 0 and the page contains ``expect_body``.
 
@@ -266,6 +270,8 @@ def dns_lookup(
         port: for SRV, the port every record must carry
         cluster_domain: the cluster's DNS domain
         what: ``{zh, en}``: what the answer is, for the messages
+
+    Reads: Pod (and Service, Endpoints, EndpointSlice with ``service`` or when a template names a Service)
 
     Passes: NOERROR with exactly the expected answers (for SRV: one record per ready endpoint, each with ``port``), or NXDOMAIN when that is expected.
 

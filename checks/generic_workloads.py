@@ -98,6 +98,8 @@ def workload_replicas(ctx: CheckContext, name: str, replicas: int, kind: Workloa
         kind: Deployment (default), StatefulSet, DaemonSet, ReplicaSet or Job, or a list of them (whichever exists)
         ready: also require that many Ready pods owned by the workload
 
+    Reads: the ``kind`` and Pod (and ReplicaSet for a Deployment)
+
     Passes: the desired count (``spec.replicas``; a DaemonSet's ``desiredNumberScheduled``) is ``replicas`` and, with ``ready``, as many owned pods are Ready.
 
     Fails: "web has 2 replicas, expected 3"; "web asks for 3 replicas but 1 pods are ready";
@@ -144,6 +146,8 @@ def workload_image(ctx: CheckContext, name: str, image: str, kind: WorkloadKind 
         image: the image repository (``httpd``, ``nginx``)
         kind: Deployment (default), StatefulSet, DaemonSet, ReplicaSet or Job, or a list of them (whichever exists)
 
+    Reads: the ``kind`` and Pod (and ReplicaSet for a Deployment)
+
     Passes: every container in the pod template and in every owned, non-terminating pod runs ``image``.
 
     Fails: "web does not run httpd: web=nginx:1.25"; "web's pod template has no containers".
@@ -184,6 +188,8 @@ def workload_pods(ctx: CheckContext, name: str, kind: WorkloadKind | list[Worklo
         name: the workload's name
         kind: Deployment (default), StatefulSet, DaemonSet, ReplicaSet or Job, or a list of them (whichever exists)
         state: ``ready`` (Running and Ready, the default) or ``running``
+
+    Reads: the ``kind`` and Pod (and ReplicaSet for a Deployment)
 
     Passes: as many owned pods are in ``state`` as the workload's desired count.
 

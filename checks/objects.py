@@ -67,6 +67,8 @@ def object_exists(
         namespace: where to look (default: the lab namespace; ignored for cluster-scoped kinds)
         count: with ``selector``, exactly this many objects must match
 
+    Reads: the ``kind`` in the lab namespace, or in ``namespace`` only the named objects
+
     Passes: the object exists (or, with ``selector``, at least one, or exactly ``count``, match) and none is being deleted.
 
     Fails: "no ConfigMap web-config in namespace default" (listing the names that are there);
@@ -126,6 +128,8 @@ def object_absent(
         names: several names (partial credit per name)
         selector: a label selector: every matching object must be gone
         namespace: where to look (default: the lab namespace)
+
+    Reads: the ``kind`` in the lab namespace, or in ``namespace`` only the named objects
 
     Passes: none of the objects is present (terminating ones are noted and counted as gone).
 
@@ -190,11 +194,14 @@ def object_matches(
     Parameters:
         kind: the kind
         expect: the partial tree, e.g. ``{spec: {type: NodePort, "ports[0].nodePort": "(>= 30000)"}}``; ``{{ namespace }}`` in it is the lab namespace
-        name: the object's name; or ``selector``: every matching object must match
+        name: the object's name; or give ``selector`` instead
+        selector: a label selector (``app=web`` or a map); every matching object must match
         namespace: where to look (default: the lab namespace)
         partial: give credit per matching leaf instead of all or nothing
         what: ``{zh, en}``: how the messages name the requirement ("a NodePort service")
         exact_lists: every list in ``expect`` must also have as many elements as the object's (any order): for lists where one more element allows more (RBAC ``verbs`` and ``rules``, a NetworkPolicy's ``ingress`` and ``from``); by default a list only has to contain the expected elements
+
+    Reads: the ``kind`` in the lab namespace, or in ``namespace`` only the named objects
 
     Passes: every leaf of ``expect`` matches (on every selected object).
 

@@ -14,6 +14,9 @@ def pod_running(ctx: CheckContext, name: str) -> Outcome:
     Why: A probe from a pod needs the pod running; a crash-looping client says why the probe cannot
         run.
 
+    Parameters:
+        name: the pod
+
     Passes: The pod is Running and Ready and not being deleted.
 
     Fails: "Pod clientpod is not running and ready (CrashLoopBackOff)"; "no Pod clientpod in

@@ -101,6 +101,15 @@ def exec_http_get(
     Why: Reaching a backend pod by its DNS name from a client pod proves DNS and the Service work
         end to end.
 
+    Parameters:
+        pod: the client pod to run ``wget`` in (busybox has it)
+        service: the Service whose backend pod is reached
+        expect_body: text the page must contain (httpd's ``It works!`` by default)
+        require_headless: fail unless the Service is headless (``clusterIP: None``), for labs that ask for one
+        pick: which ready backend is "the first": ``first-by-name`` or ``oldest``
+        cluster_domain: the cluster's DNS domain
+        timeout: wget's timeout in seconds
+
     Passes: ``wget`` of the first backend pod's DNS name exits 0 and the page has the expected text.
 
     Fails: "the name does not resolve"; "the connection was refused"; "there is no wget in the pod".
@@ -144,6 +153,10 @@ def dns_service(ctx: CheckContext, name: str, cluster_domain: str = "cluster.loc
     ClusterIP, or for a headless service exactly its ready endpoint IPs.
 
     Why: CoreDNS answers from Services: a ClusterIP, or a headless Service's ready endpoint IPs.
+
+    Parameters:
+        name: the Service
+        cluster_domain: the cluster's DNS domain
 
     Passes: The A answer for <name>.<ns>.svc.<domain> is exactly the expected addresses.
 

@@ -20,6 +20,9 @@ def service_exists(ctx: CheckContext, name: str) -> Outcome:
 
     Why: Later Service checks need the Service; one check says it is missing once.
 
+    Parameters:
+        name: the Service
+
     Passes: The Service exists and is not being deleted.
 
     Fails: "no Service service1 in namespace default"; "Service service1 is being deleted".
@@ -114,6 +117,12 @@ def service_endpoints(
 
     Why: A Service is right when it routes to the right pods; endpoints are followed to pods and
         pods to Deployments by uid.
+
+    Parameters:
+        name: the Service
+        deployments: the Deployments whose pods count
+        expect: ``all`` (every ready pod of the Deployments) or ``one-of-each`` (one ready pod of each)
+        pick: with ``one-of-each``, which pod of each: ``any``, ``first-by-name`` or ``oldest``
 
     Passes: The ready endpoints are exactly all pods (all) or one pod of each (one-of-each) of the
         Deployments.
@@ -255,6 +264,10 @@ def service_target_port(ctx: CheckContext, name: str, port: int = 80) -> Outcome
 
     Why: A Service that forwards to the wrong container port resolves but never answers.
 
+    Parameters:
+        name: the Service
+        port: the container port the server listens on
+
     Passes: A TCP port's targetPort is the container port (named ports resolved against the pods).
 
     Fails: "service1 does not forward to container port 80".
@@ -299,6 +312,9 @@ def service_headless(ctx: CheckContext, name: str) -> Outcome:
     and each backend gets a name under the service.
 
     Why: Only a headless Service gives each backend pod a DNS name under it.
+
+    Parameters:
+        name: the Service
 
     Passes: ``spec.clusterIP`` is None.
 

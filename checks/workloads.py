@@ -24,6 +24,9 @@ def deployment_exists(ctx: CheckContext, name: str) -> Outcome:
     Why: Every later step of a Deployment lab needs the Deployment; one check says so once, and
         later ones `needs:` it.
 
+    Parameters:
+        name: the Deployment
+
     Passes: The Deployment exists in the lab namespace and is not being deleted.
 
     Fails: "no Deployment deployment1 in namespace default" (with the names that are there, and bare
@@ -54,6 +57,11 @@ def deployment_replicas(ctx: CheckContext, name: str, replicas: int, ready: bool
 
     Why: A replica count is met only when the pods really run; the spec and the ready pods are each
         half.
+
+    Parameters:
+        name: the Deployment
+        replicas: the number asked for
+        ready: also require that many Ready pods owned by the Deployment
 
     Passes: spec.replicas is the number asked and (with ready) that many owned pods are Ready.
 
@@ -114,6 +122,10 @@ def deployment_image(ctx: CheckContext, name: str, image: str = "httpd") -> Outc
     Why: The repository name makes an image httpd, not a tag called httpd; pods of an older template
         count too.
 
+    Parameters:
+        name: the Deployment
+        image: the image repository (``httpd``, ``nginx``)
+
     Passes: Every container of the template and of the owned pods runs the image repository.
 
     Fails: "deployment1 does not run httpd: httpd=nginx".
@@ -154,6 +166,9 @@ def deployment_pods(ctx: CheckContext, name: str) -> Outcome:
 
     Why: Pods made by hand with the right labels are not the Deployment's; ownership by uid tells
         them apart.
+
+    Parameters:
+        name: the Deployment
 
     Passes: As many running pods as spec.replicas are owned by the Deployment through its
         ReplicaSet.

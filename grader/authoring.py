@@ -293,7 +293,7 @@ def render_doc(check_id: str) -> str:
     params_doc = {ln.split(":", 1)[0].strip(): ln.split(":", 1)[1].strip()
                   for ln in s["Parameters"].splitlines() if ":" in ln}
     reads = spec.reads if not callable(spec.reads) else None
-    reads_text = ", ".join(reads) if reads else ("depends on the parameters (the kind it names)" if spec.reads else "the default kinds")
+    reads_text = ", ".join(reads) if reads else (s.get("Reads") or "depends on its parameters") if spec.reads else "the default kinds"
     out = [f"# {spec.id}", "", s["What"], "", "## Why", "", s.get("Why", ""), "", "## Parameters", ""]
     for name in spec.params:
         line = _param_line(spec, name)
@@ -303,7 +303,7 @@ def render_doc(check_id: str) -> str:
         out.append("none")
     out += ["", "## Passes", "", s.get("Passes", ""), "", "## Fails", "", s.get("Fails", ""),
             "", "## Partial credit", "", s.get("Partial credit", ""), "", "## Reads", "", reads_text
-            + (" (and runs a probe: a live cluster or a recorded bundle)" if spec.live else ""), ""]
+            + ("; and it runs a probe, which needs a live cluster or a recorded bundle" if spec.live else ""), ""]
     return "\n".join(out)
 
 

@@ -96,7 +96,18 @@ def test_checks_doc_on_the_command_line(capsys):
     assert out.startswith("# object.matches") and "(>= 30000)" in out
     assert "- `expect: dict (required)`: the partial tree" in out  # the docstring's words for each parameter
     assert main(["checks", "--doc", "service.exists"]) == 0
-    assert "- `name: str (required)`\n" in capsys.readouterr().out  # a signature alone is not said twice
+    assert "- `name: str (required)`: the Service\n" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("check_id", sorted(registry.registry()))
+def test_every_parameter_and_what_the_check_reads_are_explained(check_id):
+    """A teacher writing ``with:`` learns what each parameter means (``owned_by``,
+    ``pick``...), and what a check reads even when that depends on its parameters."""
+    text = authoring.render_doc(check_id)
+    for param in registry.get(check_id).params:
+        line = next(ln for ln in text.splitlines() if ln.startswith(f"- `{param}:"))
+        assert line.split("`", 2)[2].startswith(": "), line
+    assert "depends on its parameters" not in text
 
 
 def test_checks_doc_of_an_unknown_check_is_an_input_error(capsys):
