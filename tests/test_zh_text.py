@@ -11,6 +11,7 @@ import pytest
 from grader import phases, rubric
 from grader.i18n import phase_name
 from grader.report import console, html_report, wording
+from grader.report.gradebook import _NOT_GRADED, _SUMMARY, _W as SUMMARY_WORDS
 from grader.report.html_report import _W as HTML_WORDS
 from grader.classroom.check_screen import _WORDS as CHECK_WORDS
 from tests.test_examples import CASES, EXAMPLES, grade_case
@@ -41,7 +42,8 @@ def _zh_corpus() -> list[str]:
             report, _ = grade_case(case, phases=chosen)
             texts += _texts_of(report)
     texts += [w.zh for w in [*wording.STATE.values(), wording.BLOCKED, wording.NOT_GRADED, wording.NOT_YOUR_FAULT,
-                             *wording.FALLBACK_MESSAGE.values(), *HTML_WORDS.values(), *CHECK_WORDS.values()]]
+                             *wording.FALLBACK_MESSAGE.values(), *HTML_WORDS.values(), *CHECK_WORDS.values(),
+                             *SUMMARY_WORDS.values(), *_SUMMARY.values(), _NOT_GRADED]]
     texts += [phase_name(p).zh for p in ("baseline", "built", "cleaned")]
     texts += [phases.chosen("built").zh, phases.regraded("cleaned", "state.yaml").zh]
     return texts

@@ -146,8 +146,8 @@ _NOT_GRADED = Text("未评分（评分程序无法判断此项，没有扣你的
                    "NOT GRADED (the grader could not judge this; no points were taken, ask your teacher): ")
 _SUMMARY = {
     "total": Text("得分 {earned} / {points}", "Score {earned} / {points}"),
-    "ungraded": Text("另有 {ungraded} 分未能评判（见标为“未评分”的项），不计入得分。",
-                     "{ungraded} more points could not be judged (see the tests marked NOT GRADED) and are not counted."),
+    "ungraded": Text("另有 {ungraded} 分未评分（见标为“未评分”的检查项），不计入得分。",
+                     "{ungraded} more points were not graded (see the tests marked NOT GRADED) and are not counted."),
     "namespace": Text("命名空间：{ns}", "Namespace: {ns}"),
 }
 
@@ -276,7 +276,7 @@ _W = {
     "median": Text("中位数", "median"),
     "min": Text("最低分", "min"),
     "max": Text("最高分", "max"),
-    "ungraded": Text("有未评判分数的学生", "students with points not judged"),
+    "ungraded": Text("有未评分项的学生", "students with points not graded"),
     "histogram": Text("分数分布", "Score histogram"),
     "points": Text("分数", "points"),
     "count": Text("人数", "students"),

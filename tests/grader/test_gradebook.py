@@ -79,7 +79,7 @@ def test_gradescope_results_follow_the_spec_and_never_show_an_error_as_the_stude
     assert set(data) == {"score", "max_score", "output", "output_format", "test_output_format", "tests", "leaderboard"}
     assert data["score"] == 62 and data["max_score"] == 100 and data["leaderboard"] == []
     assert data["output_format"] == data["test_output_format"] == "text"  # exec output is the student's HTML
-    assert "15 more points could not be judged" in data["output"]
+    assert "15 more points were not graded" in data["output"]
     tests = {t["name"].split(":")[0]: t for t in data["tests"]}
     assert len(tests) == len(report.checks())
     replicas = tests["step1 · deployment1-replicas"]
