@@ -41,10 +41,12 @@ def _pts(value: float) -> str:
 def render(rubric: "Rubric", lang: str, description: Text | None = None) -> str:
     """The task sheet in one language."""
     w = {k: v.get(lang) for k, v in _W.items()}
+    # Chinese takes full-width punctuation (docs/glossary.md): 学生：…, （15 分）
+    colon, paren = ("：", "（{}）") if lang == "zh" else (": ", " ({})")
     lines = [f"# {rubric.title.get(lang)}", ""]
     variant = rubric.variant
     if variant is not None and not variant.preview:
-        lines += [f"{w['student']}: {_md(variant.student)}", ""]
+        lines += [f"{w['student']}{colon}{_md(variant.student)}", ""]
     if description is not None:
         lines += [description.get(lang), ""]
     if variant is not None and variant.values:
@@ -52,10 +54,11 @@ def render(rubric: "Rubric", lang: str, description: Text | None = None) -> str:
         lines += [f"- `{name}` = `{_value(value)}`" for name, value in variant.values]
         lines.append("")
     for i, step in enumerate(rubric.steps, 1):
-        lines += [f"## {i}. {step.title.get(lang)} ({_pts(step.points)} {w['points']})", ""]
-        lines += [f"- {c.title.get(lang)} ({_pts(c.points)})" for c in step.checks if c.points > 0]
+        lines += [f"## {i}. {step.title.get(lang)}" + paren.format(f"{_pts(step.points)} {w['points']}"), ""]
+        lines += [f"- {c.title.get(lang)}" + paren.format(_pts(c.points) + (" 分" if lang == "zh" else ""))
+                  for c in step.checks if c.points > 0]
         lines.append("")
-    lines.append(f"{w['total']}: {_pts(rubric.total)} {w['points']}")
+    lines.append(f"{w['total']}{colon}{_pts(rubric.total)} {w['points']}")
     return "\n".join(lines) + "\n"
 
 

@@ -240,6 +240,9 @@ def test_task_prints_the_students_own_values_in_both_languages(capsys):
     assert f"web-{v['suffix']}（{v['replicas']} 副本" in out and f"({v['replicas']} replicas, image httpd)" in out
     assert f"- `replicas` = `{v['replicas']}`" in out
     assert "kubectl scale" not in out  # hints are the answers
+    zh, en = out.split("\n---\n")
+    assert "学生：s001" in zh and "个就绪副本（8 分）" in zh and "\n总分：30 分" in zh  # full-width, as docs/glossary.md says
+    assert "Student: s001" in en and " (8)" in en and "\nTotal: 30 points" in en
 
 
 def test_task_escapes_a_hostile_student_id(capsys):
