@@ -98,14 +98,14 @@ def infer(rubric: Rubric, view: ClusterView, namespace: str, built: ClusterView 
         when = phase_name(phase)
         shown = found[:4]
         return Inferred(phase, Text(
-            f"本次评的是{when.zh}的状态：命名空间 {namespace} 中有本实验的对象（{_names(shown, '、')}）",
+            f"本次评分针对{when.zh}的状态：命名空间 {namespace} 中有本实验的对象（{_names(shown, '、')}）",
             f"grading phase '{phase}' ({when.en}): the lab's objects are in namespace {namespace} "
             f"({_names(shown, ', ')})"), found)
     phase = rubric.phases[-1]
     when = phase_name(phase)
     names = [f"{k}/{n}" for k, n in objects][:4]
     return Inferred(phase, Text(
-        f"本次评的是{when.zh}的状态：命名空间 {namespace} 中已没有本实验的对象（{_names(names, '、')}）",
+        f"本次评分针对{when.zh}的状态：命名空间 {namespace} 中已没有本实验的对象（{_names(names, '、')}）",
         f"grading phase '{phase}' ({when.en}): none of the lab's objects are left in namespace {namespace} "
         f"({_names(names, ', ')})"), found)
 
@@ -113,7 +113,7 @@ def infer(rubric: Rubric, view: ClusterView, namespace: str, built: ClusterView 
 def chosen(phase: str) -> Text:
     """The note for a phase the user named with ``--phase``."""
     when = phase_name(phase)
-    return Text(f"本次评的是{when.zh}的状态（由 --phase 指定）", f"grading phase '{phase}' ({when.en}), as --phase says")
+    return Text(f"本次评分针对{when.zh}的状态（由 --phase 指定）", f"grading phase '{phase}' ({when.en}), as --phase says")
 
 
 def regraded(phase: str, state: str) -> Text:

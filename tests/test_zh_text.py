@@ -21,7 +21,7 @@ RUBRIC = rubric.load("service-discovery")
 PHASE_ID = re.compile(r"(?<![\w=-])(built|cleaned|baseline)(?![\w=-])")
 EXCEPTION = re.compile(r"\b[A-Z][A-Za-z]*(Error|Exception)\b")
 ASCII_LIST = re.compile(r"[\w)）>-], [\w(<]")  # "a, b": a list joined the English way
-REPLACED = ("账本", "评判", "headless 服务", "端点正是", "同名前缀", "超时没有结束", "wget 到", "被删后会被重建")
+REPLACED = ("账本", "评判", "评的是", "headless 服务", "端点正是", "同名前缀", "超时没有结束", "wget 到", "被删后会被重建")
 
 
 def _texts_of(report) -> list[str]:
