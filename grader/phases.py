@@ -86,7 +86,7 @@ def infer(rubric: Rubric, view: ClusterView, namespace: str, built: ClusterView 
         phase = rubric.phases[-1]
         when = phase_name(phase)
         return Inferred(phase, Text(
-            f"本次评的是{when.zh}的状态：清理已经开始，{phase_name(rubric.phases[0]).zh}存在的 {_names(gone[:4], '、')} "
+            f"本次评分针对{when.zh}的状态：清理已经开始，{phase_name(rubric.phases[0]).zh}存在的 {_names(gone[:4], '、')} "
             f"已被删除，剩下的 {_names(found[:4], '、')} 计为未清理（要重新评{phase_name(rubric.phases[0]).zh}的状态，"
             f"请加 --phase {rubric.phases[0]}）",
             f"grading phase '{phase}' ({when.en}): the cleanup has begun ({_names(gone[:4], ', ')} "

@@ -95,7 +95,11 @@ def test_the_swapped_and_namespace_notes_follow_the_rules():
     second = snapshot.load(EXAMPLES / "correct" / "built.yaml").view()
     warning = phases.swapped(RUBRIC, first, second, "default")
     hint = elsewhere.note("Deployment", "deployment1", ["lab-42", "lab-43"])
+    leftovers = snapshot.load(EXAMPLES / "leftovers" / "cleaned.yaml").view()  # a cleanup begun, not finished
+    partial = phases.infer(RUBRIC, leftovers, "default", second).reason.zh
+    assert "清理已经开始" in partial
     for text in (warning.zh, hint.zh, phases.infer(RUBRIC, first, "default").reason.zh,
-                 phases.infer(RUBRIC, second, "default").reason.zh):
+                 phases.infer(RUBRIC, second, "default").reason.zh, partial):
+        assert not any(word in text for word in REPLACED), text
         stripped = _outside_commands(text)
         assert not PHASE_ID.search(stripped) and not ASCII_LIST.search(stripped), text
