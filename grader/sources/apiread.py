@@ -25,6 +25,11 @@ REQUEST_TIMEOUT = (5.0, 10.0)  # connect, read: per socket operation
 REQUEST_DEADLINE = 12.0
 #: Bytes one response page may hold (500 items of a sane cluster are far below).
 MAX_BODY = 64 * 1024 * 1024
+#: What all the pages of one LIST may hold together: a server that hands out
+#: continue tokens without end cannot fill the memory (parsed, a byte of JSON
+#: is up to 25 bytes of Python objects, so bytes alone do not bound it: items too).
+MAX_LIST_BYTES = 2 * MAX_BODY
+MAX_LIST_ITEMS = 100_000
 
 
 class KindFailure(Exception):
@@ -62,6 +67,56 @@ def read_capped(resp: Any, limit: int, what: str) -> bytes:
     finally:
         resp.release_conn()
     return b"".join(chunks)
+
+
+class ListBudget:
+    """What one paginated LIST may cost, whatever continue tokens the server
+    hands out: :data:`MAX_LIST_BYTES` and :data:`MAX_LIST_ITEMS` over all its
+    pages, never the same token twice (a list that goes round in a circle),
+    and, when ``seconds`` is given, no page asked for after that long (for a
+    LIST whose pages each have a deadline of their own). Every reader that
+    follows ``continue`` (the live source, the watches' LIST, the class-wide
+    read) counts its pages here; a LIST over budget is :class:`KindFailure`."""
+
+    def __init__(self, what: str, seconds: float | None = None, clock: Callable[[], float] = time.monotonic):
+        self.what = what
+        self.seconds = seconds
+        self.clock = clock
+        self.until = clock() + seconds if seconds is not None else None
+        self.bytes = self.items = self.pages = 0
+        self._tokens: set[str] = set()
+
+    def page(self, data: bytes) -> None:
+        """A page came (before it is parsed)."""
+        self.pages += 1
+        self.bytes += len(data)
+        if self.bytes > MAX_LIST_BYTES:
+            mb = MAX_LIST_BYTES // (1024 * 1024)
+            raise KindFailure(Text(f"API server 返回的 {self.what} 列表共超过 {mb} MB（{self.pages} 页），未读取",
+                                   f"the API server's list of {self.what} is larger than {mb} MB in all "
+                                   f"({self.pages} pages); not read"))
+
+    def follow(self, token: Any, items: int) -> None:
+        """The parsed page held ``items`` and asks for the page at ``token``."""
+        self.items += items
+        if self.items > MAX_LIST_ITEMS:
+            raise KindFailure(Text(f"API server 返回的 {self.what} 超过 {MAX_LIST_ITEMS} 个（{self.pages} 页），未读取",
+                                   f"the API server listed more than {MAX_LIST_ITEMS} {self.what} objects "
+                                   f"({self.pages} pages); not read"))
+        key = str(token)
+        if key in self._tokens:
+            raise KindFailure(Text(f"API server 的 {self.what} 列表没有尽头（第 {self.pages} 页的 continue 令牌之前出现过），未读取",
+                                   f"the API server's list of {self.what} never ends (page {self.pages} repeats an "
+                                   "earlier continue token); not read"))
+        self._tokens.add(key)
+        if self.until is not None and self.seconds is not None and self.clock() >= self.until:
+            raise self.unfinished(self.seconds)
+
+    def unfinished(self, seconds: float) -> KindFailure:
+        """The LIST's time ran out after some pages came: the server answers, its list does not end."""
+        return KindFailure(Text(f"API server 的 {self.what} 列表在 {seconds:g} 秒内没有读完（已收到 {self.pages} 页），未读取",
+                                f"the API server's list of {self.what} did not end within {seconds:g} s "
+                                f"({self.pages} pages came); not read"))
 
 
 def one_line(s: str, limit: int = 300) -> str:

@@ -36,7 +36,7 @@ from grader.errors import InputError
 from grader.i18n import Text
 from grader.outcome import SourceInfo
 from grader.sources.apiread import (  # noqa: F401 - re-exported: callers read them as live.X
-    MAX_BODY, REQUEST_DEADLINE, REQUEST_TIMEOUT, KindFailure, Retry, bounded, explain_failure, one_line, read_capped,
+    MAX_BODY, REQUEST_DEADLINE, REQUEST_TIMEOUT, KindFailure, ListBudget, Retry, bounded, explain_failure, one_line, read_capped,
 )
 from grader.sources.unreachable import Unreachable, server_of
 from grader.view import ClusterView, DnsResult, ExecResult, Obj, ProbeError, build_view
@@ -153,18 +153,31 @@ class LiveSource:
                                    f"labgrade does not know kind {kind} (declare it under the rubric's kinds:)"))
         items: list[Obj] = []
         token = None
+        budget = ListBudget(kind)
         while True:
             query: list[tuple[str, Any]] = [("limit", 500)]
             if token:
                 query.append(("continue", token))
-            body = json.loads(self.retry.call(lambda: self._raw_get(info.collection_path(self.namespace), query)))
-            for item in body.get("items") or []:
+            try:
+                data = self.retry.call(lambda: self._raw_get(info.collection_path(self.namespace), query))
+            except Exception:
+                from grader.sources.deadline import current
+
+                bound = current()
+                if budget.pages and bound is not None and bound.expired:  # it answered, page after page
+                    raise budget.unfinished(bound.seconds) from None
+                raise
+            budget.page(data)
+            body = json.loads(data)
+            page = body.get("items") or []
+            for item in page:
                 item.setdefault("apiVersion", info.api_version)
                 item.setdefault("kind", kind)
                 items.append(item)
             token = (body.get("metadata") or {}).get("continue")
             if not token:
                 return items
+            budget.follow(token, len(page))
 
     def _raw_get(self, path: str, query: list[tuple[str, Any]] | None = None) -> bytes:
         """A GET of ``path`` with the client's auth, as raw JSON bytes; a

@@ -38,13 +38,16 @@ from typing import Any, Callable
 from grader.clock import iso, utc_now
 from grader.i18n import Text
 from grader import kinds
-from grader.sources.apiread import REQUEST_DEADLINE, Retry, bounded, explain_failure
+from grader.sources.apiread import REQUEST_DEADLINE, KindFailure, ListBudget, Retry, bounded, explain_failure
 from grader.sources.gcpause import paused_gc
 from grader.sources.live import LiveSource
 from grader.view import ClusterView, DnsResult, Obj, ProbeError, build_view
 
 PAGE = 500  # kubectl's --chunk-size
 POOL_PER_JOB = 8  # a re-polled student lists eight things in parallel
+#: A class-wide LIST asks for no page after this long (each page has the
+#: REQUEST_DEADLINE of any request): a class of a thousand is 13 pages of pods.
+CLUSTER_LIST_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -199,8 +202,12 @@ def read_cluster(api: Any, reads: tuple[str, ...] | None = None, retry: Retry | 
 
     def list_all(info: kinds.Kind) -> list[Obj]:
         items: list[Obj] = []
+        # Each page has its own deadline; the whole LIST is bounded by the budget
+        # (bytes, items, no token twice, and the time to ask for another page).
+        budget = ListBudget(info.kind, CLUSTER_LIST_SECONDS)
         data = fetch(info, None)
         while True:
+            budget.page(data)
             # The next page is asked for while this one is parsed (a big kind is a
             # chain of pages: 13 of pods for a class of 1000, each waiting on the last).
             peeked = peek_continue(data)
@@ -212,13 +219,20 @@ def read_cluster(api: Any, reads: tuple[str, ...] | None = None, retry: Retry | 
                 # request go out first (it lets the lock go once it waits on the socket).
                 started.wait(AHEAD_WAIT)
             body = json.loads(data)
-            for item in body.get("items") or []:
+            page = body.get("items") or []
+            for item in page:
                 item.setdefault("apiVersion", info.api_version)
                 item.setdefault("kind", info.kind)
                 items.append(item)
             token = (body.get("metadata") or {}).get("continue")
             if not token:
                 return items
+            try:
+                budget.follow(token, len(page))
+            except KindFailure:
+                if ahead is not None:
+                    ahead.cancel()
+                raise
             data = ahead.result() if ahead is not None and token == peeked else fetch(info, token)
 
     wanted = list(dict.fromkeys(kinds.parse_read(r).kind for r in reads))

@@ -181,16 +181,22 @@ class ClusterWatch:
     def _relist(self, state: KindWatch) -> None:
         info = kinds.lookup(state.kind)
         assert info is not None
+        from grader.sources.apiread import ListBudget
+
         items: dict[str, Obj] = {}
         token = None
         rv = None
+        budget = ListBudget(state.kind)
         while True:
             query: list[tuple[str, Any]] = [("limit", PAGE)]
             if token:
                 query.append(("continue", token))
-            body = json.loads(self.source.retry.call(
-                lambda: self.source._raw_get(info.collection_path(self.source.namespace), query)))
-            for item in body.get("items") or []:
+            data = self.source.retry.call(
+                lambda: self.source._raw_get(info.collection_path(self.source.namespace), query))
+            budget.page(data)
+            body = json.loads(data)
+            page = body.get("items") or []
+            for item in page:
                 item.setdefault("apiVersion", info.api_version)
                 item.setdefault("kind", state.kind)
                 items[_key(item)] = item
@@ -199,6 +205,7 @@ class ClusterWatch:
             token = meta.get("continue")
             if not token:
                 break
+            budget.follow(token, len(page))
         state.lists += 1
         changed = not state.synced or items != state.objects
         state.objects, state.resource_version, state.synced, state.error = items, rv, True, None

@@ -80,6 +80,48 @@ def test_a_list_body_dripped_a_byte_at_a_time_is_cut_at_the_deadline(make_standi
     assert took < REQUEST_DEADLINE  # cut by the shortened deadline, not the production one nor a read timeout
 
 
+def test_a_list_whose_continue_token_repeats_is_refused_at_the_second_page(make_standin, tmp_path):
+    server = make_standin(built())
+    server.faults.add("GET", r"/namespaces/default/pods$", times=None, endless_pages="same")
+    view, took = bounded(lambda: source(server, tmp_path).view())
+    assert "never ends (page 2 repeats an earlier continue token)" in view.kind_errors["Pod"].en
+    assert len(server.requests_matching("GET", r"/namespaces/default/pods$")) == 2
+    assert view.has("Deployment") and took < 5
+
+
+def test_a_list_of_new_continue_tokens_forever_stops_at_the_items_budget(make_standin, tmp_path, monkeypatch):
+    """Every page differs, so only the budget over all pages ends it, long
+    before the deadline: the items kept are bounded, not the pages' rate times 12 s."""
+    from grader.sources import apiread
+
+    monkeypatch.setattr(apiread, "MAX_LIST_ITEMS", 50)
+    server = make_standin(built())
+    server.faults.add("GET", r"/namespaces/default/pods$", times=None, endless_pages="new")
+    view, _ = bounded(lambda: source(server, tmp_path).view())
+    assert "listed more than 50 Pod objects" in view.kind_errors["Pod"].en
+
+
+def test_a_list_of_new_continue_tokens_forever_stops_at_the_bytes_budget(make_standin, tmp_path, monkeypatch):
+    from grader.sources import apiread
+
+    monkeypatch.setattr(apiread, "MAX_LIST_BYTES", 64 * 1024)
+    server = make_standin(built())
+    server.faults.add("GET", r"/namespaces/default/pods$", times=None, endless_pages="new")
+    view, _ = bounded(lambda: source(server, tmp_path).view())
+    assert "list of Pod is larger than" in view.kind_errors["Pod"].en
+
+
+def test_a_list_still_paging_at_the_deadline_says_so_not_unreachable(make_standin, tmp_path, short_deadline):
+    """Slow pages without end: the server answers every one, so the message
+    is the list that does not end, and the pass is not 'unreachable'."""
+    server = make_standin(built())
+    server.faults.add("GET", r"/namespaces/default/pods$", times=None, endless_pages="new", delay=0.2)
+    src = source(server, tmp_path)
+    view, took = bounded(lambda: src.view())
+    assert f"list of Pod did not end within {SHORT:g} s" in view.kind_errors["Pod"].en
+    assert src.unreachable is None and took < REQUEST_DEADLINE
+
+
 def test_an_exec_upgrade_never_answered_is_an_error_not_a_hang(make_standin, tmp_path):
     server = make_standin(built())
     server.faults.add("GET", r"/exec$", times=None, hang=True)

@@ -10,6 +10,7 @@ import csv
 import importlib.util
 import json
 import threading
+import time
 import types
 from pathlib import Path
 
@@ -183,6 +184,27 @@ def test_a_refused_cluster_wide_list_falls_back_to_each_namespace(make_standin, 
     assert result.errors == 0 and {r.report.earned for r in result.results} == {85}
     paths = _lists(server)
     assert "/api/v1/namespaces/s000/pods" in paths and "/api/v1/namespaces/s001/pods" in paths
+
+
+@pytest.mark.parametrize("endless", ["same", "new"])
+def test_a_cluster_wide_list_without_end_is_refused_and_falls_back_to_each_namespace(make_standin, tmp_path,
+                                                                                    monkeypatch, endless):
+    """Each page has its own deadline, so only the LIST's budget ends a server that
+    hands out continue tokens forever (the batch waited on it without end)."""
+    from grader.sources import shared_cluster
+
+    monkeypatch.setattr(shared_cluster, "CLUSTER_LIST_SECONDS", 1.0)
+    server, _, roster = _class(make_standin, tmp_path, ["s000", "s001"])
+    server.faults.add("GET", r"^/api/v1/pods$", times=None, endless_pages=endless, delay=0.05)
+    server.clear_requests()
+
+    started = time.monotonic()
+    result = _run(roster, tmp_path / "out")
+
+    assert time.monotonic() - started < 30
+    assert result.errors == 0 and {r.report.earned for r in result.results} == {85}
+    assert "/api/v1/namespaces/s000/pods" in _lists(server)
+    assert len([p for p in _lists(server) if p == "/api/v1/pods"]) <= (3 if endless == "same" else 40)  # (the next page is asked for while one is parsed)
 
 
 def test_a_student_alone_on_a_cluster_keeps_the_namespace_path(make_standin, tmp_path):

@@ -132,6 +132,23 @@ def test_gone_relists_and_errors_back_off_then_resume(make_standin, tmp_path):
         cw.stop()
 
 
+def test_a_list_without_end_is_an_error_for_its_kind_not_a_cache_that_grows(make_standin, tmp_path, monkeypatch):
+    from grader.sources import apiread
+
+    monkeypatch.setattr(apiread, "MAX_LIST_ITEMS", 50)
+    server = make_standin(built())
+    server.faults.add("GET", r"/namespaces/default/pods$", times=None, endless_pages="new")
+    src = LiveSource(api_client(str(server.kubeconfig_path(tmp_path))), "default", "built")
+    cw = ClusterWatch(src, backoff=lambda: Backoff(base=5.0)).start()
+    try:
+        assert cw.wait_synced(10)  # every kind synced or failed
+        pods = cw.kinds["Pod"]
+        assert not pods.synced and "listed more than 50 Pod objects" in pods.error.en
+        assert cw.kinds["Service"].synced
+    finally:
+        cw.stop()
+
+
 def test_backoff_doubles_to_a_cap_with_jitter_and_resets():
     b = Backoff(base=0.5, cap=4.0, rand=lambda: 1.0)
     assert [b.next() for _ in range(5)] == [0.5, 1.0, 2.0, 4.0, 4.0]

@@ -7,7 +7,9 @@ drop the connection without any response, or make an exec hang; and the
 slow-motion failures that defeat per-read socket timeouts: an upgrade never
 answered (``hang``), a body sent a byte at a time (``drip``), a websocket
 frame dripped a byte at a time (``frame_drip``), exec output without end
-(``flood``), and an exec stream cut without an exit status (``cut``).  Faults are
+(``flood``), an exec stream cut without an exit status (``cut``), and a
+LIST whose pages never end (``endless_pages``: every page's continue token
+the same, or a new one each page).  Faults are
 checked in the order they were added and the first live one that matches
 wins, so "fail twice, then succeed" is one ``add(..., times=2)``.
 """
@@ -37,6 +39,7 @@ class Fault:
     frame_drip: float = 0.0  # exec: after the upgrade, send a frame one byte every `frame_drip` seconds
     flood: int = 0  # exec: after the upgrade, send stdout frames of this many bytes, without end
     cut: bool = False  # exec: send some output, then drop the TCP connection (no status)
+    endless_pages: str = ""  # LIST: "same" (one continue token on every page) or "new" (a fresh token each page)
     hits: int = 0
     _pattern: re.Pattern = field(init=False, repr=False)
 
@@ -64,7 +67,8 @@ class Faults:
     def add(self, method: str = "*", path: str = ".*", *, times: int | None = 1, status: int | None = None,
             message: str | None = None, retry_after: int | str | None = None, plain_text: bool = False,
             delay: float = 0.0, drop: bool = False, exec_hang: bool = False, hang: bool = False,
-            drip: float = 0.0, frame_drip: float = 0.0, flood: int = 0, cut: bool = False) -> Fault:
+            drip: float = 0.0, frame_drip: float = 0.0, flood: int = 0, cut: bool = False,
+            endless_pages: str = "") -> Fault:
         """Add a fault; ``path`` is a regex searched in the URL path (anchor it yourself).
 
         ``plain_text=True`` answers like the API server's own throttling filters
@@ -74,7 +78,8 @@ class Faults:
         """
         fault = Fault(method=method, path=path, times=times, status=status, message=message,
                       retry_after=retry_after, plain_text=plain_text, delay=delay, drop=drop, exec_hang=exec_hang,
-                      hang=hang, drip=drip, frame_drip=frame_drip, flood=flood, cut=cut)
+                      hang=hang, drip=drip, frame_drip=frame_drip, flood=flood, cut=cut,
+                      endless_pages=endless_pages)
         with self._lock:
             self._faults.append(fault)
         return fault

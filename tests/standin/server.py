@@ -441,6 +441,8 @@ class StandIn:
 
             return await serve_watch(self, request, res, target.namespace)
         if target.name is None:
+            if fault is not None and fault.endless_pages:
+                return self._endless_page(res, target.namespace, dict(request.query), fault)
             return _json(self._store.list(res, target.namespace, dict(request.query)))
         if target.subresource not in (None, "status"):
             raise st.ApiError(st.no_such_path())
@@ -450,6 +452,14 @@ class StandIn:
         if obj is None:
             raise st.ApiError(st.not_found(res.group, res.plural, target.name))
         return _json(obj)
+
+    def _endless_page(self, res: Resource, namespace: str | None, query: dict[str, str], fault: Fault) -> web.Response:
+        """A first page of the list (whatever continue token was sent) that asks for one more page, forever."""
+        query.pop("continue", None)
+        body = self._store.list(res, namespace, query)
+        body.setdefault("metadata", {})["continue"] = (
+            "standin-endless" if fault.endless_pages == "same" else f"standin-endless-{fault.hits}")
+        return _json(body)
 
     def _non_resource(self, path: str) -> web.StreamResponse:
         enabled = self.enabled_resources
