@@ -151,7 +151,7 @@ class ClusterWatch:
 
     # -- one kind ----------------------------------------------------------------
     def _run(self, kind: str) -> None:
-        from grader.sources.apiread import explain_failure
+        from grader.sources.apiread import REQUEST_DEADLINE, bounded, explain_failure
 
         state = self.kinds[kind]
         backoff = self._backoff()
@@ -159,7 +159,7 @@ class ClusterWatch:
         while not self._stop.is_set():
             try:
                 if state.resource_version is None:
-                    self._relist(state)
+                    bounded(lambda: self._relist(state), REQUEST_DEADLINE)  # a LIST's one deadline, as in a pass
                     failures_since_list = 0
                 self._watch(state)
                 backoff.reset()
@@ -262,9 +262,11 @@ class ClusterWatch:
                 listed.add(kind)
             elif state.error is not None:
                 errors[kind] = state.error
+        from grader.sources.apiread import REQUEST_DEADLINE, bounded
+
         for read in self.gets:
             try:
-                objects.extend(self.source._get_one(read))
+                objects.extend(bounded(lambda r=read: self.source._get_one(r), REQUEST_DEADLINE))
                 listed.add(read.kind)
             except Exception as exc:  # noqa: BLE001 - reported like a failed LIST
                 from grader.sources.apiread import explain_failure

@@ -149,6 +149,28 @@ def test_a_list_without_end_is_an_error_for_its_kind_not_a_cache_that_grows(make
         cw.stop()
 
 
+def test_a_dripped_list_or_get_is_cut_at_the_request_deadline(make_standin, tmp_path, monkeypatch):
+    """The watches' LIST and the single GETs of each re-grade had no deadline, only the
+    socket's per-read timeout, which a byte a second never trips: check --watch hung."""
+    from tests.standin.fixtures import shorten_request_deadline
+
+    shorten_request_deadline(monkeypatch, 1.0)
+    server = make_standin(built())
+    server.faults.add("GET", r"/namespaces/default/pods$", times=None, drip=0.2)
+    server.faults.add("GET", r"^/api/v1/namespaces/default$", times=None, drip=0.2)
+    src = LiveSource(api_client(str(server.kubeconfig_path(tmp_path))), "default", "built")
+    cw = ClusterWatch(src, backoff=lambda: Backoff(base=5.0)).start()
+    try:
+        assert cw.wait_synced(10)
+        assert not cw.kinds["Pod"].synced and "timed out" in cw.kinds["Pod"].error.en
+        started = time.monotonic()
+        view = cw.view()
+        assert time.monotonic() - started < 5
+        assert "Namespace" in view.kind_errors and view.has("Service")
+    finally:
+        cw.stop()
+
+
 def test_backoff_doubles_to_a_cap_with_jitter_and_resets():
     b = Backoff(base=0.5, cap=4.0, rand=lambda: 1.0)
     assert [b.next() for _ in range(5)] == [0.5, 1.0, 2.0, 4.0, 4.0]
