@@ -131,6 +131,43 @@ def credential_commands(path: str, doc: dict[str, Any]) -> list[CredentialComman
     return out
 
 
+#: Fields of a kubeconfig that name a file the client reads whole, by section.
+READ_FILE_FIELDS = {"users": ("user", ("tokenFile", "client-certificate", "client-key")),
+                    "clusters": ("cluster", ("certificate-authority",))}
+#: Bytes such a file may hold (a CA bundle of every public root is 250 KB).
+CREDENTIAL_FILE_LIMIT = 4 * 1024 * 1024
+
+
+def check_files(path: str, doc: dict[str, Any]) -> None:
+    """Refuse, with one line, a file the client would read whole that is not a
+    regular file of sane size: ``tokenFile: /dev/zero`` filled memory without
+    end, a named pipe blocked the run before any request (the client reads
+    these with a bare ``read()``, and labgrade reads the secret ones to mask them)."""
+    import stat
+
+    base = Path(path).parent
+    for section, (inner, fields) in READ_FILE_FIELDS.items():
+        for entry in doc.get(section) or []:
+            body = entry.get(inner) if isinstance(entry, dict) else None
+            if not isinstance(body, dict):
+                continue
+            for field in fields:
+                value = body.get(field)
+                if not isinstance(value, str) or not value:
+                    continue
+                target = base / os.path.expanduser(value)
+                try:
+                    st = os.stat(target)
+                except OSError:
+                    continue  # missing or unreadable: the client's own error says so
+                where = f"{section[:-1]} {str(entry.get('name') or '?')!r}: {field} {value}"
+                if not stat.S_ISREG(st.st_mode):
+                    raise InputError(path, f"{where} is not a regular file (a device, pipe or folder)")
+                if st.st_size > CREDENTIAL_FILE_LIMIT:
+                    raise InputError(path, f"{where} is over {CREDENTIAL_FILE_LIMIT // (1024 * 1024)} MB; "
+                                           "not a credential or certificate file")
+
+
 def register_secrets(path: str, doc: dict[str, Any]) -> None:
     """Tell :mod:`grader.redact` every secret the file holds or points to."""
     base = Path(path).parent
@@ -190,4 +227,4 @@ def _trim_and_register(cfg: Any) -> None:
     redact.register_file(getattr(cfg, "key_file", None))
 
 
-__all__ = ["CredentialCommand", "credential_commands", "files", "harden", "parse", "register_secrets"]
+__all__ = ["CredentialCommand", "check_files", "credential_commands", "files", "harden", "parse", "register_secrets"]

@@ -87,6 +87,7 @@ def api_client(kubeconfig: str | None = None, context: str | None = None, *,
             if found:
                 raise InputError(path, found[0].refusal())
     for path, doc in docs:
+        kc.check_files(path, doc)
         kc.register_secrets(path, doc)
     try:
         if paths or kubeconfig:

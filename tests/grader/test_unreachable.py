@@ -109,6 +109,37 @@ def test_a_malformed_kubeconfig_is_one_line_with_file_and_line(tmp_path, capsys,
     assert err.startswith(f"labgrade: error: {where}") and words in err
 
 
+@pytest.mark.parametrize("section, field, target, words", [
+    # a device (/dev/zero filled memory without end; /dev/null here, harmless if this regresses)
+    ("users", "tokenFile", "/dev/null", "is not a regular file"),
+    ("clusters", "certificate-authority", "fifo", "is not a regular file"),  # open() blocked for ever
+    ("users", "client-key", "big.pem", "is over 4 MB"),
+])
+def test_a_credential_file_that_is_a_device_a_pipe_or_huge_is_one_line(tmp_path, capsys, section, field, target, words):
+    import os
+    import threading
+
+    if target == "fifo":
+        os.mkfifo(tmp_path / "fifo")
+    elif target == "big.pem":
+        (tmp_path / "big.pem").write_bytes(b"x" * (4 * 1024 * 1024 + 1))
+    cluster = {"server": "https://127.0.0.1:1", **({field: target} if section == "clusters" else {})}
+    user = {field: target} if section == "users" else {"token": "abcd1234"}
+    cfg = tmp_path / "kubeconfig"
+    cfg.write_text(json.dumps({"apiVersion": "v1", "kind": "Config", "current-context": "c",
+                               "clusters": [{"name": "k", "cluster": cluster}], "users": [{"name": "u", "user": user}],
+                               "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}]}))
+    box: dict = {}
+    t = threading.Thread(target=lambda: box.setdefault(
+        "rc", main(["grade", "--rubric", "service-discovery", "--kubeconfig", str(cfg), "--no-poll"])), daemon=True)
+    t.start()
+    t.join(30)
+    assert not t.is_alive(), "blocked on the file"
+    _, err = capsys.readouterr()
+    assert box["rc"] == 2 and len(err.strip().splitlines()) == 1, err
+    assert err.startswith(f"labgrade: error: {cfg}: ") and f"{field} {target}" in err and words in err
+
+
 def test_a_batch_row_of_an_unreachable_cluster_shows_the_one_line(tmp_path, capsys):
     import csv
     import io
