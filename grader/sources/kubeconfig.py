@@ -191,6 +191,98 @@ def register_secrets(path: str, doc: dict[str, Any]) -> None:
                 redact.register(provider["config"].get(field))
 
 
+#: Seconds an exec credential plugin may run: a cloud's token helper takes one or
+#: two; a plugin waiting at a terminal (a browser login) gets the longer figure.
+EXEC_PLUGIN_SECONDS = 30.0
+EXEC_PLUGIN_INTERACTIVE_SECONDS = 120.0
+#: Bytes of a plugin's stdout or stderr kept (an ExecCredential is a few KB).
+EXEC_PLUGIN_OUTPUT = 1024 * 1024
+
+
+def bound_exec_plugins() -> None:
+    """Make the client's exec credential plugins bounded in time and output.
+
+    The client runs a plugin with ``Popen(...).communicate()``: no timeout (a
+    plugin that never exits hung ``labgrade grade`` before its first request,
+    forever, and again at every token refresh) and all its output kept (100 MB
+    printed was 330 MB resident). Its ``Popen`` is given one whose
+    ``communicate`` stops the plugin at :data:`EXEC_PLUGIN_SECONDS` or
+    :data:`EXEC_PLUGIN_OUTPUT` with a ConfigException saying which, which the
+    client reports as for any plugin that fails. Idempotent."""
+    import subprocess
+    import types
+
+    from kubernetes.config import exec_provider
+
+    if getattr(exec_provider.subprocess, "_labgrade", False):
+        return
+    shim = types.ModuleType("subprocess")
+    shim.__dict__.update({k: v for k, v in vars(subprocess).items() if not k.startswith("__")})
+    shim.Popen = _BoundedPopen  # type: ignore[attr-defined]
+    shim._labgrade = True  # type: ignore[attr-defined]
+    exec_provider.subprocess = shim
+
+
+class _BoundedPopen:
+    """``subprocess.Popen`` for a credential plugin, with a bounded ``communicate``."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        import subprocess
+        import sys
+
+        class Bounded(subprocess.Popen):
+            def communicate(self, input: Any = None, timeout: float | None = None) -> tuple[Any, Any]:
+                return _communicate(self)
+
+        proc = Bounded(*args, **kwargs)
+        proc._labgrade_tty = kwargs.get("stdin") is sys.stdin  # the client passes the terminal on when interactive
+        return proc
+
+
+def _communicate(proc: Any) -> tuple[str, str]:
+    import selectors
+    import subprocess
+    import time
+
+    from kubernetes.config.config_exception import ConfigException
+
+    name = os.path.basename(str(proc.args[0] if isinstance(proc.args, (list, tuple)) else proc.args))[:60]
+    seconds = EXEC_PLUGIN_INTERACTIVE_SECONDS if proc._labgrade_tty else EXEC_PLUGIN_SECONDS
+    until = time.monotonic() + seconds
+    streams = {f: bytearray() for f in (proc.stdout, proc.stderr) if f is not None}
+    with selectors.DefaultSelector() as sel:
+        for f in streams:
+            sel.register(f, selectors.EVENT_READ)
+        try:
+            while sel.get_map():
+                left = until - time.monotonic()
+                if left <= 0:
+                    raise ConfigException(f"exec: the credential plugin {name!r} did not finish within {seconds:g} s")
+                for key, _ in sel.select(min(left, 1.0)):
+                    chunk = os.read(key.fileobj.fileno(), 65536)
+                    if not chunk:
+                        sel.unregister(key.fileobj)
+                        continue
+                    buf = streams[key.fileobj]
+                    buf += chunk
+                    if len(buf) > EXEC_PLUGIN_OUTPUT:
+                        raise ConfigException(f"exec: the credential plugin {name!r} printed more than "
+                                              f"{EXEC_PLUGIN_OUTPUT // (1024 * 1024)} MB")
+            try:
+                proc.wait(timeout=max(until - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:  # closed its output, kept running
+                raise ConfigException(f"exec: the credential plugin {name!r} did not finish within {seconds:g} s") from None
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        finally:
+            for f in streams:
+                f.close()
+    out, err = (bytes(streams.get(f) or b"").decode("utf-8", "replace") for f in (proc.stdout, proc.stderr))
+    return out, (err if proc.stderr is not None else None)  # type: ignore[return-value]
+
+
 def harden(cfg: Any) -> None:
     """After the client loaded ``cfg``: register what it holds (token,
     exec-plugin output, basic-auth password, client key) and trim bearer

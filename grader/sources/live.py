@@ -89,6 +89,7 @@ def api_client(kubeconfig: str | None = None, context: str | None = None, *,
     for path, doc in docs:
         kc.check_files(path, doc)
         kc.register_secrets(path, doc)
+    kc.bound_exec_plugins()
     try:
         if paths or kubeconfig:
             config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=cfg)

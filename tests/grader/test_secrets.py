@@ -12,6 +12,7 @@ import dataclasses
 import io
 import json
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -237,3 +238,33 @@ def test_allow_exec_credentials_lets_the_teacher_trust_the_roster(make_standin, 
     capsys.readouterr()
     assert rc == 0 and marker.exists()
     assert read_csv(out / "gradebook.csv")[0]["status"] == "ok"
+
+
+@pytest.mark.parametrize("code, seconds, words", [
+    ("import time; time.sleep(600)", 1.0, "did not finish within 1 s"),  # grade hung before its first request
+    ("import os, sys\nwhile True: os.write(1, b'x' * 65536)", 30.0, "printed more than 1 MB"),  # all kept: 330 MB
+])
+def test_an_exec_plugin_that_never_ends_or_prints_without_end_is_stopped(make_standin, tmp_path, capsys, caplog,
+                                                                          monkeypatch, code, seconds, words):
+    """Run by the client (a trusted kubeconfig): bounded in time and output, the
+    plugin killed, and the run goes on as with any plugin that fails (401 here)."""
+    import threading
+
+    from grader.sources import kubeconfig as kc
+
+    monkeypatch.setattr(kc, "EXEC_PLUGIN_SECONDS", seconds)
+    server = make_standin(built())
+    plugin = {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": sys.executable,
+                       "args": ["-c", code], "interactiveMode": "Never"}}
+    cfg = kubeconfig(server, tmp_path, plugin)
+    box: dict = {}
+    t = threading.Thread(target=lambda: box.setdefault("rc", main(
+        ["grade", "--rubric", "service-discovery", "--kubeconfig", str(cfg), "--no-poll", "-q"])), daemon=True)
+    started = time.monotonic()
+    t.start()
+    t.join(60)
+    assert not t.is_alive(), "the plugin was waited on without end"
+    _, err = capsys.readouterr()
+    assert time.monotonic() - started < 45
+    assert box["rc"] == 2 and "credentials were rejected (401" in err
+    assert words in caplog.text  # the client logs a plugin that failed (logging.error)
