@@ -160,12 +160,16 @@ class Retry:
                 if exc.status not in RETRY_STATUSES or last:
                     raise
                 delay = self._retry_after(exc) or self.base * 2 ** attempt
+                failure: BaseException | None = exc
             except (urllib3.exceptions.HTTPError, OSError, DeadlineExceeded):
                 if last or (bound is not None and bound.expired):
                     raise
                 delay = self.base * 2 ** attempt
+                failure = None
             delay = min(delay, self.cap)
             if bound is not None and delay >= bound.left():
+                if isinstance(failure, ApiException):
+                    raise failure  # the server's own answer (429 with a long Retry-After), not "no answer"
                 raise DeadlineExceeded(bound.seconds)
             self.sleep(delay)
         raise AssertionError("unreachable")

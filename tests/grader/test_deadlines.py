@@ -122,6 +122,15 @@ def test_a_list_still_paging_at_the_deadline_says_so_not_unreachable(make_standi
     assert src.unreachable is None and took < REQUEST_DEADLINE
 
 
+def test_a_retry_after_beyond_the_deadline_is_the_servers_429_not_no_answer(make_standin, tmp_path, short_deadline):
+    server = make_standin(built())
+    server.faults.add("GET", r"/namespaces/default/pods$", times=None, status=429, retry_after=999999)
+    src = source(server, tmp_path)
+    view, took = bounded(lambda: src.view())
+    assert "(429)" in view.kind_errors["Pod"].en and "cannot reach" not in view.kind_errors["Pod"].en
+    assert took < 5 and view.has("Deployment")
+
+
 def test_an_exec_upgrade_never_answered_is_an_error_not_a_hang(make_standin, tmp_path):
     server = make_standin(built())
     server.faults.add("GET", r"/exec$", times=None, hang=True)
