@@ -29,6 +29,12 @@ NetworkPolicy's namespaceSelector. No other template is filled in.
 
 Every leaf is counted once, so a rubric can give partial credit per leaf, and
 each one that failed is reported with its path, expected and observed value.
+
+Alternatives (``object.matches``'s ``any_of: [tree, tree, ...]``, like
+Kyverno's ``anyPattern``) are whole trees, not a node inside one: a tree's
+keys are already fields, paths and ``(JMESPath)`` expressions, and a special
+key there would be one more thing a field name could be mistaken for.
+:func:`closest` picks the alternative an object fits best.
 """
 from __future__ import annotations
 
@@ -189,6 +195,37 @@ def match(expected: Any, observed: Any, path: str = "", *, exact_lists: bool = F
             leaves.append(Leaf(f"length({path or '@'})", len(expected), size, size == len(expected)))
         return leaves
     return [Leaf(path or "$", expected, observed, _leaf_ok(expected, observed))]
+
+
+@dataclass(frozen=True)
+class Fit:
+    """How an object fits one of several alternative trees: the one it fits
+    best (0-based ``index``) and that tree's leaves."""
+
+    index: int
+    leaves: tuple[Leaf, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(lf.ok for lf in self.leaves)
+
+
+def closest(alternatives: list[Any], observed: Any, *, exact_lists: bool = False) -> Fit:
+    """The alternative ``observed`` fits best: one that matches entirely if
+    any does, else the one with the largest fraction of matching leaves (the
+    fewest failing leaves on a tie, then the first). Its leaves are the
+    evidence and, with partial credit, the score: a student who chose a form
+    and got one field wrong is closer to right than the other forms say."""
+    best: tuple[tuple[float, int, int], Fit] | None = None
+    for i, tree in enumerate(alternatives):
+        leaves = tuple(match(tree, observed, exact_lists=exact_lists))
+        good = sum(lf.ok for lf in leaves)
+        rank = (good / len(leaves) if leaves else 0.0, good - len(leaves), -i)
+        if best is None or rank > best[0]:
+            best = (rank, Fit(i, leaves))
+    if best is None:
+        raise BadAssertion("any_of lists no alternative")
+    return best[1]
 
 
 def _shape(expected: Any) -> str:

@@ -176,20 +176,25 @@ def object_absent(
 def object_matches(
     ctx: CheckContext,
     kind: str,
-    expect: dict[str, Any],
+    expect: dict[str, Any] | None = None,
     name: str | None = None,
     selector: str | dict[str, Any] | None = None,
     namespace: str | None = None,
     partial: bool = False,
     what: dict[str, str] | None = None,
     exact_lists: bool = False,
+    any_of: list[dict[str, Any]] | None = None,
 ) -> Outcome:
-    """An object has the shape a partial object tree describes.
+    """An object has the shape a partial object tree describes, or one of several.
 
     Why: most lab requirements are fields (``spec.type: NodePort``, a
     port, a label); an assertion tree like kuttl's or Chainsaw's states
     them as YAML, with comparisons (``(>= 30000)``) and JMESPath
-    expressions where a literal is not enough.
+    expressions where a literal is not enough. Where a requirement has
+    several correct forms (a ConfigMap read through ``envFrom`` or through
+    ``env[].valueFrom.configMapKeyRef``; an RBAC rule as one rule or two),
+    ``any_of`` lists them, as Kyverno's ``anyPattern`` does: one tree would
+    fail every student who chose the other form.
 
     Parameters:
         kind: the kind
@@ -200,27 +205,46 @@ def object_matches(
         partial: give credit per matching leaf instead of all or nothing
         what: ``{zh, en}``: how the messages name the requirement ("a NodePort service")
         exact_lists: every list in ``expect`` must also have as many elements as the object's (any order): for lists where one more element allows more (RBAC ``verbs`` and ``rules``, a NetworkPolicy's ``ingress`` and ``from``); by default a list only has to contain the expected elements
+        any_of: alternative trees, any one of which will do (see the example); instead of ``expect``, or beside it (then ``expect`` must match and one alternative too)
 
     Reads: the ``kind`` in the lab namespace, or in ``namespace`` only the named objects
 
-    Passes: every leaf of ``expect`` matches (on every selected object).
+    Example:
+        use: object.matches
+        with:
+          kind: Pod
+          name: app-pod
+          partial: true
+          any_of:   # APP_MODE from the ConfigMap app-config: one variable, or every key through envFrom
+            - spec: {containers: [{env: [{name: APP_MODE, valueFrom: {configMapKeyRef: {name: app-config, key: APP_MODE}}}]}]}
+            - spec: {containers: [{envFrom: [{configMapRef: {name: app-config}, prefix: null}]}]}
+
+    Passes: every leaf of ``expect`` matches and, with ``any_of``, every leaf of at least one alternative (on every selected object).
 
     Fails: "Service web does not match: spec.type expected "NodePort", saw "ClusterIP"",
         the evidence lists each leaf that did not match with its path, expected and observed value;
         with ``exact_lists``, "length(spec.ingress[0].from) expected 1, saw 2";
+        with ``any_of``, "app-pod matches none of the 2 alternatives; closest is alternative 2: spec.containers[0].envFrom[0].configMapRef.name expected ..." with that alternative's failing leaves;
         "no Service web in namespace default" when the object is missing.
 
-    Partial credit: with ``partial: true``, the fraction of leaves that match.
+    Partial credit: with ``partial: true``, the fraction of leaves that match (with ``any_of``, the leaves of ``expect`` and of the alternative that came closest).
     """
-    problems = assert_tree.validate(expect)
-    if problems:
-        return error(T(f"评分标准中的断言有误：{problems[0]}", f"the rubric's assertion is wrong: {problems[0]}"))
+    trees = ([expect] if expect is not None else []) + list(any_of or [])
+    if expect is None and any_of is None:
+        return error(T("评分标准应给出 expect 或 any_of", "the rubric must give expect or any_of"))
+    if any_of is not None and not any_of:
+        return error(T("评分标准的 any_of 为空", "the rubric's any_of lists no alternative"))
+    for tree in trees:
+        problems = assert_tree.validate(tree)
+        if problems:
+            return error(T(f"评分标准中的断言有误：{problems[0]}", f"the rubric's assertion is wrong: {problems[0]}"))
     if (name is None) == (selector is None):
         return error(T("评分标准应给出 name 或 selector 之一", "the rubric must give exactly one of name or selector"))
     if select.other_namespace_selector(namespace, selector, ctx.namespace, kind):
         return error(T("标签选择器只在实验命名空间中查找；其他命名空间的对象请按名称指定",
                        "a label selector looks in the lab namespace only; name objects in other namespaces"))
-    expect = assert_tree.fill_namespace(expect, ctx.namespace)
+    expect = assert_tree.fill_namespace(expect, ctx.namespace) if expect is not None else None
+    alternatives = [assert_tree.fill_namespace(t, ctx.namespace) for t in any_of] if any_of is not None else None
     tgt = select.target(kind, name, selector, namespace)
     try:
         found = tgt.find(ctx.view, ctx.namespace)
@@ -233,28 +257,51 @@ def object_matches(
         return failed(T(f"没有{d.zh}", f"no {d.en}"), expected=d)
     label = T(what["zh"], what["en"]) if what else tgt.describe()
     leaves: list[assert_tree.Leaf] = []
+    fits: list[tuple[str, assert_tree.Fit]] = []  # (object name, closest alternative) per object
     try:
         for obj in found:
             prefix = "" if name else f"{k8s.name(obj)}:"
-            leaves += [assert_tree.Leaf(prefix + lf.path, lf.expected, lf.observed, lf.ok)
-                       for lf in assert_tree.match(expect, obj, exact_lists=exact_lists)]
+            mine = assert_tree.match(expect, obj, exact_lists=exact_lists) if expect is not None else []
+            if alternatives is not None:
+                fit = assert_tree.closest(alternatives, obj, exact_lists=exact_lists)
+                fits.append((k8s.name(obj), fit))
+                mine += fit.leaves
+            leaves += [assert_tree.Leaf(prefix + lf.path, lf.expected, lf.observed, lf.ok) for lf in mine]
     except assert_tree.BadAssertion as exc:
         return error(T(f"评分标准中的断言有误：{exc}", f"the rubric's assertion is wrong: {exc}"))
+    n_alt = len(alternatives or [])
     bad = [lf for lf in leaves if not lf.ok]
     shown = [f"{lf.path}: {assert_tree.show(lf.observed)}" for lf in bad[:6]]
     more = len(bad) - len(shown)
     ok_n = len(leaves) - len(bad)
+    chosen = T("；".join(f"{'' if name else o + '：'}第 {f.index + 1} 种写法" for o, f in fits),
+               "; ".join(f"{'' if name else o + ': '}alternative {f.index + 1}" for o, f in fits))
     if not bad:
+        if fits:
+            return passed(T(f"{label.zh}：{len(leaves)} 项全部符合（{chosen.zh}，共 {n_alt} 种）",
+                            f"{label.en}: all {len(leaves)} fields match ({chosen.en} of {n_alt})"))
         return passed(T(f"{label.zh}：{len(leaves)} 项全部符合", f"{label.en}: all {len(leaves)} fields match"))
     first = bad[0]
+    lead = T(f"{label.zh}不符合", f"{label.en} does not match")
+    missed = [(o, f) for o, f in fits if not f.ok]
+    if missed:
+        o, f = missed[0]
+        whose = "" if name else f"{o} "
+        lead = T(f"{label.zh}{'（' + o + '）' if whose else ''}不符合 {n_alt} 种写法中的任何一种；最接近的是第 {f.index + 1} 种",
+                 f"{label.en} {'(' + o + ') ' if whose else ''}matches none of the {n_alt} alternatives; "
+                 f"closest is alternative {f.index + 1}")
+    notes = [T(f"{ok_n}/{len(leaves)} 项符合", f"{ok_n} of {len(leaves)} fields match")]
+    if fits:
+        notes.append(T(f"对照的写法：{chosen.zh}（共 {n_alt} 种，取最接近的一种）",
+                       f"compared with: {chosen.en} (of {n_alt}, the closest)"))
     return failed(
-        T(f"{label.zh}不符合：{first.path} 应为 {assert_tree.show(first.expected)}，实际为 {assert_tree.show(first.observed)}"
+        T(f"{lead.zh}：{first.path} 应为 {assert_tree.show(first.expected)}，实际为 {assert_tree.show(first.observed)}"
           + (f"（另有 {len(bad) - 1} 项不符）" if len(bad) > 1 else ""),
-          f"{label.en} does not match: {first.path} expected {assert_tree.show(first.expected)}, saw "
+          f"{lead.en}: {first.path} expected {assert_tree.show(first.expected)}, saw "
           f"{assert_tree.show(first.observed)}" + (f" ({len(bad) - 1} more fields differ)" if len(bad) > 1 else "")),
         expected=T("；".join(f"{lf.path} = {assert_tree.show(lf.expected)}" for lf in bad[:6]),
                    "; ".join(f"{lf.path} = {assert_tree.show(lf.expected)}" for lf in bad[:6])),
         observed=T("；".join(shown) + (f"；…（+{more}）" if more > 0 else ""),
                    "; ".join(shown) + (f"; … (+{more})" if more > 0 else "")),
         score=ok_n / len(leaves) if partial and leaves else 0.0,
-        notes=(T(f"{ok_n}/{len(leaves)} 项符合", f"{ok_n} of {len(leaves)} fields match"),))
+        notes=tuple(notes))

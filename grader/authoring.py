@@ -13,6 +13,7 @@ import inspect
 import json
 import math
 import re
+import textwrap
 import types
 import typing
 from dataclasses import dataclass
@@ -49,9 +50,14 @@ def _param_problems(use: str, params: dict[str, Any]) -> list[str]:
     """Mistakes inside parameters the signature cannot see: assertion trees,
     templates, label selectors."""
     out: list[str] = []
-    if isinstance(params.get("expect"), dict) and use == "object.matches":
-        out += assert_tree.validate(params["expect"])
-        out += _untyped_text_leaves(params["expect"], str(params.get("kind") or ""))
+    if use == "object.matches":
+        trees = [("expect", params.get("expect"))]
+        alternatives = params.get("any_of")
+        trees += [(f"any_of[{i}]", t) for i, t in enumerate(alternatives)] if isinstance(alternatives, list) else []
+        for where, tree in trees:
+            if isinstance(tree, dict):
+                found = assert_tree.validate(tree) + _untyped_text_leaves(tree, str(params.get("kind") or ""))
+                out += [f"{where}: {p}" if where != "expect" else p for p in found]
     templates: list[Any] = [params.get(k) for k in ("url", "name") if use in ("http.get", "dns.lookup")]
     templates += list(params.get("argv") or []) if use == "exec.run" else []
     if use == "dns.lookup" and isinstance(params.get("expect"), list):
@@ -105,6 +111,10 @@ def _shape_problems(use: str, params: dict[str, Any]) -> list[str]:
     given = {k for k, v in params.items() if v is not None}
     if use in ("object.exists", "object.matches") and ("name" in given) == ("selector" in given):
         out.append("give exactly one of name or selector")
+    if use == "object.matches" and "expect" not in given and "any_of" not in given:
+        out.append("give expect (the tree), any_of (alternative trees) or both")
+    if use == "object.matches" and params.get("any_of") == []:
+        out.append("any_of lists no alternative")
     if use == "object.exists" and "count" in given and "selector" not in given:
         out.append("count is only read with a selector (one name is one object)")
     if use == "object.exists" and params.get("kind") == []:
@@ -250,7 +260,7 @@ def schema() -> dict[str, Any]:
 
 # -- checks --doc -------------------------------------------------------------
 
-_SECTION = re.compile(r"^(Why|Parameters|Passes|Fails|Partial credit|Reads):\s*(.*)$")
+_SECTION = re.compile(r"^(Why|Parameters|Passes|Fails|Partial credit|Reads|Example):\s*(.*)$")
 
 
 def doc_sections(spec: registry.CheckSpec) -> dict[str, str]:
@@ -267,7 +277,7 @@ def doc_sections(spec: registry.CheckSpec) -> dict[str, str]:
                 out[current] = _section_text(current, buf)
             current, buf = m.group(1), [m.group(2)]
         elif current:
-            buf.append(line.strip())
+            buf.append(line if current == "Example" else line.strip())  # an example is YAML: its indentation is its meaning
     if current:
         out[current] = _section_text(current, buf)
     if "Parameters" not in out or not out["Parameters"]:
@@ -301,6 +311,8 @@ def render_doc(check_id: str) -> str:
         out.append(f"- `{line}`" + (f": {desc}" if desc and desc != line.split(": ", 1)[1] else ""))
     if not spec.params:
         out.append("none")
+    if s.get("Example"):
+        out += ["", "## Example", "", "```yaml", s["Example"], "```"]
     out += ["", "## Passes", "", s.get("Passes", ""), "", "## Fails", "", s.get("Fails", ""),
             "", "## Partial credit", "", s.get("Partial credit", ""), "", "## Reads", "", reads_text
             + ("; and it runs a probe, which needs a live cluster or a recorded bundle" if spec.live else ""), ""]
@@ -470,6 +482,8 @@ COMMANDS = {"lint": cmd_lint, "schema": cmd_schema, "test-rubric": cmd_test_rubr
 def _section_text(section: str, lines: list[str]) -> str:
     """A section's text, capitalised like a sentence (parameter lists keep
     their names as they are)."""
+    if section == "Example":
+        return textwrap.dedent("\n".join(lines)).strip("\n")
     text = "\n".join(lines).strip()
     if section == "Parameters" or text.startswith("`") or "." in text.split(" ", 1)[0][:-1]:
         return text  # names and code (``wget``, spec.replicas) keep their case

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from checks.assert_tree import ABSENT, BadAssertion, fill_namespace, match, show, validate
+from checks.assert_tree import ABSENT, BadAssertion, closest, fill_namespace, match, show, validate
 
 SVC = {"kind": "Service", "metadata": {"name": "web", "labels": {"app": "web"}},
        "spec": {"type": "NodePort", "clusterIP": "10.96.1.2",
@@ -207,3 +207,24 @@ def test_namespace_is_filled_in_keys_and_text_leaves_and_no_other_template_is():
     assert validate({"spec": {"clusterIP": "{{ cluster_ip(web) }}"}}) == [
         "spec.clusterIP: '{{ cluster_ip(web) }}' is not filled in here: an assertion tree knows only "
         "{{ namespace }} (the lab namespace)"]
+
+
+# -- alternatives (object.matches any_of) ------------------------------------------
+
+def test_closest_prefers_an_alternative_that_matches_whole():
+    fit = closest([{"spec": {"type": "ClusterIP"}}, {"spec": {"type": "NodePort"}}], SVC)
+    assert (fit.index, fit.ok) == (1, True)
+
+
+def test_closest_is_the_largest_fraction_of_matching_leaves_then_the_first():
+    trees = [{"spec": {"type": "ClusterIP", "clusterIP": "None"}},          # 0 of 2
+             {"spec": {"type": "NodePort", "externalName": "x", "x": 1}},   # 1 of 3
+             {"spec": {"type": "NodePort", "externalName": "x"}}]           # 1 of 2
+    fit = closest(trees, SVC)
+    assert fit.index == 2 and not fit.ok and [lf.path for lf in fit.leaves if not lf.ok] == ["spec.externalName"]
+    assert closest([{"spec": {"x": 1}}, {"spec": {"y": 1}}], SVC).index == 0
+
+
+def test_closest_of_no_alternative_is_the_rubrics_mistake():
+    with pytest.raises(BadAssertion):
+        closest([], SVC)

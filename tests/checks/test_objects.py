@@ -3,7 +3,7 @@ selector. One case per branch, each a tiny cluster from tests/builders.py."""
 from __future__ import annotations
 
 from grader.view import build_view
-from tests.builders import base_cluster, service_port
+from tests.builders import base_cluster, container, service_port
 from tests.checks.verdict import assert_verdict, run, view_of
 
 HTTP = [service_port(80, 80, name="http")]
@@ -258,3 +258,61 @@ def test_matches_fills_in_the_lab_namespace():
     c.service("web", ports=HTTP, selector={"app": "web"})
     o = run("object.matches", view_of(c), kind="Service", name="web", expect=expect, namespace="default")
     assert_verdict(o, "passed")
+
+
+# -- object.matches any_of ------------------------------------------------------------
+
+ENV = {"spec": {"containers": [{"env": [{"name": "MODE", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "MODE"}}}]}]}}
+ENV_FROM = {"spec": {"containers": [{"envFrom": [{"configMapRef": {"name": "cfg"}, "prefix": None}]}]}}
+
+
+def app_pod(**extra):
+    c = base_cluster()
+    c.bare_pod("app", containers=[container("busybox", name="app", **extra)])
+    return view_of(c)
+
+
+def test_any_of_passes_by_any_alternative_and_names_it():
+    v = app_pod(envFrom=[{"configMapRef": {"name": "cfg"}}])
+    o = run("object.matches", v, kind="Pod", name="app", any_of=[ENV, ENV_FROM])
+    assert_verdict(o, "passed", says="all 2 fields match (alternative 2 of 2)")
+    assert "第 2 种写法" in o.message.zh
+
+
+def test_any_of_fails_naming_the_closest_alternative_and_its_failing_leaves():
+    v = app_pod(envFrom=[{"configMapRef": {"name": "cgf"}}])
+    o = run("object.matches", v, kind="Pod", name="app", any_of=[ENV, ENV_FROM])
+    assert_verdict(o, "failed", says="matches none of the 2 alternatives; closest is alternative 2: "
+                                     'spec.containers[0].envFrom[0].configMapRef.name expected "cfg", saw "cgf"')
+    assert "最接近的是第 2 种" in o.message.zh and "不符合 2 种写法中的任何一种" in o.message.zh
+    assert o.observed.en == 'spec.containers[0].envFrom[0].configMapRef.name: "cgf"'
+    assert o.notes[1].en == "compared with: alternative 2 (of 2, the closest)"
+
+
+def test_any_of_partial_credit_is_the_closest_alternatives_fraction():
+    v = app_pod(envFrom=[{"configMapRef": {"name": "cgf"}}])  # 1 of 2 leaves of ENV_FROM, 0 of 3 of ENV
+    assert_verdict(run("object.matches", v, kind="Pod", name="app", any_of=[ENV, ENV_FROM], partial=True), "failed", 0.5)
+
+
+def test_any_of_beside_expect_needs_both():
+    v = app_pod(envFrom=[{"configMapRef": {"name": "cfg"}}])
+    both = {"any_of": [ENV, ENV_FROM], "kind": "Pod", "name": "app"}
+    assert_verdict(run("object.matches", v, expect={"spec": {"restartPolicy": "Always"}}, **both), "passed",
+                   says="all 3 fields match")
+    o = run("object.matches", v, expect={"spec": {"restartPolicy": "Never"}}, partial=True, **both)
+    assert_verdict(o, "failed", 2 / 3, says="does not match: spec.restartPolicy expected")  # the alternative matched
+
+
+def test_any_of_by_selector_picks_the_closest_alternative_per_object():
+    c = base_cluster()
+    c.bare_pod("a", labels={"role": "app"}, containers=[container("busybox", name="a", envFrom=[{"configMapRef": {"name": "cfg"}}])])
+    c.bare_pod("b", labels={"role": "app"}, containers=[container("busybox", name="b", env=ENV["spec"]["containers"][0]["env"])])
+    o = run("object.matches", view_of(c), kind="Pod", selector="role=app", any_of=[ENV, ENV_FROM])
+    assert_verdict(o, "passed", says="(a: alternative 2; b: alternative 1 of 2)")
+
+
+def test_any_of_that_is_empty_or_missing_or_holds_an_empty_tree_is_the_rubrics_error():
+    v = app_pod()
+    assert_verdict(run("object.matches", v, kind="Pod", name="app"), "error", says="expect or any_of")
+    assert_verdict(run("object.matches", v, kind="Pod", name="app", any_of=[]), "error", says="no alternative")
+    assert_verdict(run("object.matches", v, kind="Pod", name="app", any_of=[ENV, {}]), "error", says="any object would match")

@@ -94,7 +94,8 @@ def test_checks_doc_on_the_command_line(capsys):
     assert main(["checks", "--doc", "object.matches"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("# object.matches") and "(>= 30000)" in out
-    assert "- `expect: dict (required)`: the partial tree" in out  # the docstring's words for each parameter
+    assert "- `expect: dict or null (default None)`: the partial tree" in out  # the docstring's words for each parameter
+    assert "## Example\n\n```yaml\nuse: object.matches\nwith:\n  kind: Pod\n" in out  # indentation kept
     assert main(["checks", "--doc", "service.exists"]) == 0
     assert "- `name: str (required)`: the Service\n" in capsys.readouterr().out
 
@@ -157,6 +158,11 @@ def test_lint_reports_a_selector_map_value_yaml_read_as_a_boolean_with_its_line(
     ("service.backends", "{name: s}", "workloads is empty"),
     ("service.backends", "{name: s, workloads: [web], expect: {only: [p]}}", "expect must be all, one-of-each or {exactly"),
     ("object.matches", "{kind: Service, name: a, expect: {}}", "the tree is empty, so any object would match"),
+    ("object.matches", "{kind: Service, name: a}", "give expect (the tree), any_of (alternative trees) or both"),
+    ("object.matches", "{kind: Service, name: a, any_of: []}", "any_of lists no alternative"),
+    ("object.matches", "{kind: Service, name: a, any_of: [{spec: {type: A}}, {}]}", "any_of[1]: the tree is empty"),
+    ("object.matches", "{kind: ConfigMap, name: a, any_of: [{data: {a: \"1\"}}, {data: {a: 1}}]}",
+     "any_of[1]: data.a: YAML read the value as 1"),
 ])
 def test_lint_reports_parameter_combinations_a_check_refuses_at_grading_with_the_line(tmp_path, use, params, words):
     text = rubric.bundled()["service-expose"]
@@ -169,8 +175,11 @@ def test_lint_reports_parameter_combinations_a_check_refuses_at_grading_with_the
 
 def test_lint_accepts_the_parameter_combinations_the_checks_take(tmp_path):
     text = rubric.bundled()["service-expose"]
-    for params in ("{kind: Service, selector: app=a, count: 2}", "{kind: [Service, Pod], name: a}"):
-        t = text.replace("with: {kind: Service, name: httpd-svc}", f"with: {params}", 1)
+    for params in ("{kind: Service, selector: app=a, count: 2}", "{kind: [Service, Pod], name: a}",
+                   "{kind: Service, name: a, any_of: [{spec: {type: A}}, {spec: {type: B}}]}",
+                   "{kind: Service, name: a, expect: {spec: {type: A}}, any_of: [{spec: {x: 1}}, {spec: {y: 1}}]}"):
+        use = "object.matches" if "any_of" in params else "object.exists"
+        t = text.replace("use: object.exists\n        with: {kind: Service, name: httpd-svc}", f"use: {use}\n        with: {params}", 1)
         assert [d for d in authoring.lint(_write(tmp_path, t)) if d.level == "error"] == []
 
 
@@ -344,3 +353,13 @@ def test_a_broken_course_package_is_an_error_naming_it(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(ImportError, match="entry point 'broken'"):
         registry.load_entry_points()
+
+
+@pytest.mark.parametrize("check_id", sorted(i for i, s in registry.registry().items() if "Example" in authoring.doc_sections(s)))
+def test_every_documented_example_is_a_check_use_that_lint_accepts(check_id, tmp_path):
+    example = yaml.safe_load(authoring.doc_sections(registry.get(check_id))["Example"])
+    assert example["use"] == check_id
+    text = rubric.bundled()["service-expose"].replace(
+        "use: object.exists\n        with: {kind: Service, name: httpd-svc}",
+        f"use: {check_id}\n        with: {json.dumps(example['with'])}", 1)
+    assert [d for d in authoring.lint(_write(tmp_path, text)) if d.level == "error"] == []
