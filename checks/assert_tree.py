@@ -101,6 +101,15 @@ def _search(expr: str, data: Any) -> Any:
         raise BadAssertion(f"bad JMESPath expression {expr!r}: {exc}") from None
 
 
+def lookup(path: str, data: Any) -> Any:
+    """The value at ``path`` (a JMESPath path such as
+    ``spec.ingress[0].from[0].podSelector``) in ``data``, or :data:`ABSENT`
+    where there is none; raises :class:`BadAssertion` for a path that is no
+    valid JMESPath (the rubric's mistake)."""
+    value = _search(path, data)
+    return ABSENT if value is None or value is WRONG_TYPE else value
+
+
 def validate(tree: Any, path: str = "") -> list[str]:
     """Syntax problems in a tree (for the loader and ``labgrade lint``)."""
     if not path and (tree == {} or tree is None):  # an empty {} deeper down asks for a mapping there: a test

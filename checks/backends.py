@@ -12,22 +12,15 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from checks import k8s
-from checks.generic_workloads import find_workload, owned_pods
+from checks.generic_workloads import find_workload, owned_pods, parse_ref
 from checks.registry import CheckContext, check
 from grader.i18n import Text as T
 from grader.outcome import Outcome, error, failed, passed
 from grader.view import Obj
 
 
-def _parse_ref(ref: str) -> tuple[list[str], str]:
-    """``StatefulSet/web``, ``Deployment|StatefulSet/web`` (whichever
-    exists) or a Deployment's bare name."""
-    kind, sep, name = ref.partition("/")
-    return (kind.split("|"), name) if sep else (["Deployment"], ref)
-
-
 def backends_reads(params: dict[str, Any]) -> tuple[str, ...]:
-    kinds = {k for r in params.get("workloads") or [] for k in _parse_ref(r)[0]}
+    kinds = {k for r in params.get("workloads") or [] for k in parse_ref(r)[0]}
     out = ["Service", "Endpoints", "EndpointSlice", "Pod", *sorted(kinds)]
     if "Deployment" in kinds:
         out.append("ReplicaSet")
@@ -76,7 +69,7 @@ def service_backends(
                        "the rubric's expect must be all, one-of-each or {exactly: [pod names]}"))
     if exact is None and not workloads:
         return error(T("评分标准应给出 workloads", "the rubric must list the workloads"))
-    refs = [(r, *_parse_ref(r)) for r in workloads]
+    refs = [(r, *parse_ref(r)) for r in workloads]
     present = {label: w for label, ks, n in refs if (w := find_workload(ctx.view, ctx.namespace, ks, n)) is not None}
     labels_ = [label if "/" in label else f"Deployment/{label}" for label, _, _ in refs]
     present = {(k if "/" in k else f"Deployment/{k}"): w for k, w in present.items()}

@@ -22,6 +22,14 @@ def kinds_of(kind: str | list[str]) -> list[str]:
     return list(kind) if isinstance(kind, list) else [kind]
 
 
+def parse_ref(ref: str) -> tuple[list[str], str]:
+    """A rubric's reference to a workload: ``StatefulSet/web``,
+    ``Deployment|StatefulSet/web`` (whichever exists) or a Deployment's
+    bare name."""
+    kind, sep, name = ref.partition("/")
+    return (kind.split("|"), name) if sep else (["Deployment"], ref)
+
+
 def workload_reads(params: dict[str, Any]) -> tuple[str, ...]:
     out: list[str] = []
     for kind in kinds_of(params.get("kind", "Deployment")):

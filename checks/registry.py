@@ -100,7 +100,7 @@ def check(check_id: str, *, live: bool = False, reads: Reads | None = None) -> C
 def _load_all() -> None:
     # Importing the modules registers their checks.
     from checks import cleanup, pods, probes, services, workloads  # noqa: F401
-    from checks import objects, generic_workloads, backends, exec_probes  # noqa: F401
+    from checks import objects, generic_workloads, backends, exec_probes, selectors  # noqa: F401
     load_entry_points()
 
 

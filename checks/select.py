@@ -2,8 +2,10 @@
 label selector, in the lab namespace (or the one the rubric names).
 
 Label selectors are the ``kubectl get -l`` syntax (``app=web,tier!=db``,
-``env in (a,b)``, ``!legacy``, ``app``) or a plain map, as a Service's
-selector is written.
+``env in (a,b)``, ``!legacy``, ``app``), a plain map, as a Service's
+selector is written, or a ``metav1.LabelSelector`` (``matchLabels`` and
+``matchExpressions``), as workloads, NetworkPolicies and
+PodDisruptionBudgets write theirs (:func:`label_selector`).
 """
 from __future__ import annotations
 
@@ -57,8 +59,67 @@ def _label_value(key: Any, value: Any) -> str:
                       f"which no label holds (write {key}: \"...\")")
 
 
+_LABEL_SELECTOR_KEYS = frozenset({"matchLabels", "matchExpressions"})
+_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
+
+
+def is_label_selector(value: Any) -> bool:
+    """Whether ``value`` is written as a ``metav1.LabelSelector``: a
+    non-empty mapping of ``matchLabels`` and/or ``matchExpressions``."""
+    return isinstance(value, dict) and bool(value) and set(value) <= _LABEL_SELECTOR_KEYS
+
+
+def label_selector(selector: dict[str, Any]) -> Callable[[dict[str, str]], bool]:
+    """A predicate over labels with the API's ``metav1.LabelSelector``
+    meaning: ``matchLabels`` and every ``matchExpressions`` requirement hold
+    (ANDed); ``In`` / ``NotIn`` a set of values (``NotIn`` also holds where
+    the label is missing), ``Exists`` / ``DoesNotExist`` the key. An empty
+    selector ``{}`` matches every object: "no requirement", which is why an
+    empty NetworkPolicy ``podSelector`` picks every pod of its namespace (a
+    null selector, for the caller to see, matches nothing). Raises
+    :class:`BadSelector` where the API server would refuse it (an unknown
+    operator, ``In`` without values, ``Exists`` with some)."""
+    if not isinstance(selector, dict) or not set(selector) <= _LABEL_SELECTOR_KEYS:
+        raise BadSelector(f"a label selector holds only matchLabels and matchExpressions, not {sorted(selector)!r}"
+                          if isinstance(selector, dict) else f"a label selector is a mapping, not {selector!r}")
+    tests: list[Callable[[dict[str, str]], bool]] = []
+    match_labels = selector.get("matchLabels") or {}
+    if not isinstance(match_labels, dict):
+        raise BadSelector(f"matchLabels must be a mapping, not {match_labels!r}")
+    want = {str(k): _label_value(k, v) for k, v in match_labels.items()}
+    tests.append(lambda lb: all(lb.get(k) == v for k, v in want.items()))
+    for req in selector.get("matchExpressions") or []:
+        key, op, values = (req.get("key"), req.get("operator"), req.get("values") or []) if isinstance(req, dict) \
+            else (None, None, [])
+        if not isinstance(key, str) or op not in _OPERATORS:
+            raise BadSelector(f"cannot read the requirement {req!r}: it needs a key and an operator "
+                              f"({', '.join(_OPERATORS)})")
+        if (op in ("In", "NotIn")) != bool(values):
+            raise BadSelector(f"{key} {op}: " + ("In and NotIn need values" if op in ("In", "NotIn")
+                                                 else "Exists and DoesNotExist take no values"))
+        vs = {_label_value(key, v) for v in values}
+        tests.append({"In": lambda lb, k=key, vs=vs: lb.get(k) in vs,
+                      "NotIn": lambda lb, k=key, vs=vs: lb.get(k) not in vs,
+                      "Exists": lambda lb, k=key: k in lb,
+                      "DoesNotExist": lambda lb, k=key: k not in lb}[op])
+    return lambda labels: all(t(labels) for t in tests)
+
+
+def label_selector_text(selector: dict[str, Any]) -> str:
+    """A ``metav1.LabelSelector`` as ``kubectl get -l`` would take it
+    (``app=web,tier in (a,b),!legacy``); ``{}`` for the empty one."""
+    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for req in selector.get("matchExpressions") or []:
+        key, op, values = req.get("key"), req.get("operator"), ",".join(str(v) for v in req.get("values") or [])
+        parts.append({"In": f"{key} in ({values})", "NotIn": f"{key} notin ({values})", "Exists": f"{key}",
+                      "DoesNotExist": f"!{key}"}.get(str(op), f"{key} {op} ({values})"))
+    return ",".join(parts) or "{}"
+
+
 def parse_selector(selector: str | dict[str, Any]) -> Callable[[dict[str, str]], bool]:
     """A predicate over labels; raises :class:`BadSelector` on bad syntax."""
+    if is_label_selector(selector):
+        return label_selector(selector)  # type: ignore[arg-type]
     if isinstance(selector, dict):
         want = {str(k): _label_value(k, v) for k, v in selector.items()}
         return lambda labels: all(labels.get(k) == v for k, v in want.items())
@@ -83,6 +144,8 @@ def parse_selector(selector: str | dict[str, Any]) -> Callable[[dict[str, str]],
 
 
 def selector_text(selector: str | dict[str, Any]) -> str:
+    if is_label_selector(selector):
+        return label_selector_text(selector)  # type: ignore[arg-type]
     if isinstance(selector, dict):
         return ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
     return selector

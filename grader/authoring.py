@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from checks import assert_tree, cluster_template, registry, select
+from checks import assert_tree, cluster_template, registry, select, selectors
 from grader import kinds
 from grader.errors import InputError
 from grader.files import read_input
@@ -129,6 +129,16 @@ def _shape_problems(use: str, params: dict[str, Any]) -> list[str]:
                 re.compile(params[key])
             except re.error as exc:
                 out.append(f"{key}: bad regular expression {params[key]!r} ({exc})")
+    if use == "selector.picks":
+        if not any(params.get(k) is not None for k in ("exactly", "includes", "excludes")):
+            out.append("give exactly, includes or excludes: the workloads whose pods the selector must (not) pick")
+        if "exactly" in given and "includes" in given:
+            out.append("give exactly or includes, not both")
+        info = kinds.lookup(str(params.get("kind") or ""))
+        if "path" not in given and (info.kind if info else params.get("kind")) not in selectors.DEFAULT_PATHS:
+            out.append(f"give path: labgrade does not know where a {params.get('kind')} keeps its selector")
+        if isinstance(params.get("path"), str):
+            out += [p.replace("path.(", "path (", 1) for p in assert_tree.validate({f"({params['path']})": "(@)"}, "path")]
     if use == "service.backends":
         expect = params.get("expect", "all")
         if isinstance(expect, dict) and (set(expect) != {"exactly"} or not isinstance(expect.get("exactly"), list)):

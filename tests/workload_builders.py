@@ -48,3 +48,31 @@ def with_endpoint_hostnames(objects: list[dict]) -> list[dict]:
                     if pod and pod["spec"].get("hostname") and pod["spec"].get("subdomain") == o["metadata"]["name"]:
                         addr["hostname"] = pod["spec"]["hostname"]
     return objects
+
+
+def network_policy(name: str, *, pod_selector: dict | None, ingress: list[dict] | None = None,
+                   namespace: str = "default") -> dict:
+    """A NetworkPolicy as the apiserver stores it (``policyTypes`` defaulted
+    to Ingress, each port's protocol to TCP); ``pod_selector=None`` leaves the
+    field out, which only a hand-made dump can do."""
+    spec: dict = {"policyTypes": ["Ingress"]}
+    if pod_selector is not None:
+        spec["podSelector"] = pod_selector
+    if ingress is not None:
+        spec["ingress"] = [{**rule, "ports": [{"protocol": "TCP", **p} for p in rule.get("ports", [])]}
+                           if "ports" in rule else rule for rule in ingress]
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": name, "namespace": namespace, "uid": stable_uid("netpol", namespace, name),
+                         "generation": 1},
+            "spec": spec}
+
+
+def pod_disruption_budget(name: str, *, selector: dict | None, min_available: int = 1,
+                          namespace: str = "default") -> dict:
+    """A policy/v1 PodDisruptionBudget (its selector: ``{}`` every pod of the namespace, absent none)."""
+    spec: dict = {"minAvailable": min_available}
+    if selector is not None:
+        spec["selector"] = selector
+    return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+            "metadata": {"name": name, "namespace": namespace, "uid": stable_uid("pdb", namespace, name), "generation": 1},
+            "spec": spec}
