@@ -224,7 +224,7 @@ def object_matches(
     Fails: "Service web does not match: spec.type expected "NodePort", saw "ClusterIP"",
         the evidence lists each leaf that did not match with its path, expected and observed value;
         with ``exact_lists``, "length(spec.ingress[0].from) expected 1, saw 2";
-        with ``any_of``, "app-pod matches none of the 2 alternatives; closest is alternative 2: spec.containers[0].envFrom[0].configMapRef.name expected ..." with that alternative's failing leaves;
+        with ``any_of``, "Pod app-pod: none of the 2 alternatives matches; closest is alternative 2: spec.containers[0].envFrom[0].configMapRef.name expected ..." with that alternative's failing leaves;
         "no Service web in namespace default" when the object is missing.
 
     Partial credit: with ``partial: true``, the fraction of leaves that match (with ``any_of``, the leaves of ``expect`` and of the alternative that came closest).
@@ -288,7 +288,7 @@ def object_matches(
         o, f = missed[0]
         whose = "" if name else f"{o} "
         lead = T(f"{label.zh}{'（' + o + '）' if whose else ''}不符合 {n_alt} 种写法中的任何一种；最接近的是第 {f.index + 1} 种",
-                 f"{label.en} {'(' + o + ') ' if whose else ''}matches none of the {n_alt} alternatives; "
+                 f"{label.en}{' (' + o + ')' if whose else ''}: none of the {n_alt} alternatives matches; "
                  f"closest is alternative {f.index + 1}")
     notes = [T(f"{ok_n}/{len(leaves)} 项符合", f"{ok_n} of {len(leaves)} fields match")]
     if fits:

@@ -282,7 +282,7 @@ def test_any_of_passes_by_any_alternative_and_names_it():
 def test_any_of_fails_naming_the_closest_alternative_and_its_failing_leaves():
     v = app_pod(envFrom=[{"configMapRef": {"name": "cgf"}}])
     o = run("object.matches", v, kind="Pod", name="app", any_of=[ENV, ENV_FROM])
-    assert_verdict(o, "failed", says="matches none of the 2 alternatives; closest is alternative 2: "
+    assert_verdict(o, "failed", says="Pod app: none of the 2 alternatives matches; closest is alternative 2: "
                                      'spec.containers[0].envFrom[0].configMapRef.name expected "cfg", saw "cgf"')
     assert "最接近的是第 2 种" in o.message.zh and "不符合 2 种写法中的任何一种" in o.message.zh
     assert o.observed.en == 'spec.containers[0].envFrom[0].configMapRef.name: "cgf"'
