@@ -134,6 +134,8 @@ def selector_picks(
         path: where the selector is in the object, a JMESPath path (default by kind: ``spec.podSelector`` for a NetworkPolicy, ``spec.selector`` otherwise; e.g. ``spec.ingress[0].from[0].podSelector`` for a policy's peer)
         partial: give credit per workload handled right (and, with ``exactly``, one share for picking no other pod)
 
+    Reads: the ``kind``, the lab namespace's Pods, and the named workloads' kinds (ReplicaSets too for Deployments)
+
     Example:
         use: selector.picks
         with:
