@@ -30,6 +30,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Callable
@@ -46,6 +47,8 @@ MAX_PROCS = 8
 #: A child waits this long for a relayed DNS answer: the tunnel's own bound
 #: (two tries of its timeout) and a margin, then the question is an error.
 RELAY_SECONDS = 2 * 5.0 + 5.0
+#: A fork waits at most this long for ended threads to leave the process (see settle_threads).
+SETTLE_SECONDS = 2.0
 
 Done = Callable[[int, StudentResult], None]
 
@@ -85,6 +88,28 @@ def split_for(batch: Any, todo: list[int]) -> "Split | None":
             continue
     procs = procs_for(batch.options.procs, batch.options.jobs, students)
     return Split(batch, procs) if procs >= 2 else None
+
+
+def settle_threads(timeout: float = SETTLE_SECONDS) -> None:
+    """Wait (at most ``timeout``) until the threads that have ended have left the process.
+
+    A thread that Python has joined still runs, as an OS thread, the C
+    libraries' thread-exit handlers, and OpenSSL 3 takes a process-wide lock
+    in its own (to forget the thread). A fork in that moment gives the child
+    that lock held by nobody: the child's first TLS handshake waited on it
+    for ever (a batch child hung in ``SSLContext()`` while its twin graded
+    its half; the class read's pool threads had just ended). Linux lists a
+    process's threads in ``/proc/self/task``: the fork waits until they are
+    only the live Python threads. Elsewhere there is no list to read, and
+    no wait."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            if len(os.listdir("/proc/self/task")) <= threading.active_count():
+                return
+        except OSError:
+            return
+        time.sleep(0.002)
 
 
 class Interrupted(Exception):
@@ -177,6 +202,7 @@ class _Child:
         import multiprocessing
 
         parent_end, child_end = multiprocessing.Pipe(duplex=True)
+        settle_threads()
         pid = os.fork()
         if pid == 0:  # the child: never returns
             parent_end.close()

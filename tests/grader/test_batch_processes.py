@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import sys
+import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -242,3 +243,35 @@ def test_procs_out_of_range_is_one_line(tmp_path, procs):
     with pytest.raises(InputError, match=r"^--procs: must be between 1 and 8"):
         batch.Batch(RUBRIC, roster_mod.load_roster(roster, RUBRIC), tmp_path / "out",
                     batch.BatchOptions(procs=procs))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux's /proc/self/task")
+def test_a_fork_waits_for_threads_that_have_ended_to_leave_the_process():
+    """An OS thread Python no longer counts (here one started below the
+    threading module, as a joined thread still running its C exit handlers
+    is) is waited for: a fork in its last moments can copy a lock it holds."""
+    import _thread
+
+    finished = threading.Event()
+
+    def last_moments():
+        threading.Event().wait(0.3)
+        finished.set()
+
+    _thread.start_new_thread(last_moments, ())
+    processes.settle_threads(timeout=30)
+    assert finished.is_set()
+    assert len(os.listdir("/proc/self/task")) <= threading.active_count()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux's /proc/self/task")
+def test_a_thread_that_never_leaves_delays_a_fork_only_by_the_bound():
+    import _thread
+
+    release = threading.Event()
+    _thread.start_new_thread(release.wait, (30,))
+    try:
+        processes.settle_threads(timeout=0.05)
+        assert not release.is_set()  # returned while the thread is still there
+    finally:
+        release.set()
