@@ -49,6 +49,15 @@ MAX_PROCS = 8
 RELAY_SECONDS = 2 * 5.0 + 5.0
 #: A fork waits at most this long for ended threads to leave the process (see settle_threads).
 SETTLE_SECONDS = 2.0
+#: A grading process that says nothing (no result, no DNS question) for this
+#: long, plus twice its rubric's re-poll deadlines, is hung, not slow: every
+#: request it makes has its own deadline, so one student ends well within it.
+STALL_FLOOR = 900.0
+
+
+def stall_seconds(rubric: Any) -> float:
+    """How long a grading process may be silent before the parent stops it."""
+    return STALL_FLOOR + 2 * sum(step.deadline for step in rubric.steps)
 
 Done = Callable[[int, StudentResult], None]
 
@@ -176,10 +185,17 @@ class Split:
         for child in children:  # a child that died: its students are error rows, the class goes on
             for i in sorted(child.unreported):
                 entry = batch.roster.entries[i]
-                why = child.ended_how()
-                result = StudentResult(entry.student_id, entry.name, error=Text(
-                    f"评分进程意外结束（{why}），此学生未评分，重新运行即可续评",
-                    f"the grading process ended unexpectedly ({why}); this student was not graded, run again to resume"))
+                if child.stalled:
+                    seconds = f"{stall_seconds(batch.rubric):g}"
+                    reason = Text(f"评分进程 {seconds} 秒没有任何回应，已被停止，此学生未评分，重新运行即可续评",
+                                  f"the grading process said nothing for {seconds} s and was stopped; this student was "
+                                  "not graded, run again to resume")
+                else:
+                    why = child.ended_how()
+                    reason = Text(f"评分进程意外结束（{why}），此学生未评分，重新运行即可续评",
+                                  f"the grading process ended unexpectedly ({why}); this student was not graded, "
+                                  "run again to resume")
+                result = StudentResult(entry.student_id, entry.name, error=reason)
                 batch.folder.write_student(result)
                 done(i, result)
 
@@ -195,6 +211,8 @@ class _Child:
         self.failure: BaseException | None = None
         self.status: int | None = None
         self.finished = False
+        self.heard = time.monotonic()  # its last message: a child silent too long is stopped
+        self.stalled = False
         self._send = threading.Lock()
 
     @classmethod
@@ -242,6 +260,7 @@ class _Relay:
         self.batch = batch
         self.children = children
         self.reported = 0
+        self.stall = stall_seconds(batch.rubric)
         self.dns = ThreadPoolExecutor(max_workers=batch.options.jobs, thread_name_prefix="labgrade-dns-relay")
 
     def serve(self, done: Done) -> None:
@@ -257,6 +276,7 @@ class _Relay:
                     child.finished = True  # died: what it did not report becomes error rows
                     del open_conns[conn]
                     continue
+                child.heard = time.monotonic()
                 what = message[0]
                 if what == "done":
                     _, i, result, suite = message
@@ -277,6 +297,12 @@ class _Relay:
                     del open_conns[conn]
                     for other in self.children:  # as one process does: the other workers end soon
                         other.tell(("stop",))
+            now = time.monotonic()
+            for conn, child in list(open_conns.items()):
+                if now - child.heard > self.stall:  # hung (a deadlock no deadline reaches): its rows become errors
+                    child.stalled = child.finished = True
+                    child.kill()
+                    del open_conns[conn]
             if progress:
                 progress.tick()
 

@@ -151,6 +151,29 @@ def test_a_grading_process_that_dies_leaves_its_students_as_error_rows_and_the_c
     assert again.resumed.count(True) == sum(1 for r in result.results if r.ok)
 
 
+def test_a_grading_process_that_hangs_is_stopped_and_its_students_are_error_rows(make_standin, tmp_path, monkeypatch):
+    """A deadlock no request deadline reaches (a lock a fork copied held) must
+    not hang the class: a child silent for the stall time is killed."""
+    _, _, roster = _class(make_standin, tmp_path, NAMESPACES)
+    real = batch.Batch.grade_one
+
+    def grade_one(self, entry):
+        if entry.student_id == "s003":
+            threading.Event().wait(60)  # hung; the child is killed long before
+        return real(self, entry)
+
+    monkeypatch.setattr(batch.Batch, "grade_one", grade_one)
+    monkeypatch.setattr(processes, "stall_seconds", lambda rubric: 1.0)
+
+    result = _run(tmp_path / "roster.csv", tmp_path / "out", procs=2)
+
+    by_id = {r.student_id: r for r in result.results}
+    assert not by_id["s003"].ok and "said nothing for 1 s and was stopped" in by_id["s003"].error.en
+    assert "没有任何回应" in by_id["s003"].error.zh
+    assert all(by_id[ns].ok and by_id[ns].report.earned == 85 for ns in NAMESPACES if ns != "s003")
+    assert (tmp_path / "out" / "s003" / "error.txt").exists()
+
+
 def test_a_child_that_cannot_write_its_results_fails_the_class_with_one_line(make_standin, tmp_path, monkeypatch):
     _, _, roster = _class(make_standin, tmp_path, NAMESPACES)
     real = ResultsFolder.write_student
