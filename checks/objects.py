@@ -290,6 +290,9 @@ def object_matches(
         lead = T(f"{label.zh}{'（' + o + '）' if whose else ''}不符合 {n_alt} 种写法中的任何一种；最接近的是第 {f.index + 1} 种",
                  f"{label.en}{' (' + o + ')' if whose else ''}: none of the {n_alt} alternatives matches; "
                  f"closest is alternative {f.index + 1}")
+        # the leaf after "closest is alternative N:" is that alternative's, on that object (not expect's, not another's)
+        lf = next(lf for lf in f.leaves if not lf.ok)
+        first = assert_tree.Leaf(("" if name else f"{o}:") + lf.path, lf.expected, lf.observed, lf.ok)
     notes = [T(f"{ok_n}/{len(leaves)} 项符合", f"{ok_n} of {len(leaves)} fields match")]
     if fits:
         notes.append(T(f"对照的写法：{chosen.zh}（共 {n_alt} 种，取最接近的一种）",

@@ -303,6 +303,20 @@ def test_any_of_beside_expect_needs_both():
     assert_verdict(o, "failed", 2 / 3, says="does not match: spec.restartPolicy expected")  # the alternative matched
 
 
+def test_any_of_failure_names_a_leaf_of_the_closest_alternative_not_of_expect_or_another_object():
+    v = app_pod(envFrom=[{"configMapRef": {"name": "cgf"}}])
+    o = run("object.matches", v, kind="Pod", name="app", expect={"spec": {"restartPolicy": "Never"}}, any_of=[ENV, ENV_FROM])
+    assert_verdict(o, "failed", says="closest is alternative 2: spec.containers[0].envFrom[0].configMapRef.name "
+                                     'expected "cfg", saw "cgf" (1 more fields differ)')
+    assert '最接近的是第 2 种：spec.containers[0].envFrom[0].configMapRef.name 应为 "cfg"' in o.message.zh
+    c = base_cluster()
+    c.bare_pod("a", labels={"role": "app"}, containers=[container("busybox", name="a", envFrom=[{"configMapRef": {"name": "cfg"}}])])
+    c.bare_pod("b", labels={"role": "app"}, containers=[container("busybox", name="b", envFrom=[{"configMapRef": {"name": "x"}}])])
+    o = run("object.matches", view_of(c), kind="Pod", selector="role=app", expect={"metadata": {"name": "b"}}, any_of=[ENV, ENV_FROM])
+    assert_verdict(o, "failed", says="(b): none of the 2 alternatives matches; closest is alternative 2: "
+                                     'b:spec.containers[0].envFrom[0].configMapRef.name expected "cfg", saw "x"')
+
+
 def test_any_of_by_selector_picks_the_closest_alternative_per_object():
     c = base_cluster()
     c.bare_pod("a", labels={"role": "app"}, containers=[container("busybox", name="a", envFrom=[{"configMapRef": {"name": "cfg"}}])])
