@@ -50,7 +50,8 @@ def picks_reads(params: dict[str, Any]) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class Group:
     """The pods of one workload the rubric names, as the selector must see
-    them: its live pods, or, when it has none yet, its pod template's labels
+    them: its live pods (a named ``Pod/<name>`` whether it runs or has
+    finished), or, when it has none yet, its pod template's labels
     (``stand_in``) as the labels its pods will have."""
 
     ref: str
@@ -79,7 +80,8 @@ def _group(ctx: CheckContext, ref: str) -> Group:
     label = ref if "/" in ref else f"Deployment/{ref}"
     if kinds == ["Pod"]:
         pod = ctx.view.get("Pod", ctx.namespace, name)
-        return Group(label, pod is not None, (pod,) if pod is not None and _live(pod) else ())
+        # a pod the rubric names is judged by its labels even when it has finished (a client run once)
+        return Group(label, pod is not None, (pod,) if pod is not None else ())
     workload = find_workload(ctx.view, ctx.namespace, kinds, name)
     if workload is None:
         return Group(label, False, ())
@@ -187,7 +189,8 @@ def selector_picks(
     shown = T(f"{whose.zh}（{text}）", f"{whose.en} ({text})") if text is not None else whose
     groups = [_group(ctx, r) for r in wanted]
     avoid = [_group(ctx, r) for r in unwanted]
-    pods = [p for p in ctx.view.objects("Pod", ctx.namespace) if _live(p)]
+    named = {k8s.uid(p) for g in (*groups, *avoid) for p in g.pods}
+    pods = [p for p in ctx.view.objects("Pod", ctx.namespace) if _live(p) or k8s.uid(p) in named]
     picked = [k8s.name(p) for p in pods if pick(k8s.labels(p))]
     observed = T(f"选中 {len(picked)} 个 Pod：{_names(picked).zh}", f"picks {k8s.count_en(len(picked), 'pod')}: {_names(picked).en}") \
         if picked else T("没有选中任何 Pod", "picks no pods")
@@ -224,6 +227,8 @@ def selector_picks(
                             if g.stand_in is not None else
                             T(f"选中了 {g.ref} 的 {len(hit)} 个 Pod：{_names(hit).zh}",
                               f"picks {k8s.count_en(len(hit), 'pod')} of {g.ref}: {_names(hit).en}"))
+    notes += [T(f"{g.ref} 已结束或正在删除：按它的标签判断", f"{g.ref} has finished or is being deleted: judged by its labels")
+              for g in (*groups, *avoid) if g.pods and not _live(g.pods[0]) and parse_ref(g.ref)[0] == ["Pod"]]
     notes += [T(f"{g.ref} 还没有 Pod：按它的 Pod 模板的标签判断", f"{g.ref} has no pods yet: judged by its pod template's labels")
               for g in (*groups, *avoid) if g.found and g.stand_in is not None]
 

@@ -144,6 +144,23 @@ def test_picks_judges_a_workload_without_pods_by_its_pod_template():
     assert_verdict(o, "failed", says="does not pick the pod template of Deployment/idle (it has no pods yet)")
 
 
+@pytest.mark.parametrize("params", [{"includes": ["Pod/client"]}, {"exactly": ["Pod/client"]}])
+def test_picks_judges_a_named_pod_that_has_finished_by_its_labels(params):
+    c = lab()
+    client = next(p for p in c.list("Pod", "default") if p["metadata"]["name"] == "client")
+    client["status"]["phase"] = "Succeeded"  # it ran its command once and exited
+    peer = "spec.ingress[0].from[0].podSelector"
+    wrong = network_policy("np", pod_selector=BACKEND, ingress=[{"from": [{"podSelector": {"matchLabels": {"role": "nobody"}}}]}])
+    assert_verdict(picks(c, wrong, path=peer, **params), "failed", says="leaves out 1 pod of Pod/client: client")
+    right = network_policy("np", pod_selector=BACKEND, ingress=[{"from": [{"podSelector": {"matchLabels": {"role": "client"}}}]}])
+    o = picks(c, right, path=peer, **params)
+    assert_verdict(o, "passed")
+    assert o.observed.en == "picks 1 pod: client"
+    assert o.notes[0].en == "Pod/client has finished or is being deleted: judged by its labels"
+    o = picks(c, right, path=peer, excludes=["Pod/client"])
+    assert_verdict(o, "failed", says="picks 1 pod of Pod/client: client")
+
+
 def test_picks_fails_when_a_named_workload_or_the_object_is_missing():
     policy = network_policy("np", pod_selector=BACKEND)
     assert_verdict(picks(lab(), policy, exactly=["StatefulSet|Deployment/db"]), "failed",
