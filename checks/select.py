@@ -88,12 +88,17 @@ def label_selector(selector: dict[str, Any]) -> Callable[[dict[str, str]], bool]
         raise BadSelector(f"matchLabels must be a mapping, not {match_labels!r}")
     want = {str(k): _label_value(k, v) for k, v in match_labels.items()}
     tests.append(lambda lb: all(lb.get(k) == v for k, v in want.items()))
-    for req in selector.get("matchExpressions") or []:
+    requirements = selector.get("matchExpressions") or []
+    if not isinstance(requirements, list):
+        raise BadSelector(f"matchExpressions must be a list of requirements, not {requirements!r}")
+    for req in requirements:
         key, op, values = (req.get("key"), req.get("operator"), req.get("values") or []) if isinstance(req, dict) \
             else (None, None, [])
         if not isinstance(key, str) or op not in _OPERATORS:
             raise BadSelector(f"cannot read the requirement {req!r}: it needs a key and an operator "
                               f"({', '.join(_OPERATORS)})")
+        if not isinstance(values, list):  # text would be read letter by letter: values: web is {w, e, b}
+            raise BadSelector(f"{key} {op}: values must be a list, not {values!r}")
         if (op in ("In", "NotIn")) != bool(values):
             raise BadSelector(f"{key} {op}: " + ("In and NotIn need values" if op in ("In", "NotIn")
                                                  else "Exists and DoesNotExist take no values"))

@@ -53,6 +53,8 @@ def test_label_selector_has_the_apis_meaning(selector, labels, picked):
     ({"matchExpressions": [{"key": "app", "operator": "In"}]}, "In and NotIn need values"),
     ({"matchExpressions": [{"key": "app", "operator": "Exists", "values": ["a"]}]}, "take no values"),
     ({"matchLabels": {"app": "a"}, "podSelector": {}}, "holds only matchLabels and matchExpressions"),
+    ({"matchExpressions": [{"key": "app", "operator": "In", "values": "web"}]}, "app In: values must be a list, not 'web'"),
+    ({"matchExpressions": {"key": "app", "operator": "Exists"}}, "matchExpressions must be a list of requirements"),
 ])
 def test_a_label_selector_the_api_server_would_refuse_cannot_be_read(selector, words):
     with pytest.raises(select.BadSelector, match=words):
