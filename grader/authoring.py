@@ -130,7 +130,7 @@ def _shape_problems(use: str, params: dict[str, Any]) -> list[str]:
             except re.error as exc:
                 out.append(f"{key}: bad regular expression {params[key]!r} ({exc})")
     if use == "selector.picks":
-        if not any(params.get(k) is not None for k in ("exactly", "includes", "excludes")):
+        if not any(params.get(k) for k in ("exactly", "includes", "excludes")):  # empty lists too, as the check refuses
             out.append("give exactly, includes or excludes: the workloads whose pods the selector must (not) pick")
         if "exactly" in given and "includes" in given:
             out.append("give exactly or includes, not both")

@@ -164,6 +164,7 @@ def test_lint_reports_a_selector_map_value_yaml_read_as_a_boolean_with_its_line(
     ("object.matches", "{kind: ConfigMap, name: a, any_of: [{data: {a: \"1\"}}, {data: {a: 1}}]}",
      "any_of[1]: data.a: YAML read the value as 1"),
     ("selector.picks", "{kind: NetworkPolicy, name: np}", "give exactly, includes or excludes"),
+    ("selector.picks", "{kind: NetworkPolicy, name: np, exactly: [], excludes: []}", "give exactly, includes or excludes"),
     ("selector.picks", "{kind: Service, name: s, exactly: [web], includes: [web]}", "give exactly or includes, not both"),
     ("selector.picks", "{kind: ConfigMap, name: c, exactly: [web]}", "give path: labgrade does not know where a ConfigMap"),
     ("selector.picks", "{kind: netpol, name: np, exactly: [web], path: \"spec.((\"}", "bad JMESPath expression"),
