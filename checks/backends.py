@@ -120,8 +120,8 @@ def service_backends(
             sel = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
             return failed(T(f"{name} 有 {len(ready)} 个端点，但它的 selector {sel} 没有选中 {len(left_out)} 个未就绪的 Pod"
                             f"（{k8s.names_zh(left_out)}），它们就绪后也不会成为端点；应为 {want.zh}",
-                            f"{name} has {len(ready)} endpoints, but its selector {sel} leaves out {len(left_out)} "
-                            f"not-ready pod{'s' if len(left_out) != 1 else ''} ({k8s.names_list(left_out)}), which "
+                            f"{name} has {len(ready)} endpoints, but its selector {sel} leaves out "
+                            f"{k8s.count_en(len(left_out), 'not-ready pod')} ({k8s.names_list(left_out)}), which "
                             f"will not become endpoints when ready; expected {want.en}"),
                           expected=want, observed=observed)
     else:

@@ -214,7 +214,7 @@ def selector_picks(
         if extra:
             refs = " and ".join(g.ref for g in groups)
             problems.append(T(f"还选中了 {len(extra)} 个不属于 {'、'.join(g.ref for g in groups)} 的 Pod：{_names(extra).zh}",
-                              f"also picks {k8s.count_en(len(extra), 'pod')} that {'is' if len(extra) == 1 else 'are'} "
+                              f"also picks {k8s.count_en(len(extra), 'pod')} that {k8s.are_en(len(extra))} "
                               f"not {refs}'s: {_names(extra).en}"))
     notes: list[T] = []
     for g in avoid:
@@ -252,6 +252,6 @@ def selector_picks(
     first = problems[0]
     more = len(problems) - 1
     return failed(T(f"{shown.zh}{first.zh}" + (f"（另有 {more} 处问题）" if more else ""),
-                    f"{shown.en} {first.en}" + (f" ({more} more problem{'s' if more > 1 else ''})" if more else "")),
+                    f"{shown.en} {first.en}" + (f" ({k8s.count_en(more, 'more problem')})" if more else "")),
                   expected=want, observed=observed, notes=tuple(notes) + tuple(problems[1:]),
                   score=(1 - len(problems) / units) if partial else 0.0)

@@ -229,8 +229,8 @@ def service_endpoints(
             whose = sorted({d for d, _ in unready_left_out})
             detail.append(T(f"selector {_selector_text(selector)} 没有选中 {'、'.join(whose)} 的 {len(names)} 个未就绪 Pod"
                             f"（{k8s.names_zh(names)}），它们就绪后也不会成为后端",
-                            f"its selector {_selector_text(selector)} leaves out {len(names)} not-ready "
-                            f"pod{'s' if len(names) != 1 else ''} of {' and '.join(whose)} ({k8s.names_list(names)}), "
+                            f"its selector {_selector_text(selector)} leaves out {k8s.count_en(len(names), 'not-ready pod')} "
+                            f"of {' and '.join(whose)} ({k8s.names_list(names)}), "
                             "which will not become backends when ready"))
         return failed(
             T(f"{name} 的后端是 {count.zh}，应为 {want.zh}（{len(want_uids)} 个 Pod）" + "".join("；" + d.zh for d in detail),
