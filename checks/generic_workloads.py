@@ -110,7 +110,7 @@ def workload_replicas(ctx: CheckContext, name: str, replicas: int, kind: Workloa
 
     Passes: the desired count (``spec.replicas``; a DaemonSet's ``desiredNumberScheduled``) is ``replicas`` and, with ``ready``, as many owned pods are Ready.
 
-    Fails: "web has 2 replicas, expected 3"; "web asks for 3 replicas but 1 pods are ready";
+    Fails: "web has 2 replicas, expected 3"; "web asks for 3 replicas but 1 pod is ready";
         "no StatefulSet web in namespace default".
 
     Partial credit: half for the desired count, half for the ready pods.
@@ -201,7 +201,7 @@ def workload_pods(ctx: CheckContext, name: str, kind: WorkloadKind | list[Worklo
 
     Passes: as many owned pods are in ``state`` as the workload's desired count.
 
-    Fails: "web has 1 ready pods, expected 3", with a note naming pods that carry its labels but are not its own.
+    Fails: "web has 1 ready pod, expected 3", with a note naming pods that carry its labels but are not its own.
 
     Partial credit: none.
     """
@@ -221,9 +221,9 @@ def workload_pods(ctx: CheckContext, name: str, kind: WorkloadKind | list[Worklo
     word = T("就绪", "ready") if state == "ready" else T("运行中", "running")
     observed = T(f"归属于 {name} 的{word.zh} Pod：{_pod_names(good)}", f"{word.en} pods owned by {name}: {_pod_names(good)}")
     if good and len(good) == want:
-        return passed(T(f"{name} 的 {want} 个 Pod 都已{word.zh}", f"{name}'s {want} pods are {word.en}"),
+        return passed(T(f"{name} 的 {want} 个 Pod 都已{word.zh}", f"{name}'s {k8s.count_en(want, 'pod')} {k8s.are_en(want)} {word.en}"),
                       observed=observed, notes=notes)
-    return failed(T(f"{name} 有 {len(good)} 个{word.zh}的 Pod，应为 {want}", f"{name} has {len(good)} {word.en} pods, expected {want}"),
+    return failed(T(f"{name} 有 {len(good)} 个{word.zh}的 Pod，应为 {want}", f"{name} has {k8s.count_en(len(good), word.en + ' pod')}, expected {want}"),
                   expected=T(f"{want} 个{word.zh}的 Pod 归属于 {found.get('kind')} {name}",
-                             f"{want} {word.en} pods owned by {found.get('kind')} {name}"),
+                             f"{k8s.count_en(want, word.en + ' pod')} owned by {found.get('kind')} {name}"),
                   observed=observed, notes=notes)

@@ -204,14 +204,14 @@ def service_endpoints(
             asked = sum(int(k8s.spec(d).get("replicas", 1)) for d in present.values())
             if asked != len(got_uids) and _rolling(ctx, present.values()):
                 notes += (T(f"Deployment 正在滚动更新：现在有 {len(got_uids)} 个就绪 Pod，spec.replicas 合计为 {asked}",
-                            f"a rollout is in progress: {len(got_uids)} ready pods while spec.replicas add up to {asked}"),)
+                            f"a rollout is in progress: {k8s.count_en(len(got_uids), 'ready pod')} while spec.replicas add up to {asked}"),)
             elif asked > len(got_uids):
                 notes += (T(f"现在只有 {len(got_uids)} 个就绪 Pod，spec.replicas 合计为 {asked}：其余 Pod 未就绪或尚未创建，不计入",
-                            f"{len(got_uids)} ready pods while spec.replicas add up to {asked}: "
+                            f"{k8s.count_en(len(got_uids), 'ready pod')} while spec.replicas add up to {asked}: "
                             "the others are not ready (or not created yet) and not counted"),)
             elif asked < len(got_uids):
                 notes += (T(f"现在有 {len(got_uids)} 个就绪 Pod，多于 spec.replicas 合计的 {asked} 个：副本数刚被调小，多余的 Pod 还没有删除",
-                            f"{len(got_uids)} ready pods, more than spec.replicas add up to ({asked}): "
+                            f"{k8s.count_en(len(got_uids), 'ready pod')}, more than spec.replicas add up to ({asked}): "
                             "the replica count was just lowered and the extra pods are not deleted yet"),)
             return passed(T(f"{name} 的后端是 {len(got_uids)} 个 Pod，恰好是 {want.zh}",
                             f"{name} routes to {len(got_uids)} pods, exactly {want.en}"),

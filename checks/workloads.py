@@ -65,7 +65,7 @@ def deployment_replicas(ctx: CheckContext, name: str, replicas: int, ready: bool
 
     Passes: spec.replicas is the number asked and (with ready) that many owned pods are Ready.
 
-    Fails: "deployment1 has 1 replicas, expected 2"; "deployment1 asks for 2 replicas but 1 pods are
+    Fails: "deployment1 has 1 replica, expected 2"; "deployment1 asks for 2 replicas but 1 pod is
         ready".
 
     Partial credit: half for spec.replicas, half for the ready pods.

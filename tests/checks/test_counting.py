@@ -86,6 +86,21 @@ def test_a_pod_not_ready_is_not_called_a_rollout():
     assert not any("rollout" in n.en or "滚动更新" in n.zh for n in o.notes)
 
 
+def test_the_note_counts_one_ready_pod_in_the_singular():
+    c = base_cluster()
+    c.deployment("deployment1", replicas=1, image="httpd", labels={**APP, "deploy": "deployment1"})
+    d2 = c.deployment("deployment2", replicas=1, image="httpd", labels={**APP, "deploy": "deployment2"})
+    c.service("service1", selector=APP, ports=[service_port(80, 80)])
+    for cond in c.pods_of(d2)[0]["status"]["conditions"]:
+        if cond["type"] in ("Ready", "ContainersReady"):
+            cond["status"] = "False"
+    c._reconcile()
+    o = _run("service1-endpoints", build_view(c.objects(), kinds=KIND_ORDER, phase="built"))
+    assert o.status is Status.PASSED
+    assert [n.en for n in o.notes if "add up to 2" in n.en] == [
+        "1 ready pod while spec.replicas add up to 2: the others are not ready (or not created yet) and not counted"]
+
+
 def test_more_ready_pods_than_asked_without_a_rollout_is_a_scale_down():
     """deployment2 just scaled from 3 to 2, its third pod not yet deleted:
     one ReplicaSet, so no rollout is claimed."""

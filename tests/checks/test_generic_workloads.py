@@ -110,6 +110,17 @@ def test_pods_fail_when_not_ready_but_pass_when_only_running_is_asked():
     assert_verdict(run("workload.pods", view(c, sts), kind="StatefulSet", name="web", state="running"), "passed")
 
 
+def test_pods_messages_count_one_pod_in_the_singular():
+    c = base_cluster()
+    sts = statefulset(c, "web", replicas=3, ready=1)
+    o = run("workload.pods", view(c, sts), kind="StatefulSet", name="web")
+    assert_verdict(o, "failed", says="web has 1 ready pod, expected 3")
+    assert o.expected.en == "3 ready pods owned by StatefulSet web"
+    c = base_cluster()
+    sts = statefulset(c, "web", replicas=1)
+    assert_verdict(run("workload.pods", view(c, sts), kind="StatefulSet", name="web"), "passed", says="web's 1 pod is ready")
+
+
 def test_pods_with_the_labels_but_not_owned_do_not_count_and_are_named():
     c = base_cluster()
     sts = statefulset(c, "web", replicas=0, spec_replicas=2)
