@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from checks import k8s
+from checks import k8s, select
 from checks.generic_workloads import find_workload, owned_pods, parse_ref
 from checks.registry import CheckContext, check
 from grader.i18n import Text as T
@@ -81,6 +81,7 @@ def service_backends(
         want = T("、".join(f"{r} 的一个 Pod" for r in labels_), " and ".join(f"one pod of {r}" for r in labels_))
     spec = k8s.spec(svc)
     selector = spec.get("selector") or {}
+    sel = select.selector_text(selector)
     if spec.get("publishNotReadyAddresses") and exact is None and expect == "all":  # not-ready pods are endpoints too
         want = T(f"{'、'.join(labels_)} 的全部 Pod（就绪与否）", f"all pods of {' and '.join(labels_)}, ready or not")
     backends, source = k8s.service_backends(ctx.view, svc)
@@ -100,7 +101,6 @@ def service_backends(
         return failed(T(f"{name} 的端点中有手写的地址：{k8s.names_list(handmade)}",
                         f"{name} has hand-written endpoints: {k8s.names_list(handmade)}"), expected=want, observed=observed)
     if not ready:
-        sel = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
         matching = [p for p in ctx.view.objects("Pod", ctx.namespace) if k8s.selector_matches(selector, k8s.labels(p))]
         msg = T(f"{name} 的 selector {sel} 没有匹配任何 Pod", f"{name}'s selector {sel} matches no pods") if not matching else \
             T(f"{name} 的 selector {sel} 匹配了 {len(matching)} 个 Pod，但没有一个就绪",
@@ -117,7 +117,6 @@ def service_backends(
         ok = len(present) == len(refs) and all(o is not None for o in owners) and got_uids == want_uids and not left_out
         want = T(f"{want.zh}（{len(want_uids)} 个）", f"{want.en} ({len(want_uids)})")
         if left_out:
-            sel = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
             return failed(T(f"{name} 有 {len(ready)} 个端点，但它的 selector {sel} 没有选中 {len(left_out)} 个未就绪的 Pod"
                             f"（{k8s.names_zh(left_out)}），它们就绪后也不会成为端点；应为 {want.zh}",
                             f"{name} has {len(ready)} endpoints, but its selector {sel} leaves out "
