@@ -115,17 +115,15 @@ def register(kind: Kind) -> Kind:
     """Add a kind a rubric declares (a custom resource). Registering the
     same definition twice is fine; a conflicting one is an error."""
     known = lookup(kind.kind)
+    if known is None:
+        _EXTRA[kind.kind] = kind
+        return kind
     # what a declaration can say: a built-in kind declared as the table has it
     # (as lint once advised for a Secret) is the same kind
-    same = known is not None and (known.kind, known.group, known.version, known.plural, known.namespaced) == \
-        (kind.kind, kind.group, kind.version, kind.plural, kind.namespaced)
-    if known is not None and not same:
+    if (known.kind, known.group, known.version, known.plural, known.namespaced) != \
+            (kind.kind, kind.group, kind.version, kind.plural, kind.namespaced):
         raise ValueError(f"kind {kind.kind} is already known as {known.api_version} {known.plural}")
-    if same:
-        assert known is not None
-        return known
-    _EXTRA[kind.kind] = kind
-    return kind
+    return known
 
 
 def lookup(name: str) -> Kind | None:
