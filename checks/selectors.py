@@ -201,7 +201,8 @@ def selector_picks(
         units += 1
         if not g.found:
             kinds, n = parse_ref(g.ref)
-            problems.append(T(f"没有 {'或'.join(kinds)} {n}", f"no {' or '.join(kinds)} {n} in namespace {ctx.namespace}"))
+            problems.append(T(f"命名空间 {ctx.namespace} 中没有 {'或'.join(kinds)} {n}",
+                              f"no {' or '.join(kinds)} {n} in namespace {ctx.namespace}"))
         elif missed := g.missed(pick):
             problems.append(T(f"没有选中 {g.ref} 的 Pod 模板的标签（它还没有 Pod）", f"does not pick the pod template of {g.ref} (it has no pods yet)")
                             if g.stand_in is not None else

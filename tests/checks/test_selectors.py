@@ -165,8 +165,9 @@ def test_picks_judges_a_named_pod_that_has_finished_by_its_labels(params):
 
 def test_picks_fails_when_a_named_workload_or_the_object_is_missing():
     policy = network_policy("np", pod_selector=BACKEND)
-    assert_verdict(picks(lab(), policy, exactly=["StatefulSet|Deployment/db"]), "failed",
-                   says="no StatefulSet or Deployment db in namespace default")
+    o = picks(lab(), policy, exactly=["StatefulSet|Deployment/db"])
+    assert_verdict(o, "failed", says="no StatefulSet or Deployment db in namespace default")
+    assert "命名空间 default 中没有 StatefulSet或Deployment db" in o.message.zh
     assert_verdict(picks(lab(), policy, name="nope", exactly=["backend"]), "failed", says="no NetworkPolicy nope")
 
 
