@@ -144,6 +144,9 @@ def test_picks_judges_a_workload_without_pods_by_its_pod_template():
     assert "judged by its pod template's labels" in o.notes[0].en
     o = picks(c, network_policy("np", pod_selector=BACKEND), includes=["idle"])
     assert_verdict(o, "failed", says="does not pick the pod template of Deployment/idle (it has no pods yet)")
+    o = picks(c, network_policy("np", pod_selector={}), excludes=["idle"])  # {} picks every pod, idle's to come too
+    assert_verdict(o, "failed", says="picks the pod template of Deployment/idle (it has no pods yet)")
+    assert "选中了 Deployment/idle 的 Pod 模板的标签" in o.message.zh
 
 
 @pytest.mark.parametrize("params", [{"includes": ["Pod/client"]}, {"exactly": ["Pod/client"]}])
