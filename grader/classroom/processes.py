@@ -53,6 +53,10 @@ SETTLE_SECONDS = 2.0
 #: long, plus twice its rubric's re-poll deadlines, is hung, not slow: every
 #: request it makes has its own deadline, so one student ends well within it.
 STALL_FLOOR = 900.0
+#: A turn of the parent's relay loop (a 0.25 s wait and a few messages) that
+#: took longer than this was the parent not running: Ctrl-Z stops it and its
+#: children together (one process group) until fg. That time is nobody's silence.
+AWAY_SECONDS = 5.0
 
 
 def stall_seconds(rubric: Any) -> float:
@@ -267,6 +271,7 @@ class _Relay:
         """Until every child has ended (reported all, failed, or died)."""
         progress = self.batch.progress
         open_conns = {c.conn: c for c in self.children if not c.finished}
+        checked = time.monotonic()
         while open_conns:
             for conn in mpc.wait(list(open_conns), timeout=0.25):
                 child = open_conns[conn]
@@ -298,6 +303,10 @@ class _Relay:
                     for other in self.children:  # as one process does: the other workers end soon
                         other.tell(("stop",))
             now = time.monotonic()
+            if now - checked > AWAY_SECONDS:  # stopped (Ctrl-Z) and continued: the children were stopped too
+                for child in open_conns.values():
+                    child.heard += now - checked
+            checked = now
             for conn, child in list(open_conns.items()):
                 if now - child.heard > self.stall:  # hung (a deadlock no deadline reaches): its rows become errors
                     child.stalled = child.finished = True

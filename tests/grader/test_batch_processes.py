@@ -174,6 +174,49 @@ def test_a_grading_process_that_hangs_is_stopped_and_its_students_are_error_rows
     assert (tmp_path / "out" / "s003" / "error.txt").exists()
 
 
+def test_a_class_stopped_and_continued_is_not_taken_for_hung_processes(make_standin, tmp_path, monkeypatch):
+    """Ctrl-Z stops the parent and its grading processes together (one process
+    group) and fg continues them: the time stopped is nobody's silence, so the
+    children are not killed for it and every student is graded."""
+    import time
+
+    _, _, roster = _class(make_standin, tmp_path, NAMESPACES)
+    monkeypatch.setattr(processes, "stall_seconds", lambda rubric: 2.0)
+    monkeypatch.setattr(processes, "AWAY_SECONDS", 1.0)
+    children: list[int] = []
+    real_init = processes._Child.__init__
+
+    def init(self, pid, conn, share):
+        children.append(pid)
+        real_init(self, pid, conn, share)
+
+    monkeypatch.setattr(processes._Child, "__init__", init)
+
+    class StoppedOnce:
+        stopped = False
+
+        def start(self, total): pass
+        def tick(self): pass
+        def stopping(self, running): pass
+        def finish(self): pass
+
+        def done(self, result, *, resumed):
+            if not self.stopped:  # the whole group stopped for longer than the stall time
+                self.stopped = True
+                for pid in children:
+                    os.kill(pid, signal.SIGSTOP)
+                time.sleep(3.0)
+                for pid in children:
+                    os.kill(pid, signal.SIGCONT)
+
+    progress = StoppedOnce()
+    result = _run(tmp_path / "roster.csv", tmp_path / "out", procs=2, jobs=2, progress=progress)
+
+    assert progress.stopped and len(children) == 2
+    assert result.errors == 0, [r.error.en for r in result.results if r.error]
+    assert {r.report.earned for r in result.results} == {85}
+
+
 def test_a_child_that_cannot_write_its_results_fails_the_class_with_one_line(make_standin, tmp_path, monkeypatch):
     _, _, roster = _class(make_standin, tmp_path, NAMESPACES)
     real = ResultsFolder.write_student
