@@ -288,7 +288,8 @@ class Batch:
         except InputError as exc:  # this row's dump, kubeconfig or state file: the student's row, not the class's
             result = StudentResult(entry.student_id, entry.name, error=Text(str(exc), str(exc)))
         except Exception as exc:  # noqa: BLE001 - a bug must not take the class down
-            detail = for_terminal(f"{type(exc).__name__}: {exc}", 300)
+            # Masked before it is cut: a credential across the cut would no longer be found whole.
+            detail = for_terminal(redact.text(f"{type(exc).__name__}: {exc}"), 300)
             result = StudentResult(entry.student_id, entry.name,
                                    error=Text(f"评分程序内部错误：{detail}", f"internal grader error: {detail}"))
         finally:

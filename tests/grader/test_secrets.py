@@ -195,6 +195,31 @@ def test_batch_files_never_hold_a_credential(make_standin, tmp_path, capsys):
     assert rows["b"]["status"] == "error" and "[redacted]" in rows["b"]["error"]
 
 
+def test_a_batch_error_row_masks_a_credential_before_cutting_its_message(tmp_path, monkeypatch, capsys):
+    """An internal error's message is cut to 300 characters for the row: cut
+    first, a credential across the cut was no longer the registered string,
+    and all of it but its tail reached error.txt, gradebook.csv and junit.xml."""
+    from grader import engine
+
+    secret = "cut-s3cr3t-token-0123456789abcdef"
+    redact.register(secret)
+
+    def leaky(*args, **kwargs):
+        raise RuntimeError("x" * 250 + f" token={secret} in a request")  # the cut falls in the token
+
+    monkeypatch.setattr(engine, "grade", leaky)
+    (tmp_path / "roster.csv").write_text(
+        f"student_id,built\na,{EXAMPLES / 'correct' / 'built.yaml'}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["batch", str(tmp_path / "roster.csv"), "--rubric", "service-discovery", "--out", str(out),
+                 "-q", "--lang", "en"]) == 1
+    printed = "".join(capsys.readouterr())
+    text = printed + "".join((out / n).read_text(encoding="utf-8")
+                             for n in ("gradebook.csv", "junit.xml", "summary.md", "a/error.txt"))
+    assert "internal grader error: RuntimeError" in text
+    assert secret[:8] not in text
+
+
 # -- credential commands in roster-named kubeconfigs ------------------------------------
 
 def pwned_plugin(marker: Path, token: str) -> dict:
