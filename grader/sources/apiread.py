@@ -112,6 +112,12 @@ class ListBudget:
         if self.until is not None and self.seconds is not None and self.clock() >= self.until:
             raise self.unfinished(self.seconds)
 
+    def may_follow(self, token: Any) -> bool:
+        """Whether a page at ``token`` is one :meth:`follow` could still allow
+        (a token not followed before, the time not up): a reader asking for the
+        next page early asks for none the budget would refuse."""
+        return str(token) not in self._tokens and (self.until is None or self.clock() < self.until)
+
     def unfinished(self, seconds: float) -> KindFailure:
         """The LIST's time ran out after some pages came: the server answers, its list does not end."""
         return KindFailure(Text(f"API server 的 {self.what} 列表在 {seconds:g} 秒内没有读完（已收到 {self.pages} 页），未读取",

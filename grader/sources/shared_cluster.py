@@ -212,7 +212,7 @@ def read_cluster(api: Any, reads: tuple[str, ...] | None = None, retry: Retry | 
             # chain of pages: 13 of pods for a class of 1000, each waiting on the last).
             peeked = peek_continue(data)
             ahead = None
-            if peeked:
+            if peeked and budget.may_follow(peeked):
                 started = threading.Event()
                 ahead = pool.submit(fetch, info, peeked, started)
                 # json.loads holds the interpreter lock for the whole page: let the

@@ -207,6 +207,27 @@ def test_a_cluster_wide_list_without_end_is_refused_and_falls_back_to_each_names
     assert len([p for p in _lists(server) if p == "/api/v1/pods"]) <= (3 if endless == "same" else 40)  # (the next page is asked for while one is parsed)
 
 
+@pytest.mark.parametrize("endless, seconds, asked", [
+    ("same", shared_cluster.CLUSTER_LIST_SECONDS, 2),  # the second page repeats the first's token: no third
+    ("new", 0.0, 1),  # out of time at the first page: no second
+])
+def test_no_page_is_asked_for_ahead_that_the_lists_budget_refuses(make_standin, tmp_path, monkeypatch,
+                                                                  endless, seconds, asked):
+    """The next page is asked for while this one is parsed, but not a page at a
+    continue token already followed, nor after the class-wide LIST's time: the
+    budget ends that LIST, and the page would be asked for nothing (and waited
+    for, up to its deadline, before the class read ends)."""
+    monkeypatch.setattr(shared_cluster, "CLUSTER_LIST_SECONDS", seconds)
+    server, kubeconfig, _ = _class(make_standin, tmp_path, ["s000"])
+    server.faults.add("GET", r"^/api/v1/pods$", times=None, endless_pages=endless)
+    server.clear_requests()
+
+    read = shared_cluster.read_cluster(api_client(str(kubeconfig)), ("Pod",))
+
+    assert "Pod" in read.kind_errors and "Pod" not in read.kinds
+    assert len([p for p in _lists(server) if p == "/api/v1/pods"]) == asked
+
+
 def test_a_student_alone_on_a_cluster_keeps_the_namespace_path(make_standin, tmp_path):
     server = make_standin(_bench().class_cluster(CORRECT, ["s000"]))
     server.kubeconfig_path(tmp_path)
