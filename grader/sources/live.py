@@ -28,7 +28,7 @@ import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from grader import kinds, redact
 from grader.clock import iso, utc_now
@@ -50,6 +50,7 @@ LISTS: dict[str, tuple[str, str, str]] = {
     for k in map(kinds.lookup, kinds.plan(kinds.DEFAULT_READS, "")[0]) if k is not None
 }
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+PAGE = 500  # objects a LIST page asks for (kubectl's --chunk-size)
 
 
 def _unreachable(server: str, causes: list[str | None]) -> "Unreachable | None":
@@ -146,18 +147,25 @@ class LiveSource:
 
     # -- reading --------------------------------------------------------------
     def _list(self, kind: str) -> list[Obj]:
-        """One paginated LIST of ``kind`` in the lab namespace, by its REST
-        path from grader/kinds.py: any kind the cluster serves, custom
-        resources included, through the same client, auth and retries."""
+        """One paginated LIST of ``kind`` in the lab namespace (see :meth:`_pages`)."""
+        return [item for body in self._pages(kind) for item in body.get("items") or []]
+
+    def _pages(self, kind: str) -> Iterator[dict[str, Any]]:
+        """The pages of one paginated LIST of ``kind`` in the lab namespace, by
+        its REST path from grader/kinds.py (any kind the cluster serves, custom
+        resources included, through the same client, auth and retries), each
+        parsed, its items stamped with apiVersion and kind. All pages count
+        against one :class:`ListBudget`; a list still paging when the
+        deadline passes is a list that does not end, not a server that does
+        not answer. The pass and the watches' LIST both read here."""
         info = kinds.lookup(kind)
         if info is None:
             raise KindFailure(Text(f"labgrade 不认识 {kind} 类型（在评分标准的 kinds: 中声明它）",
                                    f"labgrade does not know kind {kind} (declare it under the rubric's kinds:)"))
-        items: list[Obj] = []
         token = None
         budget = ListBudget(kind)
         while True:
-            query: list[tuple[str, Any]] = [("limit", 500)]
+            query: list[tuple[str, Any]] = [("limit", PAGE)]
             if token:
                 query.append(("continue", token))
             try:
@@ -175,10 +183,10 @@ class LiveSource:
             for item in page:
                 item.setdefault("apiVersion", info.api_version)
                 item.setdefault("kind", kind)
-                items.append(item)
+            yield body
             token = (body.get("metadata") or {}).get("continue")
             if not token:
-                return items
+                return
             budget.follow(token, len(page))
 
     def _raw_get(self, path: str, query: list[tuple[str, Any]] | None = None) -> bytes:

@@ -33,7 +33,6 @@ from grader.view import ClusterView, Obj, build_view
 
 WATCH_SECONDS = 290  # asked of the server per stream (client-go uses 5-10 min); the stream is resumed after
 READ_SLACK = 30.0  # the read timeout beyond the longest silence a watch with bookmarks allows
-PAGE = 500
 IDLE_RECHECK = 60.0  # --watch re-grades at least this often (probes can change without an object changing)
 
 
@@ -179,33 +178,12 @@ class ClusterWatch:
                 self._sleep(backoff.next())
 
     def _relist(self, state: KindWatch) -> None:
-        info = kinds.lookup(state.kind)
-        assert info is not None
-        from grader.sources.apiread import ListBudget
-
         items: dict[str, Obj] = {}
-        token = None
         rv = None
-        budget = ListBudget(state.kind)
-        while True:
-            query: list[tuple[str, Any]] = [("limit", PAGE)]
-            if token:
-                query.append(("continue", token))
-            data = self.source.retry.call(
-                lambda: self.source._raw_get(info.collection_path(self.source.namespace), query))
-            budget.page(data)
-            body = json.loads(data)
-            page = body.get("items") or []
-            for item in page:
-                item.setdefault("apiVersion", info.api_version)
-                item.setdefault("kind", state.kind)
+        for body in self.source._pages(state.kind):  # the pass's own paging, budget and messages
+            for item in body.get("items") or []:
                 items[_key(item)] = item
-            meta = body.get("metadata") or {}
-            rv = rv or meta.get("resourceVersion")
-            token = meta.get("continue")
-            if not token:
-                break
-            budget.follow(token, len(page))
+            rv = rv or (body.get("metadata") or {}).get("resourceVersion")
         state.lists += 1
         changed = not state.synced or items != state.objects
         state.objects, state.resource_version, state.synced, state.error = items, rv, True, None

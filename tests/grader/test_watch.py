@@ -149,6 +149,26 @@ def test_a_list_without_end_is_an_error_for_its_kind_not_a_cache_that_grows(make
         cw.stop()
 
 
+def test_a_list_still_paging_at_the_deadline_says_so_as_a_pass_does(make_standin, tmp_path, monkeypatch):
+    """The server answers every page, so the watches' LIST that runs out of
+    time is a list that does not end, not 'no answer' (the pass's own LIST,
+    test_deadlines, says the same)."""
+    from tests.standin.fixtures import shorten_request_deadline
+
+    shorten_request_deadline(monkeypatch, 1.0)
+    server = make_standin(built())
+    server.faults.add("GET", r"/namespaces/default/pods$", times=None, endless_pages="new", delay=0.2)
+    src = LiveSource(api_client(str(server.kubeconfig_path(tmp_path))), "default", "built")
+    cw = ClusterWatch(src, backoff=lambda: Backoff(base=5.0)).start()
+    try:
+        assert cw.wait_synced(10)
+        pods = cw.kinds["Pod"]
+        assert not pods.synced and "list of Pod did not end within 1 s" in pods.error.en, pods.error.en
+        assert cw.kinds["Service"].synced
+    finally:
+        cw.stop()
+
+
 def test_a_dripped_list_or_get_is_cut_at_the_request_deadline(make_standin, tmp_path, monkeypatch):
     """The watches' LIST and the single GETs of each re-grade had no deadline, only the
     socket's per-read timeout, which a byte a second never trips: check --watch hung."""
