@@ -128,6 +128,13 @@ def text(value: str) -> str:
     return original if value == original else value
 
 
+def clip(value: str, limit: int) -> str:
+    """``value`` masked, then cut to ``limit`` characters: a credential cut
+    in half before masking is no longer found whole, and its head would
+    stay in the message (an API server's error body can quote the request)."""
+    return text(value)[:limit]
+
+
 def text_pair(t: Text) -> Text:
     zh, en = text(t.zh), text(t.en)
     return t if (zh, en) == (t.zh, t.en) else Text(zh, en)

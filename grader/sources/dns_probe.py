@@ -13,6 +13,7 @@ import threading
 import time
 from typing import Any
 
+from grader import redact
 from grader.i18n import Text
 from grader.view import DnsResult, ProbeError
 
@@ -145,7 +146,7 @@ def query_via_portforward(api: Any, qname: str, rdtype: str = "A", *, pod: str,
         try:
             ws = open_channel(api, path, [("ports", "53")], d, protocols=(V4,))
         except HandshakeRefused as exc:
-            why = " ".join(exc.body.split())[:200]
+            why = redact.clip(" ".join(exc.body.split()), 200)
             raise ProbeError(Text(f"无法端口转发到 CoreDNS（{exc.status}）：{why}",
                                   f"cannot port-forward to CoreDNS ({exc.status}): {why}")) from None
         except ProbeError:
@@ -205,5 +206,5 @@ def query_via_portforward(api: Any, qname: str, rdtype: str = "A", *, pod: str,
 
 
 def _err(error: bytearray) -> str:
-    text = " ".join(bytes(error).decode("utf-8", "replace").split())[:200]
+    text = redact.clip(" ".join(bytes(error).decode("utf-8", "replace").split()), 200)
     return f" ({text})" if text else ""

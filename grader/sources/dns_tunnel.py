@@ -37,6 +37,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Callable
 
 from grader.sources.dns_probe import COREDNS_SELECTOR, DNS_NAMESPACE, TIMEOUT, answers_of, make_query
+from grader import redact
 from grader.i18n import Text
 from grader.view import DnsResult, ProbeError
 
@@ -105,7 +106,7 @@ class DnsTunnel:
             try:
                 ws = open_channel(self.api, path, [("ports", str(PORT))], d, protocols=(V4,))
             except HandshakeRefused as exc:
-                why = " ".join(exc.body.split())[:200]
+                why = redact.clip(" ".join(exc.body.split()), 200)
                 raise ProbeError(Text(f"无法端口转发到 CoreDNS（{exc.status}）：{why}",
                                       f"cannot port-forward to CoreDNS ({exc.status}): {why}")) from None
             except ProbeError:
@@ -166,7 +167,7 @@ class DnsTunnel:
             try:
                 opened.ws.send_binary(bytes([0]) + struct.pack("!H", len(wire)) + wire)
             except Exception as exc:  # noqa: BLE001 - websocket and socket errors alike
-                raise _Broken(f"{type(exc).__name__}: {exc}"[:200]) from None
+                raise _Broken(redact.clip(f"{type(exc).__name__}: {exc}", 200)) from None
         return fut
 
     def _pump(self, opened: _Open, seconds: float) -> None:
@@ -191,7 +192,7 @@ class DnsTunnel:
             body = body[2:]
         if channel == 1:
             if body:
-                raise _Broken("CoreDNS refused the port-forward: " + " ".join(body.decode("utf-8", "replace").split())[:200])
+                raise _Broken("CoreDNS refused the port-forward: " + redact.clip(" ".join(body.decode("utf-8", "replace").split()), 200))
             return
         opened.data += body
         self._deliver(opened)

@@ -436,7 +436,7 @@ def parse_exec_status(raw: str | None) -> tuple[int | None, str | None]:
     try:
         status = json.loads(raw)
     except ValueError:
-        return None, "unreadable exit status: " + raw[:200]
+        return None, "unreadable exit status: " + redact.clip(raw, 200)
     if not isinstance(status, dict):
         return None, "unreadable exit status"
     if status.get("status") == "Success":
@@ -451,7 +451,7 @@ def parse_exec_status(raw: str | None) -> tuple[int | None, str | None]:
     message = " ".join(str(status.get("message") or status.get("reason") or "exec failed").split())
     if any(s in message.lower() for s in _NOT_FOUND):
         return None, "not-found"
-    return None, message[:300]
+    return None, redact.clip(message, 300)
 
 
 def _lost(seconds: float | None = None) -> ProbeError:
@@ -529,7 +529,7 @@ def _handshake_failure(exc: HandshakeRefused, argv: list[str], namespace: str, p
     missing pod or a stopped container is the student's state; RBAC or a
     broken server is the grader's problem."""
     code = exc.status
-    body = redact.text(" ".join(_status_message(exc.body).split())[:300])
+    body = redact.clip(" ".join(_status_message(exc.body).split()), 300)
     if code in (404, 400):
         failure = f"pod not found: {body}" if code == 404 else f"cannot exec: {body}"
         return ExecResult(tuple(argv), "", "", None, failure, round(elapsed, 3), pod, namespace, container)

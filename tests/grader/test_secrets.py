@@ -93,6 +93,29 @@ def test_a_server_quoting_the_credential_back_never_gets_it_into_a_report(make_s
     assert "[redacted]" in everything
 
 
+def test_a_credential_across_the_cut_of_a_servers_exec_refusal_is_masked_whole(make_standin, tmp_path, capsys):
+    """The exec's refusal is cut to 300 characters: cut first, the token's
+    head would stay in the message, no longer the registered string."""
+    secret = "Zq8-exec-refusal-s3cr3t-value-0123456789"
+    server = make_standin(built(), token=secret)
+    server.faults.add("GET", r"/exec$", times=None, status=500, message="A" * 280 + " the token " + secret)
+    cfg = kubeconfig(server, tmp_path, users(tmp_path, secret)["inline-token"])
+    rc = main(["grade", "--rubric", "service-discovery", "--kubeconfig", str(cfg), "--no-poll", "--no-color",
+               *outputs(tmp_path)])
+    out, err = capsys.readouterr()
+    everything = out + err + read_outputs(tmp_path)
+    assert rc in (0, 2) and "exec failed (500)" in everything
+    assert secret[:12] not in everything and "the token [redacted" in everything  # the mask is what was cut
+
+
+@pytest.mark.parametrize("limit", [9, 12, 20, 200])
+def test_clip_masks_before_it_cuts(limit):
+    redact.register("clip-s3cr3t-0123456789")
+    clipped = redact.clip("x" * 8 + "clip-s3cr3t-0123456789 and more", limit)
+    assert len(clipped) <= limit and "clip-s3cr3t"[: limit - 8] not in clipped
+    assert clipped.startswith("x" * 8 + "[redacted]"[: limit - 8])
+
+
 def test_a_token_file_ending_in_a_newline_is_trimmed_as_kubectl_does(make_standin, tmp_path, capsys):
     secret = "tok-with-newline-9f3e1"
     server = make_standin(built(), token=secret)
