@@ -100,9 +100,9 @@ def api_client(kubeconfig: str | None = None, context: str | None = None, *,
         else:
             raise InputError("kubeconfig", "no kubeconfig (set KUBECONFIG or --kubeconfig) and not running in a pod")
     except ConfigException as exc:
-        raise InputError(where, f"cannot use it: {redact.text(one_line(str(exc)))}") from None
+        raise InputError(where, f"cannot use it: {one_line(str(exc))}") from None
     except (OSError, ValueError, TypeError, AttributeError, KeyError) as exc:
-        raise InputError(where, f"cannot read it: {redact.text(one_line(str(exc)))}") from None
+        raise InputError(where, f"cannot read it: {one_line(str(exc))}") from None
     kc.harden(cfg)
     import urllib3
 

@@ -108,6 +108,20 @@ def test_a_credential_across_the_cut_of_a_servers_exec_refusal_is_masked_whole(m
     assert secret[:12] not in everything and "the token [redacted" in everything  # the mask is what was cut
 
 
+def test_a_list_failure_quoting_the_credential_across_its_cut_is_masked_whole(make_standin, tmp_path, capsys):
+    secret = "Zq8-list-refusal-s3cr3t-value-0123456789"
+    server = make_standin(built(), token=secret)
+    server.faults.add("GET", r"/pods$", times=None, status=500, message="B" * 280 + " the token " + secret,
+                      retry_after="0.01")
+    cfg = kubeconfig(server, tmp_path, users(tmp_path, secret)["inline-token"])
+    rc = main(["grade", "--rubric", "service-discovery", "--kubeconfig", str(cfg), "--no-poll", "--no-color",
+               *outputs(tmp_path)])
+    out, err = capsys.readouterr()
+    everything = out + err + read_outputs(tmp_path)
+    assert rc in (0, 2) and "BBBB" in everything
+    assert secret[:8] not in everything  # the cut at 300 fell 9 characters into it
+
+
 @pytest.mark.parametrize("limit", [9, 12, 20, 200])
 def test_clip_masks_before_it_cuts(limit):
     redact.register("clip-s3cr3t-0123456789")
