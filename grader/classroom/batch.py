@@ -127,8 +127,19 @@ class _Checked:
 def _namespace_exists(source: Any) -> None:
     """A roster namespace that does not exist is an error row, not 0/100
     (a typo in the roster, or the student's namespace was never made).
-    One GET; a grader not allowed to read namespaces cannot tell: no error."""
+    One GET; a grader not allowed to read namespaces cannot tell: no error.
+    A student on a shared cluster has no client of their own: the class
+    read answers (its Namespace LIST, or objects in the namespace), else
+    one GET through the class's client."""
     api, ns = getattr(source, "api", None), getattr(source, "namespace", None)
+    from_class_read = getattr(source, "namespace_exists", None)  # a SharedClusterSource (it needs the client)
+    if from_class_read is not None and ns:
+        known = from_class_read()
+        if known is True:
+            return
+        if known is False:
+            raise _no_namespace(ns)
+        api = source.cluster.api
     if api is None or not ns:
         return
     try:
@@ -140,10 +151,14 @@ def _namespace_exists(source: Any) -> None:
         client.CoreV1Api(api).read_namespace(ns, _request_timeout=5)
     except ApiException as exc:
         if exc.status == 404:
-            raise StudentError(Text(f"命名空间 {ns} 不存在（请检查名单中的 namespace 列）",
-                                    f"namespace {ns} does not exist (check the roster's namespace column)")) from None
+            raise _no_namespace(ns) from None
     except Exception:  # noqa: BLE001 - cannot tell: grade as usual
         return
+
+
+def _no_namespace(ns: str) -> StudentError:
+    return StudentError(Text(f"命名空间 {ns} 不存在（请检查名单中的 namespace 列）",
+                             f"namespace {ns} does not exist (check the roster's namespace column)"))
 
 
 @dataclass

@@ -75,6 +75,13 @@ class ClusterRead:
         return not self.kind_errors
 
     @functools.cached_property
+    def namespace_names(self) -> frozenset[str] | None:
+        """The cluster's namespaces, when the read listed them (None when not)."""
+        if "Namespace" not in self.kinds:
+            return None
+        return frozenset(o["metadata"].get("name") or "" for o in self.cluster_scoped.get("Namespace", []))
+
+    @functools.cached_property
     def _by_name(self) -> dict[tuple[str, str], dict[str, list[Obj]]]:
         """(kind, namespace) -> name -> objects, built on the first single-object
         read: every student reads the ``default`` Namespace and the
@@ -312,6 +319,16 @@ class SharedClusterSource:
         else:
             self.last_view = self._repoll().view()
         return self.last_view
+
+    def namespace_exists(self) -> bool | None:
+        """Does this student's namespace exist, as the class read tells: yes
+        when it holds anything or is among the listed Namespaces, no when
+        Namespaces were listed without it, None when the read cannot tell."""
+        read = self.cluster.read()
+        if read.by_namespace.get(self.namespace):
+            return True
+        names = read.namespace_names
+        return None if names is None else self.namespace in names
 
     def _repoll(self) -> LiveSource:
         if self._again is None:

@@ -326,3 +326,51 @@ def test_a_student_who_built_nothing_is_graded_zero_without_hunting_the_cluster_
     assert by_id["s000"].report.earned == 85
     assert not any("fieldSelector" in r.query for r in server.requests), "no hunt for the lab elsewhere"
     assert not by_id["s001"].report.notes
+
+
+def _class_with_a_ghost(make_standin, tmp_path):
+    """Two students on a shared cluster and a third whose roster namespace was never made."""
+    server = make_standin(_bench().class_cluster(CORRECT, ["s000", "s001"]))
+    server.kubeconfig_path(tmp_path)
+    roster = _roster(tmp_path / "roster.csv", [{"student_id": ns, "namespace": ns, "kubeconfig": "kubeconfig"}
+                                               for ns in ("s000", "s001", "ghost")])
+    server.clear_requests()
+    return server, roster
+
+
+def test_a_roster_namespace_missing_from_a_shared_cluster_is_an_error_row(make_standin, tmp_path):
+    """On a shared cluster a namespace that does not exist was graded 0/100
+    (the existence check needed the student's own client, which a shared
+    source does not have): the class read's Namespace LIST answers, with no
+    request of its own."""
+    server, roster = _class_with_a_ghost(make_standin, tmp_path)
+
+    result = _run(roster, tmp_path / "out")
+
+    by_id = {r.student_id: r for r in result.results}
+    assert not by_id["ghost"].ok and by_id["ghost"].report is None
+    assert by_id["ghost"].error.en == "namespace ghost does not exist (check the roster's namespace column)"
+    assert by_id["s000"].report.earned == by_id["s001"].report.earned == 85
+    assert not any(r.path.startswith("/api/v1/namespaces/ghost") and not r.path.endswith(("/exec", "/portforward"))
+                   and r.path.count("/") == 4 for r in server.requests)
+    with open(tmp_path / "out" / "gradebook.csv", encoding="utf-8-sig") as f:
+        rows = {row["student_id"]: row for row in csv.DictReader(f)}
+    assert rows["ghost"]["status"] == "error" and rows["ghost"]["total"] == ""
+
+
+def test_without_namespaces_in_the_class_read_an_empty_namespace_is_looked_up_once(make_standin, tmp_path,
+                                                                                   monkeypatch):
+    """A rubric that does not read Namespaces: the class read cannot tell, so
+    an empty namespace is one GET through the class's client (a namespace
+    with objects in the read needs none)."""
+    monkeypatch.setattr(shared_cluster.ClusterRead, "namespace_names", property(lambda self: None))
+    server, roster = _class_with_a_ghost(make_standin, tmp_path)
+
+    result = _run(roster, tmp_path / "out")
+
+    by_id = {r.student_id: r for r in result.results}
+    assert not by_id["ghost"].ok and "namespace ghost does not exist" in by_id["ghost"].error.en
+    assert by_id["s000"].report.earned == 85
+    gets = [r.path for r in server.requests if r.path in ("/api/v1/namespaces/ghost", "/api/v1/namespaces/s000",
+                                                          "/api/v1/namespaces/s001")]
+    assert gets == ["/api/v1/namespaces/ghost"]
