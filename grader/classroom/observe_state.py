@@ -44,7 +44,9 @@ def class_state(rubric: Any, students: list[Any], version: int) -> dict[str, Any
                     for c in s.result.checks:
                         if c.outcome.status.value == "failed":
                             failed[c.id] += 1
-                            titles[c.id] = _t(c.title)
+                            # the class rubric's title (a variant's preview), not this student's own values
+                            shared = rubric.check(c.id)
+                            titles[c.id] = _t(shared.title if shared is not None else c.title)
         else:
             row["steps"] = {s["id"]: WAITING for s in steps}
         rows.append(row)

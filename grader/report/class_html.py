@@ -143,8 +143,8 @@ def _histogram(scores: list[float], total: float, lang: str) -> str:
             f"<tbody>{rows}</tbody></table></section>")
 
 
-def _failed(results: Sequence[StudentResult], lang: str) -> str:
-    top = failed_checks([r for r in results if r.report is not None])[:TOP_FAILED]
+def _failed(rubric: Rubric, results: Sequence[StudentResult], lang: str) -> str:
+    top = failed_checks([r for r in results if r.report is not None], rubric)[:TOP_FAILED]
     if not top:
         return f'<section><h2>{_bi(_W["failed"], lang)}</h2><p>{_bi(_W["none_failed"], lang)}</p></section>'
     rows = "".join(
@@ -219,7 +219,7 @@ def to_class_html(rubric: Rubric, results: Sequence[StudentResult], lang: str = 
         _stats(results, scores, rubric.total, lang),
         _grid(rubric, results, lang),
         _histogram(scores, rubric.total, lang) if scores else f'<p>{_bi(_W["nobody"], lang)}</p>',
-        _failed(results, lang) if scores else "",
+        _failed(rubric, results, lang) if scores else "",
         f"<footer>{_bi(_W['footer'], lang)}</footer>",
     ]
     return page(lang, title, _CSS, body)

@@ -316,9 +316,13 @@ def histogram(scores: Sequence[float], maximum: float, width: float = 10.0) -> l
     return out
 
 
-def failed_checks(results: Sequence[StudentResult]) -> list[tuple[str, str, Text, int, int]]:
+def failed_checks(results: Sequence[StudentResult], rubric: Rubric | None = None,
+                  ) -> list[tuple[str, str, Text, int, int]]:
     """(check id, step id, title, failed count, error count), most failed first,
-    ties in rubric order; only checks that failed or errored at least once."""
+    ties in rubric order; only checks that failed or errored at least once.
+    A check's title is the class rubric's when given (a variant rubric's
+    preview, "web-⟨suffix⟩"), not the first report's: that one names one
+    student's own values, which no other student's check had."""
     order: dict[str, int] = {}
     info: dict[str, tuple[str, Text]] = {}
     failed: dict[str, int] = {}
@@ -328,7 +332,9 @@ def failed_checks(results: Sequence[StudentResult]) -> list[tuple[str, str, Text
             continue
         for step, check in r.report.checks():
             order.setdefault(check.id, len(order))
-            info.setdefault(check.id, (step.id, check.title))
+            if check.id not in info:
+                shared = rubric.check(check.id) if rubric is not None else None
+                info[check.id] = (step.id, shared.title if shared is not None else check.title)
             if check.status is Status.FAILED:
                 failed[check.id] = failed.get(check.id, 0) + 1
             elif check.status is Status.ERROR:
@@ -370,7 +376,7 @@ def summary_markdown(rubric: Rubric, results: Sequence[StudentResult], lang: str
             lines.append(f"| {label} | {n} | {'█' * n} |")
         lines.append("")
         lines += [f"## {w['failed_checks']}", ""]
-        top = failed_checks(graded)[:TOP_FAILED]
+        top = failed_checks(graded, rubric)[:TOP_FAILED]
         if top:
             lines += [f"| {w['check']} | {w['step']} | {w['failed']} | {w['error_col']} | {w['title_col']} |",
                       "|---|---|---:|---:|---|"]

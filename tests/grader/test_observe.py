@@ -177,6 +177,9 @@ def test_a_variant_rubric_is_observed_against_each_students_own_values(make_stan
     finally:
         obs.stop()
     assert (_row(snap, "s001")["earned"], _row(snap, "s002")["earned"]) == (30, 0)
+    # the class's most-failed list names the check as the rubric does, not by s002's own values
+    assert snap["most_failed"][0]["check"] == "web-exists"
+    assert snap["most_failed"][0]["title"] == {"zh": "web-⟨suffix⟩ 已创建", "en": "web-⟨suffix⟩ exists"}
     key = load_or_create_key(tmp_path / "observer.key")
     assert [r.step for r in ledger_mod.Ledger(str(tmp_path / "ledgers" / "s001.jsonl"), key).records()] == ["step1", "step2"]
     assert ledger_mod.Ledger(str(tmp_path / "ledgers" / "s002.jsonl"), key).records() == []

@@ -215,6 +215,29 @@ def test_batch_grades_each_row_against_its_own_variant(tmp_path, capsys):
     assert len(versions) == 2  # each report names the variant it graded
 
 
+def test_the_class_files_name_a_failed_check_by_the_rubric_not_by_one_students_values(tmp_path):
+    """summary.md and class.html listed the most-failed check under the first
+    report's title, "web-<alice's suffix> exists": a name none of the other
+    students who failed it were asked for. The class files use the preview's."""
+    alice, bob = students_with_different_replicas()
+    for sid in (alice, bob):  # both hand in a classmate's (carol's) work: web-exists fails for both
+        (tmp_path / sid).mkdir()
+        submission(tmp_path / sid, values("carol"))
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student_id,name,built\n" + "".join(f"{s},{s},{s}/built.yaml\n" for s in (alice, bob)))
+    out = tmp_path / "out"
+    assert main(["batch", str(roster), "--rubric", WEB, "--out", str(out), "-q", "--lang", "en"]) == 0
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    page = (out / "class.html").read_text(encoding="utf-8")
+    assert "| web-exists | step1 | 2 | 0 | web-⟨suffix⟩ exists |" in summary
+    assert "web-⟨suffix⟩ exists" in page and "web-⟨suffix⟩ 已创建" in page
+    for sid in (alice, bob):
+        own = f"web-{values(sid)['suffix']}"
+        assert own not in summary and own not in page
+        # each student's own report keeps their own values
+        assert f"{own} exists" in (out / sid / "report.json").read_text(encoding="utf-8")
+
+
 def test_batch_without_the_secret_stops_before_grading(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv(variants.SECRET_ENV)
     roster = tmp_path / "roster.csv"
