@@ -174,12 +174,14 @@ class Observer:
     def __init__(self, rubric: Any, roster: Any, ledgers: Path, key: bytes, *,
                  kubeconfig: str | None = None, context: str | None = None, dns_server: str | None = None,
                  api_factory: Callable[[str | None, str | None], Any] | None = None,
-                 rubric_for: Callable[[str], Any] | None = None):
+                 rubric_for: Callable[[str], Any] | None = None, allow_exec_credentials: bool = False):
         """``rubric`` is the class's shape (steps, points, phases: the grid);
         ``rubric_for(student_id)`` is a student's own rubric when it declares
         per-student variants: grading everyone against ``rubric`` (a variant's
         preview) would pass whoever used the preview's values and sign that
-        into their ledger."""
+        into their ledger. Kubeconfigs named by the roster are whoever wrote
+        them's files, as in batch: their exec credential plugins and
+        auth-providers are refused unless ``allow_exec_credentials``."""
         from grader.classroom import ledger as ledger_mod
         from grader.classroom import ledger_binding
         from grader.reads import rubric_reads
@@ -190,7 +192,13 @@ class Observer:
         self.ledgers = Path(ledgers)
         self.ledgers.mkdir(parents=True, exist_ok=True)
         if api_factory is None:
-            from grader.sources.live import api_client as api_factory  # type: ignore[no-redef]
+            from grader.sources.live import api_client
+
+            from_roster = frozenset(e.kubeconfig for e in roster.entries if e.kubeconfig)
+
+            def api_factory(kubeconfig: str | None, context: str | None) -> Any:
+                allow = allow_exec_credentials or kubeconfig not in from_roster
+                return api_client(kubeconfig, context, allow_exec_credentials=allow)
         reads = rubric_reads(rubric)
         self.clusters: dict[tuple[str | None, str | None], ObservedCluster] = {}
         self.students: list[StudentState] = []

@@ -28,6 +28,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--kubeconfig", help="kubeconfig for rows without their own")
     p.add_argument("--context", help="kubeconfig context for rows without their own")
     p.add_argument("--dns-server", metavar="IP[:PORT]", help="ask this DNS server instead of port-forwarding to CoreDNS")
+    p.add_argument("--allow-exec-credentials", action="store_true",
+                   help="let kubeconfigs named in the roster run exec credential plugins and auth-providers "
+                        "(refused by default: the file's author chooses the command)")
     from grader.variants import add_secret_argument
 
     add_secret_argument(p)  # rubrics with per-student variants: each student graded against their own
@@ -46,7 +49,8 @@ def build(args: argparse.Namespace) -> Any:
     roster = roster_mod.load_roster(args.roster, rubric)
     key = load_or_create_key(Path(args.key_file))
     return Observer(rubric, roster, Path(args.ledgers), key, kubeconfig=args.kubeconfig, context=args.context,
-                    dns_server=args.dns_server, rubric_for=template.rubric if template.varies else None)
+                    dns_server=args.dns_server, rubric_for=template.rubric if template.varies else None,
+                    allow_exec_credentials=args.allow_exec_credentials)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -316,3 +316,54 @@ def test_in_a_real_browser_the_grid_changes_when_a_students_namespace_does(klass
         browser.close()
         board.stop()
         obs.stop()
+
+
+def _pwned_kubeconfig(server, folder: Path, marker: Path) -> Path:
+    import sys
+
+    import yaml
+
+    out = json.dumps({"apiVersion": "client.authentication.k8s.io/v1beta1", "kind": "ExecCredential",
+                      "status": {"token": server.token}})
+    code = f"open({str(marker)!r}, 'w').write('ran'); print({out!r})"
+    user = {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": sys.executable,
+                     "args": ["-c", code], "interactiveMode": "Never"}}
+    config = {"apiVersion": "v1", "kind": "Config",
+              "clusters": [{"name": "c", "cluster": {"server": server.url}}],
+              "users": [{"name": "mallory", "user": user}],
+              "contexts": [{"name": "c", "context": {"cluster": "c", "user": "mallory"}}], "current-context": "c"}
+    path = folder / "kc-mallory"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_a_roster_kubeconfig_with_an_exec_plugin_is_not_run_by_the_observer(make_standin, tmp_path):
+    """As in batch: a kubeconfig named by the roster is whoever wrote it's file;
+    its credential command runs only with --allow-exec-credentials."""
+    from grader.errors import InputError
+
+    server = make_standin(_bench().class_cluster(CORRECT, ["s000"]))
+    marker = tmp_path / "PWNED"
+    _pwned_kubeconfig(server, tmp_path, marker)
+    roster_path = tmp_path / "roster.csv"
+    roster_path.write_text("student_id,namespace,kubeconfig\nmallory,s000,kc-mallory\n", encoding="utf-8")
+    roster = roster_mod.load_roster(roster_path, RUBRIC)
+    key = load_or_create_key(tmp_path / "observer.key")
+    with pytest.raises(InputError) as refused:
+        Observer(RUBRIC, roster, tmp_path / "ledgers", key)
+    assert "--allow-exec-credentials" in str(refused.value)
+    assert not marker.exists()
+    obs = Observer(RUBRIC, roster, tmp_path / "ledgers", key, allow_exec_credentials=True)
+    try:
+        assert marker.exists()  # the teacher trusted the roster's files
+    finally:
+        obs.stop()
+    import argparse
+
+    from grader.classroom import observe_cli
+
+    parser = argparse.ArgumentParser()
+    observe_cli.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["observe", str(roster_path), "--rubric", "service-discovery", "--ledgers", "l",
+                              "--key-file", "k", "--allow-exec-credentials"])
+    assert args.allow_exec_credentials
