@@ -79,8 +79,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="keep each live student's phases in DIR/<student_id>.state.yaml: a run after the cleanup "
                         "grades the cleaned phase live and the built one from that file (as grade --state)")
     p.add_argument("--allow-exec-credentials", action="store_true",
-                   help="let kubeconfigs named in the roster run exec credential plugins and auth-providers "
-                        "(refused by default: the file's author chooses the command)")
+                   help="let kubeconfigs named in the roster run exec credential plugins and auth-providers, and "
+                        "read credential files outside their own folder (refused by default: the file's author "
+                        "chooses the command, and the server the file is sent to)")
     from grader.variants import add_secret_argument
 
     add_secret_argument(p)  # rubrics with per-student variants: each row graded against its own

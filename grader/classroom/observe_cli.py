@@ -29,8 +29,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--context", help="kubeconfig context for rows without their own")
     p.add_argument("--dns-server", metavar="IP[:PORT]", help="ask this DNS server instead of port-forwarding to CoreDNS")
     p.add_argument("--allow-exec-credentials", action="store_true",
-                   help="let kubeconfigs named in the roster run exec credential plugins and auth-providers "
-                        "(refused by default: the file's author chooses the command)")
+                   help="let kubeconfigs named in the roster run exec credential plugins and auth-providers, and "
+                        "read credential files outside their own folder (refused by default: the file's author "
+                        "chooses the command, and the server the file is sent to)")
     from grader.variants import add_secret_argument
 
     add_secret_argument(p)  # rubrics with per-student variants: each student graded against their own

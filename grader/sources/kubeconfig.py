@@ -168,6 +168,35 @@ def check_files(path: str, doc: dict[str, Any]) -> None:
                                            "not a credential or certificate file")
 
 
+#: Fields of a kubeconfig user naming a file whose content the client sends
+#: to the file's own server (a bearer token) or uses to prove who it is.
+CREDENTIAL_FILE_FIELDS = ("tokenFile", "client-certificate", "client-key")
+
+
+def foreign_credential_files(path: str, doc: dict[str, Any]) -> list[str]:
+    """A refusal for each user credential file a kubeconfig names outside its
+    own folder (symlinks resolved). The client reads the file and sends it
+    to the server the kubeconfig names: a student's kubeconfig with
+    ``tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token`` (the
+    grading Job's own token) or a teacher's ``~/.kube`` file, and the
+    student's server as ``server``, would be handed the grader's credential."""
+    folder = os.path.realpath(Path(path).parent)
+    out = []
+    for name, user in _users(doc):
+        for field in CREDENTIAL_FILE_FIELDS:
+            value = user.get(field)
+            if not isinstance(value, str) or not value:
+                continue
+            target = os.path.realpath(Path(path).parent / os.path.expanduser(value))
+            if os.path.commonpath([folder, target]) != folder:
+                out.append(f"user {name[:60]!r}: {field} {value[:200]!r} is outside the kubeconfig's folder, and the "
+                           "client would send what it holds to this kubeconfig's server; labgrade reads credential "
+                           "files of a kubeconfig named by a roster only from its own folder. Embed the credential "
+                           "(token, client-certificate-data, client-key-data), or pass --allow-exec-credentials if "
+                           "you trust this file")
+    return out
+
+
 def register_secrets(path: str, doc: dict[str, Any]) -> None:
     """Tell :mod:`grader.redact` every secret the file holds or points to."""
     base = Path(path).parent
@@ -319,4 +348,5 @@ def _trim_and_register(cfg: Any) -> None:
     redact.register_file(getattr(cfg, "key_file", None))
 
 
-__all__ = ["CredentialCommand", "check_files", "credential_commands", "files", "harden", "parse", "register_secrets"]
+__all__ = ["CredentialCommand", "check_files", "credential_commands", "files", "foreign_credential_files", "harden",
+           "parse", "register_secrets"]

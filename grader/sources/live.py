@@ -70,7 +70,9 @@ def api_client(kubeconfig: str | None = None, context: str | None = None, *,
     The file is read by :mod:`grader.sources.kubeconfig` first (a malformed one is
     one line with file and line), ``allow_exec_credentials=False`` refuses
     exec plugins and auth-providers before the client could run them, and
-    every credential loaded is registered for redaction."""
+    credential files outside the kubeconfig's folder before the client could
+    send them to the file's server; every credential loaded is registered
+    for redaction."""
     from grader.sources import kube_import
 
     client, config = kube_import.client_and_config()  # only these: a cold `labgrade grade` is mostly imports
@@ -87,6 +89,9 @@ def api_client(kubeconfig: str | None = None, context: str | None = None, *,
             found = kc.credential_commands(path, doc)
             if found:
                 raise InputError(path, found[0].refusal())
+            foreign = kc.foreign_credential_files(path, doc)
+            if foreign:
+                raise InputError(path, foreign[0])
     for path, doc in docs:
         kc.check_files(path, doc)
         kc.register_secrets(path, doc)

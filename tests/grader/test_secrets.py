@@ -302,6 +302,51 @@ def test_allow_exec_credentials_lets_the_teacher_trust_the_roster(make_standin, 
     assert read_csv(out / "gradebook.csv")[0]["status"] == "ok"
 
 
+@pytest.mark.parametrize("field", ["tokenFile", "client-key", "client-certificate"])
+def test_a_roster_kubeconfig_cannot_send_the_graders_own_credential_files_to_its_server(
+        make_standin, tmp_path, capsys, field):
+    """``tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token`` (the
+    grading Job's own token) or a teacher's ~/.kube file, named by a student's
+    kubeconfig whose server is the student's: the client reads the file and
+    sends it there. A roster kubeconfig reads credential files from its own
+    folder only (symlinks resolved)."""
+    server = make_standin(built())
+    teacher = tmp_path / "teacher"
+    teacher.mkdir()
+    secret_file = teacher / "token"
+    secret_file.write_text(server.token + "\n")  # the grader's own credential, outside the class folder
+    cls = tmp_path / "class"
+    cls.mkdir()
+    (cls / "link").symlink_to(secret_file)  # a planted symlink is no way around it
+    kubeconfig(server, cls, {field: str(secret_file)}, name="kc-abs")
+    kubeconfig(server, cls, {field: "link"}, name="kc-link")
+    kubeconfig(server, cls, {field: "../teacher/token"}, name="kc-up")
+    (cls / "roster.csv").write_text("student_id,namespace,kubeconfig\n"
+                                    "abs,default,kc-abs\nlink,default,kc-link\nup,default,kc-up\n")
+    out = tmp_path / "out"
+    rc = main(["batch", str(cls / "roster.csv"), "--rubric", "service-discovery", "--out", str(out), "--no-poll", "-q"])
+    capsys.readouterr()
+    assert rc == 1
+    assert server.requests == []  # nothing was sent anywhere
+    for row in read_csv(out / "gradebook.csv"):
+        assert row["status"] == "error", row
+        assert field in row["error"] and "outside the kubeconfig's folder" in row["error"]
+        assert "--allow-exec-credentials" in row["error"]
+
+
+def test_a_roster_kubeconfig_may_name_credential_files_beside_it(make_standin, tmp_path, capsys):
+    server = make_standin(built())
+    cls = tmp_path / "class"
+    (cls / "alice").mkdir(parents=True)
+    (cls / "alice" / "token").write_text(server.token + "\n")
+    kubeconfig(server, cls / "alice", {"tokenFile": "token"}, name="kubeconfig")
+    (cls / "roster.csv").write_text("student_id,namespace,kubeconfig\nalice,default,alice/kubeconfig\n")
+    out = tmp_path / "out"
+    rc = main(["batch", str(cls / "roster.csv"), "--rubric", "service-discovery", "--out", str(out), "--no-poll", "-q"])
+    capsys.readouterr()
+    assert rc == 0 and read_csv(out / "gradebook.csv")[0]["status"] == "ok"
+
+
 @pytest.mark.parametrize("code, seconds, words", [
     ("import time; time.sleep(600)", 1.0, "did not finish within 1 s"),  # grade hung before its first request
     ("import os, sys\nwhile True: os.write(1, b'x' * 65536)", 30.0, "printed more than 1 MB"),  # all kept: 330 MB
