@@ -8,6 +8,12 @@ HTTP. The page is self-contained (inline CSS and script, no CDN, no
 fonts), bilingual (zh/en, switched in the page), and puts every string a
 student controls into the DOM with ``textContent``.
 
+On a loopback address it answers only requests addressed to a loopback
+host (``Host: 127.0.0.1:PORT``, ``localhost``, ``[::1]``): a page on another
+site whose name the attacker's DNS turns to 127.0.0.1 after it loaded (DNS
+rebinding) is same-origin with the dashboard, and would read every
+student's name, namespace and evidence; its requests carry its own name.
+
 Routes: ``/`` the page, ``/state`` the class as JSON, ``/events`` the SSE
 stream (the state again after every re-grade), ``/student/<id>`` one
 student's steps, checks and evidence.
@@ -109,8 +115,33 @@ events.onerror = () => { live.textContent = W[lang].lost; };
 """
 
 
-def make_app(observer: Any) -> Any:
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    host = host.strip().lower().rstrip(".")
+    if host.startswith("[") and "]" in host:
+        host = host[1:host.index("]")]
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def make_app(observer: Any, *, loopback_only: bool = True) -> Any:
+    """``loopback_only``: refuse (403) a request whose Host is not a loopback
+    name or address (see the module docstring); off when the dashboard
+    listens on another address, whose names are the deployment's."""
     from aiohttp import web
+
+    @web.middleware
+    async def addressed_here(request: Any, handler: Any) -> Any:
+        if loopback_only and not _loopback(request.headers.get("Host", "")):
+            raise web.HTTPForbidden(text="labgrade observe answers requests to 127.0.0.1 or localhost only\n")
+        return await handler(request)
 
     async def page(_request: Any) -> Any:
         return web.Response(text=PAGE, content_type="text/html", charset="utf-8",
@@ -145,7 +176,7 @@ def make_app(observer: Any) -> Any:
             pass
         return resp
 
-    app = web.Application()
+    app = web.Application(middlewares=[addressed_here])
     app.router.add_get("/", page)
     app.router.add_get("/state", state)
     app.router.add_get("/events", events)
@@ -176,8 +207,8 @@ class Dashboard:
         self._thread.start()
 
         async def up() -> None:
-            self._runner = web.AppRunner(make_app(self.observer), access_log=None, handle_signals=False,
-                                         shutdown_timeout=0.5)
+            self._runner = web.AppRunner(make_app(self.observer, loopback_only=_loopback(self.host)), access_log=None,
+                                         handle_signals=False, shutdown_timeout=0.5)
             await self._runner.setup()
             site = web.TCPSite(self._runner, self.host, self.port)
             await site.start()

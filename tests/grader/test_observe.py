@@ -367,3 +367,36 @@ def test_a_roster_kubeconfig_with_an_exec_plugin_is_not_run_by_the_observer(make
     args = parser.parse_args(["observe", str(roster_path), "--rubric", "service-discovery", "--ledgers", "l",
                               "--key-file", "k", "--allow-exec-credentials"])
     assert args.allow_exec_credentials
+
+
+def test_a_page_on_another_site_cannot_read_the_dashboard_by_dns_rebinding(klass):
+    """A page the teacher opens (evil.example, whose DNS answer turns to
+    127.0.0.1 after it loaded) reaches the dashboard as same-origin: the class's
+    names, namespaces and evidence. On a loopback address the dashboard answers
+    only requests addressed to the loopback host (the browser sends evil's Host)."""
+    import http.client
+
+    from grader.classroom.observe_web import Dashboard
+
+    server, good, roster, key, tmp = klass
+    obs = Observer(RUBRIC, roster, tmp / "ledgers", key)
+    board = Dashboard(obs).start()
+    try:
+        def get(path: str, host: str) -> tuple[int, bytes]:
+            conn = http.client.HTTPConnection("127.0.0.1", board.port, timeout=10)
+            try:
+                conn.request("GET", path, headers={"Host": host})
+                resp = conn.getresponse()
+                return resp.status, resp.read()
+            finally:
+                conn.close()
+
+        for path in ("/", "/state", "/student/s000", "/events"):
+            status, body = get(path, f"evil.example:{board.port}")
+            assert status == 403 and b"s000" not in body, path
+        for host in (f"127.0.0.1:{board.port}", f"localhost:{board.port}", "localhost"):
+            status, body = get("/state", host)
+            assert status == 200 and b"s000" in body, host
+    finally:
+        board.stop()
+        obs.stop()
