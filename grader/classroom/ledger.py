@@ -64,9 +64,11 @@ def key_from_env(environ: Mapping[str, str] | None = None) -> bytes | None:
 
 def canonical(record: Mapping[str, Any]) -> bytes:
     """The bytes the hmac covers: the record without ``hmac``, keys sorted,
-    no insignificant whitespace, UTF-8."""
+    no insignificant whitespace, UTF-8 (a lone surrogate, which JSON's
+    ``\\ud800`` in a hand-edited record gives, as its three bytes: encoding
+    it strictly raised in the middle of verifying)."""
     body = {k: v for k, v in record.items() if k != "hmac"}
-    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
 
 
 def sign(key: bytes, record: Mapping[str, Any]) -> str:
@@ -188,12 +190,20 @@ def read(path: str, *, missing_ok: bool = False) -> list[Record]:
     return parse(text, path)
 
 
+def _same(a: str, b: str) -> bool:
+    """Constant-time equality of two strings from a ledger. On ``str``
+    ``hmac.compare_digest`` raises TypeError for non-ASCII text, which a
+    hand-edited record holds at will: compared as bytes (lone surrogates,
+    which JSON's ``\\ud800`` gives, included)."""
+    return hmac.compare_digest(a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass"))
+
+
 def verify(records: list[Record], key: bytes, path: str) -> None:
     """Raise :class:`InputError` at the first record that breaks the chain,
     saying how: unsigned, edited (or another key), or out of place."""
     if not records:
         return
-    valid = [r.hmac is not None and hmac.compare_digest(r.hmac, sign(key, r.data)) for r in records]
+    valid = [r.hmac is not None and _same(r.hmac, sign(key, r.data)) for r in records]
     prev = ""
     for r, ok in zip(records, valid):
         if r.hmac is None:
@@ -205,7 +215,7 @@ def verify(records: list[Record], key: bytes, path: str) -> None:
                                        f"(no record verifies: is {KEY_ENV} the key the ledger was written with?)", r.line)
             raise InputError(path, f"record {r.number} was edited or is not signed with this key", r.line)
         claimed = r.data.get("prev") or ""
-        if not hmac.compare_digest(str(claimed), prev):
+        if not _same(str(claimed), prev):
             later = {x.hmac for x in records[r.number:]}
             copied = next((x for x in records[: r.number - 1] if x.hmac == r.hmac), None)
             if copied is not None:  # nothing was removed: saying so would send the teacher looking for it

@@ -188,6 +188,27 @@ def test_a_tampered_ledger_is_rejected_naming_the_record(lab, tmp_path, tamper, 
     assert "\n" not in str(err.value)
 
 
+@pytest.mark.parametrize("field, value, line, message", [
+    ("hmac", "é" * 64, 2, "record 2 was edited or is not signed with this key"),
+    ("prev", "é" * 64, 2, "record 2 was edited or is not signed with this key"),
+    ("hmac", "\ud800" * 64, 2, "record 2 was edited or is not signed with this key"),
+    ("lab", "\ud800", 2, "record 2 was edited or is not signed with this key"),
+])
+def test_a_non_ascii_hmac_or_prev_is_a_tampered_record_not_a_crash(lab, tmp_path, field, value, line, message):
+    """hmac.compare_digest raises TypeError on a non-ASCII str: a student's
+    hand edit crashed `grade --ledger` (and a whole batch of them) instead of
+    being named."""
+    path = write(lab, tmp_path / "ledger.jsonl", KEY)
+    ls = lines(path)
+    record = json.loads(ls[1])
+    record[field] = value
+    ls[1] = json.dumps(record, ensure_ascii="\ud800" in value) + "\n"  # a lone surrogate as JSON's escape
+    rewrite(path, ls)
+    with pytest.raises(InputError) as err:
+        ledger_report.report_from_ledger(lab, str(path), KEY)
+    assert str(err.value).startswith(f"{path}:{line}: {message}")
+
+
 def test_a_ledger_signed_with_another_key_is_rejected(lab, tmp_path):
     path = write(lab, tmp_path / "ledger.jsonl", b"last-year's key")
     with pytest.raises(InputError) as err:
