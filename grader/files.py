@@ -9,6 +9,7 @@ temporary name beside it and renamed over it (atomic on one filesystem).
 from __future__ import annotations
 
 import os
+import secrets
 import threading
 from pathlib import Path
 
@@ -60,12 +61,21 @@ def write_atomic(path: str | os.PathLike[str], text: str | bytes, *, only_if_cha
                 return
         except OSError:
             pass
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    # A fresh name, created here or not at all (O_EXCL), never through a
+    # symlink: a predictable one planted in the folder pointed the write at a
+    # file elsewhere. The mode is the umask's, as for any new file.
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.{secrets.token_hex(4)}.tmp")
+    created = False
     try:
-        tmp.write_bytes(data)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+                     | getattr(os, "O_BINARY", 0), 0o666)
+        created = True
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
         os.replace(tmp, target)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        if created:
+            tmp.unlink(missing_ok=True)
         raise InputError(str(path), f"cannot write: {exc.strerror or exc}") from None
 
 

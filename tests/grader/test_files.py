@@ -49,3 +49,34 @@ def test_a_rubric_path_goes_through_the_same_reader(tmp_path):
     (tmp_path / "bin.yaml").write_bytes(b"\xff\xfe\x00")
     with pytest.raises(InputError, match="bin.yaml: cannot read: 'utf-8' codec"):
         rubric.load(str(tmp_path / "bin.yaml"))
+
+
+def test_a_symlink_planted_where_the_temporary_file_goes_is_not_followed(tmp_path):
+    """The temporary name was predictable (pid, thread): whoever can write in a
+    results folder could point it at a file elsewhere, and the grader wrote
+    the report through it there (a teacher's ~/.bashrc)."""
+    import threading
+
+    from grader.files import write_atomic
+
+    out = tmp_path / "out"
+    out.mkdir()
+    victim = tmp_path / "victim"
+    victim.write_text("the teacher's file\n")
+    planted = out / f".report.json.{os.getpid()}.{threading.get_ident()}.tmp"
+    planted.symlink_to(victim)
+    write_atomic(out / "report.json", "{}\n")
+    assert victim.read_text() == "the teacher's file\n"
+    assert (out / "report.json").read_text() == "{}\n" and not (out / "report.json").is_symlink()
+    assert [p.name for p in out.iterdir() if p.name.endswith(".tmp") and p != planted] == []
+
+
+def test_a_written_file_keeps_the_umask_mode(tmp_path):
+    from grader.files import write_atomic
+
+    old = os.umask(0o022)
+    try:
+        write_atomic(tmp_path / "class.html", "<p>")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "class.html").stat().st_mode & 0o777 == 0o644
