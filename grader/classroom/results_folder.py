@@ -54,30 +54,49 @@ class ResultsFolder:
     def student_dir(self, student_id: str) -> Path:
         return self.out / student_id
 
+    def _own_dir(self, student_id: str) -> Path:
+        """The student's folder, made a real folder of the grader's own: a
+        symlink planted there (a shared results folder) would have the
+        student's files written, and stale ones deleted, in its target. The
+        link is removed (its target untouched) and a folder made in its place."""
+        folder = self.student_dir(student_id)
+        try:
+            if folder.is_symlink():
+                folder.unlink()
+            folder.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise InputError(str(folder), f"cannot create the student's folder: {exc.strerror or exc}") from None
+        return folder
+
+    def _earlier(self, student_id: str, name: str) -> bytes:
+        """A file an earlier run left in the student's folder; never one read
+        through a symlink planted as the folder or the file (OSError)."""
+        folder = self.student_dir(student_id)
+        path = folder / name
+        if folder.is_symlink() or path.is_symlink():
+            raise OSError(f"{path} is reached through a symlink")
+        return path.read_bytes()
+
     def earlier_report(self, student_id: str) -> GradeReport | None:
         """The report.json an earlier run left, if it still loads."""
         try:
-            return json_report.from_json(self.student_dir(student_id).joinpath("report.json").read_bytes())
+            return json_report.from_json(self._earlier(student_id, "report.json"))
         except (OSError, json_report.ReportFormatError):
             return None
 
     def earlier_inputs(self, student_id: str) -> Any:
         """The dump versions the earlier report was made from (None: unknown)."""
         try:
-            return json.loads(self.student_dir(student_id).joinpath(INPUTS_FILE).read_bytes())
+            return json.loads(self._earlier(student_id, INPUTS_FILE))
         except (OSError, ValueError):
             return None
 
     def write_inputs(self, student_id: str, inputs: Any) -> None:
         """Record the dump versions of the report just written (after it: see the module docstring)."""
-        write_atomic(self.student_dir(student_id) / INPUTS_FILE, json.dumps(inputs, sort_keys=True) + "\n")
+        write_atomic(self._own_dir(student_id) / INPUTS_FILE, json.dumps(inputs, sort_keys=True) + "\n")
 
     def write_student(self, result: StudentResult) -> None:
-        folder = self.student_dir(result.student_id)
-        try:
-            folder.mkdir(exist_ok=True)
-        except OSError as exc:
-            raise InputError(str(folder), f"cannot create the student's folder: {exc.strerror or exc}") from None
+        folder = self._own_dir(result.student_id)
         if result.report is not None:
             write_atomic(folder / "report.json", json_report.to_json(result.report))
             self._derived(folder, result.report, only_if_changed=False)
@@ -94,7 +113,7 @@ class ResultsFolder:
         """A resumed student's other files, rewritten only if they differ
         (another --lang, a file deleted): the report is the truth."""
         assert result.report is not None
-        self._derived(self.student_dir(result.student_id), result.report, only_if_changed=True)
+        self._derived(self._own_dir(result.student_id), result.report, only_if_changed=True)
 
     def _derived(self, folder: Path, report: GradeReport, *, only_if_changed: bool) -> None:
         from grader.report.html_report import to_html

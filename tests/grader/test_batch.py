@@ -409,6 +409,39 @@ def test_hostile_student_names_stay_text_in_the_csv_and_well_formed_in_the_xml(l
     assert "\x1b" not in run.err.replace("\x1b[K", "")
 
 
+def test_a_student_folder_planted_as_a_symlink_is_not_written_through(labgrade, classroom, tmp_path):
+    """OUT/<id> made a symlink to another folder before the run (a shared
+    results folder): the grader wrote that student's reports there and deleted
+    its report.json, junit.xml... The link is replaced by a folder of the
+    grader's own (its target untouched), and an earlier report is not read
+    through it."""
+    roster = write_roster(classroom / "roster.csv", [example_row("correct", "alice"), example_row("correct", "bob")])
+    out = tmp_path / "results"
+    out.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "report.html").write_text("someone else's file\n")
+    (out / "bob").symlink_to(elsewhere, target_is_directory=True)
+
+    run = labgrade(*batch_args(roster, out))
+
+    assert run.rc == 0
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["report.html"]
+    assert (elsewhere / "report.html").read_text() == "someone else's file\n"
+    assert [r["status"] for r in read_csv(out / "gradebook.csv")] == ["ok", "ok"]
+    assert (out / "bob").is_dir() and not (out / "bob").is_symlink() and (out / "bob" / "report.json").is_file()
+
+    # a resumed run does not take a report planted behind a link for the student's
+    (elsewhere / "report.json").write_bytes((out / "bob" / "report.json").read_bytes())
+    for f in (out / "bob").iterdir():
+        f.unlink()
+    (out / "bob").rmdir()
+    (out / "bob").symlink_to(elsewhere, target_is_directory=True)
+    from grader.classroom.results_folder import ResultsFolder
+
+    assert ResultsFolder(out).earlier_report("bob") is None
+
+
 # -- the roster ----------------------------------------------------------------------
 
 ROSTER_MISTAKES = [
