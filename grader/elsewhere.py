@@ -23,12 +23,20 @@ _LISTS = {"Deployment": ("AppsV1Api", "list_deployment_for_all_namespaces"),
           "Pod": ("CoreV1Api", "list_pod_for_all_namespaces")}
 
 
-def note(kind: str, name: str, namespaces: list[str]) -> Text:
-    """The report note for ``name`` found in other ``namespaces``."""
+def note(kind: str, name: str, namespaces: list[str], check_of: str | None = None) -> Text:
+    """The report note for ``name`` found in other ``namespaces``.
+    ``check_of``: the namespace a student's ``labgrade check`` looks at,
+    whose student may instead have meant to work there (a hint's command
+    run without ``-n``): both ways out are said."""
     first = namespaces[0]
     more = namespaces[1:]
     also_zh = f"（也在 {'、'.join(more)} 中）" if more else ""
     also_en = f" (also in {', '.join(more)})" if more else ""
+    if check_of is not None:
+        return Text(f"{name} 在命名空间 {first} 中{also_zh}，不在 {check_of} 中：请用 -n {first} 检查，"
+                    f"或者在 {check_of} 中创建（kubectl 命令加上 -n {check_of}）",
+                    f"{name} is in namespace {first}{also_en}, not in {check_of}: check with -n {first}, "
+                    f"or create it in {check_of} (kubectl -n {check_of} ...)")
     return Text(f"{name} 在命名空间 {first} 中{also_zh}：请用 -n {first} 评分",
                 f"{name} is in namespace {first}{also_en}: grade with -n {first}")
 
@@ -72,10 +80,11 @@ def in_dump(rubric: Rubric, path: str, namespace: str) -> Text | None:
     return in_objects(rubric, objects, namespace)
 
 
-def in_cluster(rubric: Rubric, api: Any, namespace: str) -> Text | None:
+def in_cluster(rubric: Rubric, api: Any, namespace: str, *, for_check: bool = False) -> Text | None:
     """One cluster-wide LIST by name per lab object kind, stopping at the
     first found; a grader not allowed to list cluster-wide just says
-    nothing (a hint, not a verdict)."""
+    nothing (a hint, not a verdict). ``for_check``: the note for
+    ``labgrade check`` (see :func:`note`)."""
     try:
         from kubernetes import client
     except ImportError:
@@ -91,7 +100,7 @@ def in_cluster(rubric: Rubric, api: Any, namespace: str) -> Text | None:
             return None
         spaces = sorted({i.metadata.namespace for i in items if i.metadata.namespace != namespace})
         if spaces:
-            return note(kind, name, spaces)
+            return note(kind, name, spaces, check_of=namespace if for_check else None)
     return None
 
 

@@ -68,3 +68,45 @@ def test_an_unreachable_cluster_row_carries_the_one_line(tmp_path):
         (row,) = list(csv.DictReader(f))
     assert row["status"] == "error" and row["error"].startswith("cannot reach the API server at http") and "127.0.0.1:" in row["error"]
     assert "Error" not in row["error"]  # no exception class names
+
+
+def test_check_in_a_namespace_without_the_lab_says_where_it_is(make_standin, tmp_path, capsys):
+    """A student checking -n s42 who ran the hint's `kubectl create
+    deployment deployment1 ...` without -n saw "no Deployment deployment1 in
+    namespace s42" and nothing else: check now says where the lab is and
+    both ways out, in the student's language, and records nothing."""
+    objs = load_dump(EXAMPLES / "correct-other-namespace" / "built.json")
+    server = make_standin(objs)
+    cfg = str(server.kubeconfig_path(tmp_path))
+    ledger = tmp_path / "l.jsonl"
+    argv = ["check", "--rubric", "service-discovery", "--kubeconfig", cfg, "--ledger", str(ledger), "--no-color"]
+    assert main([*argv, "--lang", "en"]) == 0
+    assert ("! deployment1 is in namespace lab-42, not in default: check with -n lab-42, or create it in default "
+            "(kubectl -n default ...)") in " ".join(capsys.readouterr().out.split())
+    assert main([*argv, "--lang", "zh"]) == 0
+    zh = "! deployment1 在命名空间 lab-42 中，不在 default 中：请用 -n lab-42 检查，或者在 default 中创建（kubectl 命令加上 -n default）"
+    assert "".join(zh.split()) in "".join(capsys.readouterr().out.split())
+    assert not ledger.exists()
+    assert main([*argv, "-n", "lab-42", "--lang", "en"]) == 0
+    assert "check with -n" not in capsys.readouterr().out
+
+
+def test_check_after_the_cleanup_does_not_hunt_for_the_lab(make_standin, tmp_path, capsys):
+    """Once the ledger holds a step, an empty namespace is the cleanup's
+    goal, not a wrong -n: no LIST across namespaces, no note."""
+    from grader.classroom import ledger as ledger_mod
+
+    case = EXAMPLES / "correct"
+    server = make_standin(load_dump(case / "built.yaml"))
+    cfg = str(server.kubeconfig_path(tmp_path))
+    ledger = tmp_path / "l.jsonl"
+    argv = ["check", "--rubric", "service-discovery", "--kubeconfig", cfg, "--ledger", str(ledger), "--no-color",
+            "--lang", "en"]
+    assert main(argv) == 0
+    assert len(ledger_mod.read(str(ledger))) == 5
+    capsys.readouterr()
+    server.set_objects(load_dump(case / "cleaned.yaml"))
+    server.clear_requests()
+    assert main(argv) == 0
+    assert "check with -n" not in capsys.readouterr().out
+    assert not any("fieldSelector" in r.query for r in server.requests)
