@@ -112,6 +112,10 @@ def check(records: list[Any], path: str, live: LiveIdentity | None, student: str
     return reasons
 
 
+#: How every per-step reason begins (the report's one line shows the reasons without it).
+UNVERIFIED = Text("未核实：", "unverified: ")
+
+
 def _unverified(r: Any, live: LiveIdentity | None, student: str | None, namespace_key: str) -> Text | None:
     if live is None:
         return Text("未核实：评分时无法连接被评分的集群，无法确认这条记录属于它",

@@ -96,6 +96,23 @@ def _step_notes(first: Record, records: list[Record], reference: Record | None, 
     return notes
 
 
+def _unverified_note(rubric: Rubric, unverified: dict[str, Text]) -> Text:
+    """One line for the whole report: the steps not verified (a Chinese list
+    with 、) and why, which the console shows for no passed check: "no
+    student id" tells the teacher to add --student, not to distrust the
+    student."""
+    shown = [s.id for s in rubric.steps if s.id in unverified]
+    reasons: list[Text] = []
+    for step in shown:
+        if unverified[step] not in reasons:
+            reasons.append(unverified[step])
+    why_zh = "；".join(r.zh.removeprefix(ledger_binding.UNVERIFIED.zh) for r in reasons)
+    why_en = "; ".join(r.en.removeprefix(ledger_binding.UNVERIFIED.en) for r in reasons)
+    return Text(f"未在被评分的集群上核实的步骤：{'、'.join(shown)}，因为{why_zh}。记录文件由学生自己的电脑记录，只是便利，不是证明",
+                f"steps not verified against the graded cluster: {', '.join(shown)}, because {why_en}. A ledger kept on the "
+                "student's own machine is a convenience, not proof")
+
+
 def report_from_ledger(
     rubric: Rubric,
     ledger_path: str,
@@ -147,10 +164,7 @@ def report_from_ledger(
     last = max((r.at for r in records), default=None)
     ns = namespace or (reference.namespace if reference else rubric.namespace)
     if unverified:
-        shown = ", ".join(s.id for s in rubric.steps if s.id in unverified)
-        general.append(Text(f"未在被评分的集群上核实的步骤：{shown}。记录文件由学生自己的电脑记录，只是便利，不是证明",
-                            f"steps not verified against the graded cluster: {shown}. A ledger kept on the "
-                            "student's own machine is a convenience, not proof"))
+        general.append(_unverified_note(rubric, unverified))
     from grader import engine
 
     return engine.report(rubric, steps, [SourceInfo(phase, "ledger", ledger_path, last) for phase in rubric.phases],

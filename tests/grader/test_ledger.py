@@ -275,7 +275,8 @@ def test_an_unsigned_ledger_is_graded_with_one_note_for_the_report(lab, tmp_path
     assert report.earned == 30
     unsigned = "the ledger is unsigned (written without LABGRADE_KEY): its records could have been edited"
     assert [n.en for n in report.notes][0] == unsigned
-    assert [n.en for n in report.notes][1:] == ["steps not verified against the graded cluster: step1, step2. "
+    assert [n.en for n in report.notes][1:] == ["steps not verified against the graded cluster: step1, step2, because "
+                                                "the graded cluster could not be reached to confirm this record is its. "
                                                 "A ledger kept on the student's own machine is a convenience, not proof"]
     assert not any(n.en == unsigned for _, c in report.checks() for n in c.outcome.notes)
 

@@ -90,7 +90,8 @@ def test_records_written_by_a_script_with_the_key_are_marked_unverified_everywhe
                   "checks": [{"id": c.id, "status": "passed", "earned": c.points, "points": c.points} for c in step.checks]}])
     rc, out, err, report = grade(real, tmp_path, path, capsys, "--student", "alice")
     assert rc == 0
-    marked = "steps not verified against the graded cluster: step1"
+    marked = ("steps not verified against the graded cluster: step1, because the record names no student and "
+              "cluster (an older labgrade, or written by hand)")
     assert marked in " ".join(out.split())  # the console (its note may wrap)
     assert marked in (tmp_path / "final.xml").read_text(encoding="utf-8")
     assert marked in (tmp_path / "final.html").read_text(encoding="utf-8")
@@ -98,6 +99,23 @@ def test_records_written_by_a_script_with_the_key_are_marked_unverified_everywhe
     step1 = next(s for s in report["steps"] if s["id"] == "step1")
     why = "unverified: the record names no student and cluster (an older labgrade, or written by hand)"
     assert all(any(n["en"] == why for n in c["notes"]) for c in step1["checks"])
+
+
+def test_the_unverified_note_says_why_and_lists_steps_with_the_chinese_separator(make_standin, tmp_path, capsys):
+    """Graded without --student, the note read "未在被评分的集群上核实的步骤：step1,
+    step2, ..." (ASCII commas in Chinese) and never why: the teacher could
+    not tell a missing --student from a suspect ledger."""
+    real = cluster(make_standin, tmp_path / "real")
+    path = tmp_path / "ledger.jsonl"
+    check(real, tmp_path, path, "--student", "alice")
+    rc, out, err, report = grade(real, tmp_path, path, capsys, "--lang", "zh")
+    assert rc == 0, err
+    zh = "".join(out.split())
+    assert ("未在被评分的集群上核实的步骤：step1、step2、step3、step4、step5，因为记录或评分没有给出学号"
+            "（check与grade都用--student）。") in zh
+    (note,) = [n for n in report["notes"] if "not verified against" in n["en"]]
+    assert note["en"].startswith("steps not verified against the graded cluster: step1, step2, step3, step4, step5, "
+                                 "because the record or the grading names no student (use --student with check and grade). ")
 
 
 def test_a_ledger_made_against_a_fake_api_server_is_refused(make_standin, tmp_path, capsys):
