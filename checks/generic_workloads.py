@@ -158,29 +158,69 @@ def workload_image(ctx: CheckContext, name: str, image: str, kind: WorkloadKind 
 
     Passes: every container in the pod template and in every owned, non-terminating pod runs ``image``.
 
-    Fails: "web does not run httpd: web=nginx:1.25"; "web's pod template has no containers".
+    Fails: "web does not run httpd: its container web runs nginx:1.25; fix it with kubectl set image
+        deployment/web web=httpd"; pods left from an older template; "web's pod template has no containers".
 
     Partial credit: none.
     """
     found = _find(ctx, kind, name)
     if isinstance(found, Outcome):
         return found
-    containers = k8s.containers(_template_spec(found))
-    bad = [f"{c.get('name', '?')}={c.get('image') or '(none)'}" for c in containers
-           if k8s.parse_image(str(c.get("image") or "")).repository != image]
-    for pod in owned_pods(ctx.view, found):
-        if not k8s.is_terminating(pod):
-            bad += [f"{k8s.name(pod)}: {c.get('name', '?')}={c.get('image')}" for c in k8s.containers(k8s.spec(pod))
-                    if k8s.parse_image(str(c.get("image") or "")).repository != image]
     expected = T(f"所有容器使用 {image} 镜像（任意标签或镜像仓库）", f"every container runs the {image} image (any tag or mirror)")
-    if not containers:
+    pods = [p for p in owned_pods(ctx.view, found) if not k8s.is_terminating(p)]
+    return image_outcome(str(found.get("kind") or "Deployment"), name, image, _template_spec(found), pods, expected)
+
+
+def image_problems(pod_spec: dict, image: str) -> list[tuple[str, str]]:
+    """The (container, image) pairs of ``pod_spec`` that do not run the ``image`` repository."""
+    bad = []
+    for c in k8s.containers(pod_spec):
+        ref = str(c.get("image") or "")
+        if k8s.parse_image(ref).repository != image:
+            bad.append((str(c.get("name") or "?"), ref or "(none)"))
+    return bad
+
+
+def image_outcome(kind: str, name: str, image: str, template_spec: dict, pods: list[Obj], expected: T) -> Outcome:
+    """The verdict of ``workload.image`` and ``deployment.image``: every container of the pod
+    template and of ``pods`` (owned, not terminating) runs ``image``. A failure names the
+    container, because `kubectl set image` needs its name: `kubectl create deployment
+    --image=httdp` names it httdp, so the student's `kubectl set image ... httpd=httpd` finds
+    no container; pods left from an older template say the rollout is not finished."""
+    images = [str(c.get("image") or "") for c in k8s.containers(template_spec)]
+    if not images:
         return failed(T(f"{name} 的 Pod 模板中没有容器", f"{name}'s pod template has no containers"), expected=expected)
-    if bad:
-        listed = k8s.names_list(sorted(set(bad)), 4)
-        return failed(T(f"{name} 的镜像不是 {image}：{listed}", f"{name} does not run {image}: {listed}"),
-                      expected=expected, observed=T(f"镜像：{listed}", f"images: {listed}"))
-    images = ", ".join(str(c.get("image")) for c in containers)
-    return passed(T(f"{name} 使用 {image} 镜像", f"{name} runs {image}"), observed=T(f"镜像：{images}", f"images: {images}"))
+    in_template = image_problems(template_spec, image)
+    in_pods: dict[tuple[str, str], list[str]] = {}
+    for pod in pods:
+        for pair in image_problems(k8s.spec(pod), image):
+            in_pods.setdefault(pair, []).append(k8s.name(pod))
+    if not in_template and not in_pods:
+        return passed(T(f"{name} 使用 {image} 镜像", f"{name} runs {image}"),
+                      observed=T(f"镜像：{'、'.join(images)}", f"images: {', '.join(images)}"))
+    seen_zh = [f"Pod 模板中容器 {c} 的镜像是 {ref}" for c, ref in in_template]
+    seen_en = [f"the pod template's container {c} runs {ref}" for c, ref in in_template]
+    for (c, ref), names in sorted(in_pods.items()):
+        seen_zh.append(f"Pod {k8s.names_zh(sorted(names), 3)} 中容器 {c} 的镜像是 {ref}")
+        seen_en.append(f"container {c} of pod{'s' if len(names) > 1 else ''} {k8s.names_list(sorted(names), 3)} runs {ref}")
+    observed = T("；".join(seen_zh), "; ".join(seen_en))
+    if in_template:
+        what_zh = "、".join(f"容器 {c} 的镜像是 {ref}" for c, ref in in_template)
+        what_en = ", ".join(f"container {c} runs {ref}" for c, ref in in_template)
+        if kind == "Job":  # a Job's pod template cannot be changed
+            fix = T("；Job 的 Pod 模板不能修改，改好清单后删除并重新创建它",
+                    "; a Job's pod template cannot be changed: fix the manifest, delete the Job and create it again")
+        else:
+            command = f"kubectl set image {kind.lower()}/{name} " + " ".join(f"{c}={image}" for c, _ in in_template)
+            fix = T(f"；修改方法是 {command}", f"; fix it with {command}")
+        return failed(T(f"{name} 的镜像不是 {image}：{what_zh}", f"{name} does not run {image}: its {what_en}") + fix,
+                      expected=expected, observed=observed)
+    stale = sorted({p for names in in_pods.values() for p in names})
+    return failed(T(f"{name} 的 Pod 模板已使用 {image}，但 Pod {k8s.names_zh(stale, 3)} 仍在运行旧的镜像（滚动更新还没有完成）",
+                    f"{name}'s pod template runs {image}, but pod{'s' if len(stale) > 1 else ''} "
+                    f"{k8s.names_list(stale, 3)} still run{'' if len(stale) > 1 else 's'} an older image "
+                    "(the rollout has not finished)"),
+                  expected=expected, observed=observed)
 
 
 @check("workload.pods", reads=workload_reads)

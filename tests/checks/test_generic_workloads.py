@@ -81,7 +81,18 @@ def test_image_fails_naming_the_wrong_images():
     c = base_cluster()
     sts = statefulset(c, "web", replicas=2, image="nginx")
     assert_verdict(run("workload.image", view(c, sts), kind="StatefulSet", name="web", image="httpd"), "failed",
-                   says="web does not run httpd: web-0: web-0=nginx")
+                   says="web does not run httpd: its container web runs nginx; "
+                        "fix it with kubectl set image statefulset/web web=httpd")
+
+
+def test_image_of_a_job_says_to_re_create_it():
+    """A Job's pod template is immutable: no `kubectl set image` that the API server would refuse."""
+    c = base_cluster()
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "once", "namespace": "default", "uid": "job-1"},
+           "spec": {"template": {"spec": {"containers": [{"name": "main", "image": "nginx"}]}}}}
+    out = run("workload.image", view(c, job), kind="Job", name="once", image="httpd")
+    assert_verdict(out, "failed", says="delete the Job and create it again")
+    assert "set image" not in out.message.en and "删除并重新创建" in out.message.zh
 
 
 def test_image_fails_for_a_template_without_containers():

@@ -111,6 +111,32 @@ def test_image_fails_while_a_pod_still_runs_the_old_template():
     assert "nginx" in out.observed.en
 
 
+def test_image_typo_names_the_container_and_the_command_that_fixes_it():
+    """`kubectl create deployment deployment1 --image=httdp` read "deployment1
+    does not run httpd: deployment1-x: httdp=httdp, deployment1-y:
+    httdp=httdp, httdp=httdp"; the student then typed `kubectl set image
+    deployment/deployment1 httpd=httpd`, which kubectl refuses (no container
+    named httpd). The container kubectl named after the typo is said, with
+    the command."""
+    out = run("deployment.image", view_of(lab(image="httdp")), name="deployment1")
+    assert_verdict(out, "failed", says="deployment1 does not run httpd: its container httdp runs httdp; "
+                                       "fix it with kubectl set image deployment/deployment1 httdp=httpd")
+    assert out.message.zh == ("deployment1 的镜像不是 httpd：容器 httdp 的镜像是 httdp；"
+                              "修改方法是 kubectl set image deployment/deployment1 httdp=httpd")
+    assert out.observed.en.startswith("the pod template's container httdp runs httdp; container httdp of pods deployment1-")
+
+
+def test_image_of_pods_left_from_an_older_template_says_the_rollout_is_not_done():
+    c = lab(image="nginx")
+    dep = copy.deepcopy(c.must("Deployment", "deployment1", "default"))
+    objects = [o for o in c.objects() if not (o["kind"] == "Deployment" and o["metadata"]["name"] == "deployment1")]
+    dep["spec"]["template"]["spec"]["containers"][0]["image"] = "httpd:2.4"
+    out = run("deployment.image", view_of(objects + [dep]), name="deployment1")
+    assert_verdict(out, "failed", says="deployment1's pod template runs httpd, but pods deployment1-")
+    assert out.message.en.endswith("still run an older image (the rollout has not finished)")
+    assert "仍在运行旧的镜像（滚动更新还没有完成）" in out.message.zh and "set image" not in out.message.en
+
+
 def test_image_fails_for_a_template_without_containers():
     c = lab()
     c.must("Deployment", "deployment1", "default")["spec"]["template"]["spec"]["containers"] = []
