@@ -104,4 +104,26 @@ def in_cluster(rubric: Rubric, api: Any, namespace: str, *, for_check: bool = Fa
     return None
 
 
-__all__ = ["note", "missing_everywhere_here", "in_objects", "in_dump", "in_cluster"]
+def namespace_absent(api: Any, namespace: str) -> Text | None:
+    """"namespace s24 does not exist" for ``labgrade check -n s24``: one GET
+    (404); a grader not allowed to read namespaces, or any other failure,
+    says nothing (a hint, not a verdict)."""
+    try:
+        from kubernetes import client
+        from kubernetes.client.exceptions import ApiException
+    except ImportError:
+        return None
+    try:
+        client.CoreV1Api(api).read_namespace(namespace, _request_timeout=5)
+    except ApiException as exc:
+        if exc.status == 404:
+            return Text(f"命名空间 {namespace} 不存在：检查 -n 是否写错，或者用 kubectl create namespace {namespace} 创建它",
+                        f"namespace {namespace} does not exist: check the -n, or create it with "
+                        f"kubectl create namespace {namespace}")
+        return None
+    except Exception:  # noqa: BLE001 - unreachable: no hint
+        return None
+    return None
+
+
+__all__ = ["note", "missing_everywhere_here", "in_objects", "in_dump", "in_cluster", "namespace_absent"]

@@ -204,27 +204,28 @@ class Session:
                 "it was deleted and re-created, so the cleanup step cannot pass"))
         return warnings
 
-    def _elsewhere(self, records: list[ledger_mod.Record], view: ClusterView) -> Text | None:
-        """"deployment1 is in namespace default, not in s42" when nothing
-        of the lab is in the namespace checked and nothing was recorded there
-        yet (after the cleanup an empty namespace is the goal): a student who
-        ran a hint's command without ``-n`` otherwise sees "no Deployment
-        deployment1 in namespace s42" with no clue why. The LISTs by name are
+    def _elsewhere(self, records: list[ledger_mod.Record], view: ClusterView) -> list[Text]:
+        """"namespace s24 does not exist" and "deployment1 is in namespace
+        default, not in s42" when nothing of the lab is in the namespace
+        checked and nothing was recorded there yet (after the cleanup an
+        empty namespace is the goal): a student with a typo in ``-n``, or who
+        ran a hint's command without ``-n``, otherwise sees "no Deployment
+        deployment1 in namespace s42" with no clue why. The requests are
         spent only while the namespace holds none of the lab."""
         from grader import elsewhere
 
         api = getattr(self.source.source, "api", None)
         if records or api is None or not elsewhere.missing_everywhere_here(self.rubric, view, self.namespace):
-            return None
-        return elsewhere.in_cluster(self.rubric, api, self.namespace, for_check=True)
+            return []
+        found = [elsewhere.namespace_absent(api, self.namespace),
+                 elsewhere.in_cluster(self.rubric, api, self.namespace, for_check=True)]
+        return [f for f in found if f is not None]
 
     def round(self) -> Progress:
         view = self.source.refresh()
         records = self.ledger.records()
         warnings = self._check_ledger(records, view)
-        found = self._elsewhere(records, view)
-        if found is not None:
-            warnings.insert(0, found)
+        warnings[:0] = self._elsewhere(records, view)
         results = self._grade(records)
         view = self.source.latest or view
         first = ledger_mod.first_by_step(records)

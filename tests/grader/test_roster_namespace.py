@@ -110,3 +110,21 @@ def test_check_after_the_cleanup_does_not_hunt_for_the_lab(make_standin, tmp_pat
     assert main(argv) == 0
     assert "check with -n" not in capsys.readouterr().out
     assert not any("fieldSelector" in r.query for r in server.requests)
+
+
+def test_check_in_a_namespace_that_does_not_exist_says_so(make_standin, tmp_path, capsys):
+    """A typo in check's -n showed step 1 "not done" and nothing about the
+    namespace: it now says the namespace does not exist and how to make it."""
+    server = make_standin(load_dump(EXAMPLES / "correct" / "built.yaml"))
+    cfg = str(server.kubeconfig_path(tmp_path))
+    argv = ["check", "--rubric", "service-discovery", "--kubeconfig", cfg, "--ledger", str(tmp_path / "l.jsonl"),
+            "--no-color", "-n", "lab-nobody"]
+    assert main([*argv, "--lang", "en"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert ("! namespace lab-nobody does not exist: check the -n, or create it with kubectl create namespace "
+            "lab-nobody") in out
+    assert "! deployment1 is in namespace default, not in lab-nobody: check with -n default" in out
+    assert main([*argv, "--lang", "zh"]) == 0
+    assert "! 命名空间 lab-nobody 不存在：检查 -n 是否写错，或者用 kubectl create namespace lab-nobody 创建它" in capsys.readouterr().out
+    assert main([*argv[:-2], "--lang", "en"]) == 0
+    assert "does not exist" not in capsys.readouterr().out
