@@ -200,12 +200,25 @@ def split_commands(text: str) -> list[tuple[bool, str]]:
     return out
 
 
+_CLOSES = {"(": ")", "（": "）"}
+
+
 def wrap_prose_and_commands(text: str, width: int) -> list[tuple[bool, str]]:
     """``text`` wrapped to ``width``, each command on a line of its own and
     never wrapped: (is_command, line) pairs."""
     lines: list[tuple[bool, str]] = []
     after_command = False
-    for is_command, piece in split_commands(text):
+    pieces = split_commands(text)
+    # A command in brackets, "（kubectl label pod <名称> svc2=yes）", gets its own
+    # line: its brackets would be left dangling, "（" ending a line and "）"
+    # opening the next, so they go.
+    for i in range(1, len(pieces) - 1):
+        (_, before), (is_command, _), (_, after) = pieces[i - 1], pieces[i], pieces[i + 1]
+        opened = before.rstrip()[-1:]
+        if is_command and opened in _CLOSES and after.lstrip().startswith(_CLOSES[opened]):
+            pieces[i - 1] = (False, before.rstrip()[:-1])
+            pieces[i + 1] = (False, after.lstrip()[1:])
+    for is_command, piece in pieces:
         if is_command:
             lines.append((True, piece))
             after_command = True

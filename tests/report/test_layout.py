@@ -108,3 +108,21 @@ def test_the_clause_mark_that_ends_a_command_does_not_open_the_next_line(hint, p
     lines = wrap_prose_and_commands(hint, 80)
     assert lines[-1] == (False, prose)
     assert any(is_command and line.startswith("kubectl ") for is_command, line in lines)
+
+
+@pytest.mark.parametrize("hint, before, after", [
+    ("先给每个 Deployment 的第一个 Pod 打标签（kubectl label pod <名称> svc2=yes），再创建选择该标签的 Service",
+     "先给每个 Deployment 的第一个 Pod 打标签", "再创建选择该标签的 Service"),
+    ("Label the first pod of each Deployment (kubectl label pod <name> svc2=yes), then create a Service",
+     "Label the first pod of each Deployment", "then create a Service"),
+])
+def test_a_command_in_brackets_leaves_no_bracket_dangling(hint, before, after):
+    """Step 4's hint read "打标签（" / "kubectl label pod <名称> svc2=yes" / "），再创建…":
+    the command's own line stands for the brackets."""
+    assert wrap_prose_and_commands(hint, 80) == [(False, before), (True, hint.split("（")[-1].split("）")[0]
+                                                  if "（" in hint else "kubectl label pod <name> svc2=yes"), (False, after)]
+
+
+def test_a_bracket_that_only_follows_a_command_stays():
+    assert wrap_prose_and_commands("kubectl delete service service1 service2（只删这两个！）", 80) == [
+        (True, "kubectl delete service service1 service2"), (False, "（只删这两个！）")]
