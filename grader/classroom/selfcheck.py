@@ -198,9 +198,12 @@ class Session:
         warnings = []
         changed = ledger_mod.kubernetes_recreated(records, view)
         if changed is not None:
+            # Local time, as the table's "done at 17:23" shows it, not the record's UTC stamp.
+            moment = ledger_mod.parse_at(changed.at)
+            when = moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment is not None else changed.at
             warnings.append(Text(
-                f"kubernetes 服务的 uid 与 {changed.step} 完成时（{changed.at}）不同：它被删除后又被重建了，清理步骤不能通过",
-                f"the kubernetes service has another uid than when {changed.step} was done ({changed.at}): "
+                f"kubernetes 服务的 uid 与 {changed.step} 完成时（{when}）不同：它被删除后又被重建了，清理步骤不能通过",
+                f"the kubernetes service has another uid than when {changed.step} was done ({when}): "
                 "it was deleted and re-created, so the cleanup step cannot pass"))
         return warnings
 

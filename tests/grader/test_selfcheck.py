@@ -223,6 +223,9 @@ def test_deleting_the_kubernetes_service_is_caught_by_the_uid_the_ledger_recorde
     hint = next(i for i, line in enumerate(lines) if line.startswith("  Hint: Never run"))
     assert lines[hint + 1].strip() == "kubectl delete svc --all"  # a command gets its own line
     assert "! the kubernetes service has another uid than when step1 was done" in text
+    # in local time, as the table shows "done at", not the record's UTC stamp
+    step1_at = ledger.parse_at(records(path)[0]["at"]).astimezone().strftime("%Y-%m-%d %H:%M")
+    assert f"when step1 was done ({step1_at})" in " ".join(text.split())
     assert [r["step"] for r in records(path)] == ["step1", "step2", "step3", "step4", "step5"]
 
 
