@@ -11,7 +11,10 @@ student costs one open stream per kind and a bookmark now and then.
 - ``410 Gone``/``Expired`` (the version was compacted away): LIST again.
 - Any other failure (the API server restarted, a 5xx, a dropped stream):
   back off (0.5 s doubling to 30 s, with jitter), then resume the watch
-  from the last version seen, or LIST again after repeated failures.
+  from the last version seen, or LIST again after repeated failures. While
+  a synced kind's watch is down its cache is not the cluster: the re-grade
+  it wakes is a plain pass, which says "cannot reach the API server" when
+  that is why, until a watch is open again.
 - A stream that ends normally (the server's watch timeout) is resumed at once.
 
 The single objects a rubric reads outside the namespace (the ``default``
@@ -67,6 +70,8 @@ class KindWatch:
     resource_version: str | None = None
     synced: bool = False
     error: Text | None = None
+    #: Why the watch of a synced kind broke, until a stream or a LIST succeeds again.
+    lost: Text | None = None
     lists: int = 0
     watches: int = 0
     relists_on_gone: int = 0
@@ -122,6 +127,17 @@ class ClusterWatch:
     def synced(self) -> bool:
         return all(k.synced or k.error is not None for k in self.kinds.values())
 
+    @property
+    def lost(self) -> bool:
+        """Some kind's watch is broken: its cache may no longer be the cluster."""
+        return any(k.lost is not None for k in self.kinds.values())
+
+    def _set_lost(self, state: KindWatch, why: Text | None) -> None:
+        """Mark (or clear) a broken watch; a change of that wakes the self-check."""
+        if (state.lost is None) != (why is None):
+            state.lost = why
+            self._bump()
+
     def wait_synced(self, timeout: float) -> bool:
         end = time.monotonic() + timeout
         with self._changed:
@@ -175,6 +191,8 @@ class ClusterWatch:
                 if not state.synced:
                     state.error = explain_failure(exc, kind)
                     self._bump()
+                else:
+                    self._set_lost(state, explain_failure(exc, kind))
                 self._sleep(backoff.next())
 
     def _relist(self, state: KindWatch) -> None:
@@ -189,6 +207,7 @@ class ClusterWatch:
         state.objects, state.resource_version, state.synced, state.error = items, rv, True, None
         if changed:
             self._bump()
+        self._set_lost(state, None)
 
     def _watch(self, state: KindWatch) -> None:
         info = kinds.lookup(state.kind)
@@ -198,6 +217,7 @@ class ClusterWatch:
         resp = _open_stream(self.source.api, info.collection_path(self.source.namespace), query,
                             read_timeout=self.watch_seconds + READ_SLACK)
         state.watches += 1
+        self._set_lost(state, None)
         with self._lock:
             self._responses[state.kind] = resp
         try:
@@ -303,6 +323,7 @@ class WatchedSource:
         self.watch = (watch or ClusterWatch(source)).start()
         self.watch.wait_synced(sync_timeout)
         self._seen = -1
+        self._plain = False  # the last view was a plain pass (its unreachable line stands)
         self.live = True
 
     @property
@@ -315,14 +336,17 @@ class WatchedSource:
 
     @property
     def unreachable(self) -> Any:
-        return getattr(self.source, "unreachable", None)
+        return getattr(self.source, "unreachable", None) if self._plain else None
 
     def view(self) -> ClusterView:
         from grader.clock import iso, utc_now
 
-        if not self.watch.synced:  # the watches are not there yet: one plain pass
-            return self.source.view()
         self._seen = self.watch.generation
+        # The watches are not there yet, or one broke (the API server went away):
+        # one plain pass, which tells what the cluster is now, or that it cannot be reached.
+        self._plain = not self.watch.synced or self.watch.lost
+        if self._plain:
+            return self.source.view()
         view = self.watch.view(location=self.source.location, phase=self.source.phase, collected_at=iso(utc_now()),
                                exec_runner=self.source.exec, dns_runner=self.source.dns)
         self.source.last_view = view

@@ -217,6 +217,46 @@ def test_the_watched_source_grades_from_the_cache_with_live_probes(make_standin,
         src.close()
 
 
+def test_a_broken_watch_makes_the_next_round_a_plain_pass_until_it_is_back(make_standin, tmp_path):
+    """check --watch kept drawing its cache, "updated" every minute, after
+    the API server went away: it said nothing of it, where a one-shot check
+    says "cannot reach the API server". A broken watch wakes the screen and
+    its rounds are plain passes (the cluster as it is now) until a watch is
+    open again; then the cache serves again, without a LIST per round."""
+    class Quick(Backoff):
+        def next(self) -> float:
+            return 0.2
+
+    server = make_standin(built())
+    live = LiveSource(api_client(str(server.kubeconfig_path(tmp_path))), "default", "built")
+    # streams end every second, so a reconnect meets the fault below
+    src = WatchedSource(live, ClusterWatch(live, backoff=Quick, watch_seconds=1))
+    try:
+        until(lambda: all(k.watches for k in src.watch.kinds.values()))
+        src.view()
+        assert src.unreachable is None and not src.watch.lost
+        seen = src.watch.generation
+        server.faults.add("GET", r"/namespaces/default/services$", times=3, status=503)  # the service watch breaks ...
+        server.set_objects(without(built(), "Service", "service2"))
+        until(lambda: src.watch.lost)
+        assert src.watch.generation > seen  # ... which wakes the screen
+        server.clear_requests()
+        view = src.view()  # a plain pass: the cluster now
+        assert view.get("Service", "default", "service2") is None
+        assert server.requests_matching("GET", r"/namespaces/default/pods$")
+        until(lambda: not src.watch.lost, 15)  # the fault is spent: the watch is back
+        server.clear_requests()
+        src.view()
+        assert not server.requests_matching("GET", r"/namespaces/default/pods$")  # from the cache again
+
+        server.stop()  # the API server goes away
+        until(lambda: src.watch.lost, 15)
+        src.view()
+        assert src.unreachable is not None and "cannot reach the API server" in src.unreachable.line("en")
+    finally:
+        src.close()
+
+
 # -- labgrade check --watch, end to end ----------------------------------------------------
 
 @pytest.mark.skipif(os.name != "posix", reason="SIGINT to a child process")
