@@ -120,6 +120,26 @@ def test_wrong_image_fixed_with_set_image(lab):
     assert_all(grade_everything(lab, cleanup_properly(lab)), expected_live("correct"))
 
 
+def test_image_typo_fixed_with_the_command_the_grader_gives(lab):
+    """`kubectl create deployment --image=httdp` names the container httdp: the failure names it
+    and gives the `kubectl set image` that the real kubectl accepts (httpd=httpd it refuses)."""
+    import re
+
+    lab.k("create", "deployment", "deployment1", "--image=httdp", "--replicas=2")
+    lab.wait_rollout("deployment1")
+    report = lab.grade_live("typo", "--phase", "built", "--no-poll", state=False)
+    check = next(c for s in report["steps"] for c in s["checks"] if c["id"] == "deployment1-image")
+    assert check["status"] == "failed"
+    command = re.search(r"fix it with (kubectl set image \S+ \S+)$", check["message"]["en"]).group(1)
+    assert command == "kubectl set image deployment/deployment1 httdp=httpd"
+    assert lab.k("set", "image", "deployment/deployment1", "httpd=httpd", check=False).returncode != 0
+    lab.k(*command.split()[1:])
+    lab.wait_rollout("deployment1")
+    lab.wait_settled(2)
+    fixed = verdicts(lab.grade_live("fixed", "--phase", "built", "--no-poll", state=False))
+    assert fixed["deployment1-image"] == "passed"
+
+
 def test_wrong_image_left_wrong(lab):
     lab.step1_2(d2=(3, "nginx"))
     lab.step3()
