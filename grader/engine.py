@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping, Protocol
 
 from checks import registry
-from grader import redact
+from grader import kinds, redact
 from grader.clock import iso, utc_now
 from checks.registry import CheckContext
 from grader.i18n import Text, phase_name
@@ -108,6 +108,15 @@ def _result(check: CheckDef, outcome: Outcome, duration: float, attempts: int) -
                        round(duration, 4), attempts)
 
 
+def _scoped(view: ClusterView, namespace: str) -> ClusterView:
+    """A dump's view for grading lab ``namespace``: the kinds it lists in
+    the lab namespace only (Secrets, grader/kinds.py) are listed there only."""
+    if view.live or view.lab_namespace == namespace or \
+            not any(getattr(kinds.lookup(k), "lab_only", False) for k in view.kinds):
+        return view
+    return dataclasses.replace(view, lab_namespace=namespace)
+
+
 def grade(
     rubric: Rubric,
     sources: Mapping[str, Source],
@@ -121,7 +130,7 @@ def grade(
     # Oldest first (baseline, then the rubric's phases): checks that compare
     # moments read ``views`` in this order.
     ordered = sorted(sources, key=lambda phase: _phase_order(rubric, phase))
-    views: dict[str, ClusterView] = {phase: sources[phase].view() for phase in ordered}
+    views: dict[str, ClusterView] = {phase: _scoped(sources[phase].view(), ns) for phase in ordered}
     results: dict[str, CheckResult] = {}
     by_step: dict[str, list[CheckResult]] = {}
     step_results: list[StepResult] = []

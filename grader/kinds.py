@@ -27,6 +27,9 @@ class Kind:
     them (``kubectl get -o yaml`` does; a hand-trimmed dump may not).
     ``optional``: an older cluster may not serve it and the checks fall back
     (EndpointSlice -> Endpoints), so a 404 is not an error.
+    ``lab_only``: a dump lists it in the lab namespace only (Secrets: a
+    student's dump must not carry every token of the cluster), so a dump
+    proves its absence there and nowhere else.
     """
 
     kind: str
@@ -37,6 +40,7 @@ class Kind:
     keep: tuple[str, ...] = ("metadata", "spec", "status")
     optional: bool = False
     short: str = ""
+    lab_only: bool = False
 
     @property
     def api_version(self) -> str:
@@ -79,7 +83,7 @@ BUILTIN: tuple[Kind, ...] = (
     Kind("EndpointSlice", "discovery.k8s.io", "v1", "endpointslices",
          keep=("metadata", "addressType", "endpoints", "ports"), optional=True),
     Kind("ConfigMap", "", "v1", "configmaps", keep=("metadata", "data", "binaryData"), short="cm"),
-    Kind("Secret", "", "v1", "secrets", keep=("metadata", "type", "data")),
+    Kind("Secret", "", "v1", "secrets", keep=("metadata", "type", "data"), lab_only=True),
     Kind("ServiceAccount", "", "v1", "serviceaccounts", keep=("metadata", "secrets", "imagePullSecrets"), short="sa"),
     Kind("Role", "rbac.authorization.k8s.io", "v1", "roles", keep=("metadata", "rules")),
     Kind("RoleBinding", "rbac.authorization.k8s.io", "v1", "rolebindings", keep=("metadata", "roleRef", "subjects")),

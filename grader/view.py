@@ -133,6 +133,11 @@ class ClusterView:
     of them); a kind outside it raises :class:`MissingKind` when asked for,
     because "no Deployments in a dump that never listed Deployments" must
     not read as "the student deleted them".
+
+    ``lab_namespace``: set on a dump's view for the grading, where kinds the
+    table marks ``lab_only`` (Secrets) count as listed in that namespace
+    alone: the dump recipe lists them there only, so a Secret of another
+    namespace that is not in the dump is not claimed gone.
     """
 
     objects_by_kind: dict[str, list[Obj]]
@@ -145,6 +150,7 @@ class ClusterView:
     kind_errors: dict[str, Text] = field(default_factory=dict)
     exec_runner: Callable[..., ExecResult] | None = None
     dns_runner: Callable[[str, str], DnsResult] | None = None
+    lab_namespace: str | None = None
     _by_uid: dict[str, Obj] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -174,6 +180,17 @@ class ClusterView:
                 ),
             )
         items = self.objects_by_kind.get(kind, [])
+        if self.lab_namespace is not None and not self.live and getattr(kind_table.lookup(kind), "lab_only", False):
+            if namespace is not None and namespace != self.lab_namespace:
+                raise MissingKind(
+                    kind,
+                    Text(
+                        f"导出文件只列出命名空间 {self.lab_namespace} 的 {kind}，无法判断命名空间 {namespace} 中的",
+                        f"the dump lists the {kind}s of namespace {self.lab_namespace} only, "
+                        f"so it cannot show those of namespace {namespace}",
+                    ),
+                )
+            namespace = self.lab_namespace
         if namespace is None or not kind_table.is_namespaced(kind):
             return list(items)
         return [o for o in items if o.get("metadata", {}).get("namespace") == namespace]

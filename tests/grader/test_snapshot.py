@@ -125,3 +125,88 @@ def test_bundle_carries_phase_namespace_kinds_and_probes(tmp_path):
     assert view.objects("Pod") == []
     assert view.exec("lab-42", "clientpod", ["wget", "-q"]).stdout == "It works!"
     assert view.dns("SERVICE1.lab-42.svc.cluster.local.").answers == ("10.96.5.5",)
+
+
+# -- Secrets: dumped from the lab namespace only ---------------------------------------
+
+SECRET_LAB = """\
+lab: secret-lab
+title: {zh: 机密, en: Secrets}
+namespace: lab
+steps:
+  - id: build
+    phase: built
+    title: {zh: 建, en: build}
+    checks:
+      - id: made
+        use: object.exists
+        points: 1
+        title: {zh: 有, en: made}
+        hint: {zh: 建, en: create it}
+        with: {kind: Secret, name: app-secret}
+  - id: clean
+    phase: cleaned
+    title: {zh: 删, en: clean}
+    checks:
+      - id: gone
+        use: object.absent
+        points: 1
+        title: {zh: 无, en: gone}
+        hint: {zh: 删, en: delete it}
+        with: {kind: Secret, names: [app-secret]}
+      - id: elsewhere-gone
+        use: object.absent
+        points: 1
+        title: {zh: 无, en: gone}
+        hint: {zh: 删, en: delete it}
+        with: {kind: Secret, names: [copy], namespace: other}
+"""
+
+
+def _secret(name, ns, uid):
+    # as the API serves a list's items: no kind, no apiVersion
+    return {"metadata": {"name": name, "namespace": ns, "uid": uid, "resourceVersion": "5"}, "type": "Opaque",
+            "data": {"k": "dg=="}}
+
+
+def _recipe_folder(tmp_path: Path, name: str, secrets: list) -> Path:
+    """What `labgrade dump-command` prints for a Secret-reading rubric: a folder
+    with the -A dump and the lab namespace's `kubectl get --raw` SecretList
+    (compact JSON, as the API sends it)."""
+    folder = tmp_path / name
+    folder.mkdir()
+    lab_ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "lab", "uid": "u-lab"}}
+    write(folder, "cluster.yaml", yaml.safe_dump(kubectl_list(NS, lab_ns, SVC)))
+    write(folder, "secrets.json", json.dumps({"kind": "SecretList", "apiVersion": "v1",
+                                              "metadata": {"resourceVersion": "9"}, "items": secrets},
+                                             separators=(",", ":")))
+    return folder
+
+
+def test_a_folder_from_the_secret_recipe_proves_lab_secrets_gone_and_claims_no_other(tmp_path):
+    from grader.cli import main
+
+    (tmp_path / "lab.yaml").write_text(SECRET_LAB, encoding="utf-8")
+    built = _recipe_folder(tmp_path, "built", [_secret("app-secret", "lab", "u-s1")])
+    cleaned = _recipe_folder(tmp_path, "cleaned", [])  # the empty SecretList still names its kind
+    out = tmp_path / "r.json"
+    assert main(["grade", "--rubric", str(tmp_path / "lab.yaml"), "--snapshot", f"built={built}",
+                 "--snapshot", f"cleaned={cleaned}", "--json", str(out), "-q"]) == 0
+    checks = {c["id"]: c for s in json.loads(out.read_text(encoding="utf-8"))["steps"] for c in s["checks"]}
+    assert checks["made"]["status"] == "passed"
+    assert checks["gone"]["status"] == "passed"
+    assert checks["elsewhere-gone"]["status"] == "error"
+    assert "namespace lab only" in json.dumps(checks["elsewhere-gone"], ensure_ascii=False)
+
+
+def test_a_dump_view_lists_secrets_in_the_lab_namespace_only(tmp_path):
+    from grader.engine import _scoped
+
+    snap = snapshot.load(_recipe_folder(tmp_path, "d", [_secret("a", "lab", "u-a")]))
+    view = _scoped(snap.view(), "lab")
+    assert [o["metadata"]["name"] for o in view.objects("Secret")] == ["a"]
+    assert view.get("Secret", "lab", "b") is None  # listed there: absent is absent
+    with pytest.raises(MissingKind):
+        view.get("Secret", "other", "b")
+    assert view.get("Service", "default", "kubernetes") is not None  # other kinds keep -A
+    assert _scoped(snap.view(), "lab").objects("Namespace")
