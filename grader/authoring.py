@@ -443,6 +443,8 @@ def add_parsers(sub: Any) -> None:
                    help="a folder of case folders, each with <phase>.yaml dumps or bundles and an expected.yaml")
     p = sub.add_parser("dump-command", help="print the kubectl command that dumps what a rubric reads")
     p.add_argument("rubric", help="bundled rubric name or a YAML file")
+    p.add_argument("-n", "--namespace", metavar="NS",
+                   help="the lab namespace, where Secrets are dumped from (default: the rubric's)")
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
@@ -477,7 +479,7 @@ def cmd_test_rubric(args: argparse.Namespace) -> int:
 def cmd_dump_command(args: argparse.Namespace) -> int:
     from grader import reads, rubric as rubric_mod
 
-    print(reads.dump_command(rubric_mod.load(args.rubric)))
+    print(reads.dump_command(rubric_mod.load(args.rubric), args.namespace))
     return 0
 
 

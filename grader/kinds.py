@@ -219,13 +219,30 @@ def plan(reads: Iterable[str], namespace: str) -> tuple[tuple[str, ...], tuple[R
     return tuple(lists), tuple(gets)
 
 
-def dump_command(reads: Iterable[str]) -> str:
-    """The ``kubectl get`` line that dumps what ``reads`` need, with ``-A``:
-    a dump that never listed a kind cannot prove something was deleted."""
+def dump_command(reads: Iterable[str], namespace: str = "NAMESPACE") -> str:
+    """The ``kubectl get`` that dumps what ``reads`` need, with ``-A``: a
+    dump that never listed a kind cannot prove something was deleted.
+
+    A ``lab_only`` kind (Secret) is dumped from lab ``namespace`` alone, by
+    ``kubectl get --raw`` of its collection: the API's typed ``SecretList``
+    names its kind even when it is empty (after the cleanup), where
+    ``kubectl get secrets -n NS -o yaml`` prints an untyped empty ``List``
+    that proves nothing.  Both go into one folder (``--snapshot DIR``): a
+    file per command, so no shell has to append one output to another."""
     lists, gets = plan(reads, "")
     wanted = list(lists) + [g.kind for g in gets if g.kind not in lists]
     resources = []
+    apart: list[Kind] = []
     for kind in sorted(dict.fromkeys(wanted), key=order):
         k = lookup(kind)
-        resources.append(k.resource if k is not None else kind.lower())
-    return f"kubectl get {','.join(resources)} -A -o yaml"
+        if k is not None and k.lab_only:
+            apart.append(k)
+        else:
+            resources.append(k.resource if k is not None else kind.lower())
+    if not apart:
+        return f"kubectl get {','.join(resources)} -A -o yaml"
+    lines = ["mkdir DIR"]
+    if resources:
+        lines.append(f"kubectl get {','.join(resources)} -A -o yaml > DIR/cluster.yaml")
+    lines += [f"kubectl get --raw {k.collection_path(namespace)} > DIR/{k.plural}.json" for k in apart]
+    return "\n".join(lines)

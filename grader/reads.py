@@ -27,5 +27,7 @@ def rubric_reads(rubric: Rubric) -> tuple[str, ...]:
     return tuple(out)
 
 
-def dump_command(rubric: Rubric) -> str:
-    return kinds.dump_command(rubric_reads(rubric))
+def dump_command(rubric: Rubric, namespace: str | None = None) -> str:
+    """What a student runs to dump what ``rubric`` reads; Secrets come from
+    lab ``namespace`` alone (default: the rubric's)."""
+    return kinds.dump_command(rubric_reads(rubric), namespace or rubric.namespace)

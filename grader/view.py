@@ -170,6 +170,15 @@ class ClusterView:
         namespace then name so that every report is deterministic."""
         if kind in self.kind_errors:
             raise MissingKind(kind, self.kind_errors[kind])
+        if kind not in self.kinds and getattr(kind_table.lookup(kind), "lab_only", False):
+            raise MissingKind(
+                kind,
+                Text(
+                    f"输入中没有任何 {kind} 列表，无法判断（按 labgrade dump-command 打印的命令，从实验命名空间导出 {kind.lower()}）",
+                    f"the input holds no list of {kind}s, so nothing can be concluded "
+                    f"(dump the lab namespace's {kind.lower()} as `labgrade dump-command` prints)",
+                ),
+            )
         if kind not in self.kinds:
             raise MissingKind(
                 kind,

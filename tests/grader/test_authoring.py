@@ -240,6 +240,42 @@ def test_dump_command(capsys):
         "kubectl get namespaces,deployments,replicasets,pods,services,endpoints,endpointslices -A -o yaml"
 
 
+SECRET_RUBRIC = """\
+lab: secret-lab
+title: {zh: 机密, en: Secrets}
+namespace: lab
+steps:
+  - id: s1
+    title: {zh: 一, en: one}
+    checks:
+      - id: c1
+        use: object.exists
+        points: 1
+        title: {zh: 有, en: made}
+        hint: {zh: 建, en: create it}
+        with: {kind: Secret, name: app-secret}
+      - id: c2
+        use: object.exists
+        points: 1
+        title: {zh: 有, en: made}
+        hint: {zh: 建, en: create it}
+        with: {kind: ServiceAccount, name: app}
+"""
+
+
+def test_dump_command_takes_secrets_from_the_lab_namespace_only(tmp_path, capsys):
+    path = _write(tmp_path, SECRET_RUBRIC)
+    assert main(["dump-command", path]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "mkdir DIR",
+        "kubectl get serviceaccounts -A -o yaml > DIR/cluster.yaml",
+        "kubectl get --raw /api/v1/namespaces/lab/secrets > DIR/secrets.json",
+    ]
+    assert main(["dump-command", path, "-n", "lab-42"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == \
+        "kubectl get --raw /api/v1/namespaces/lab-42/secrets > DIR/secrets.json"
+
+
 # -- test-rubric ------------------------------------------------------------------
 
 @pytest.mark.parametrize("lab", LABS)

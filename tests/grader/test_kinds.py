@@ -170,8 +170,22 @@ def test_the_kinds_of_a_typical_course_are_built_in():
     assert not kinds.lookup("pv").namespaced and not kinds.lookup("sc").namespaced
     assert {kinds.lookup(n).kind for n in ("Secret", "secrets", "limits", "quota")} == \
         {"Secret", "LimitRange", "ResourceQuota"}
-    assert kinds.dump_command(["Secret", "RoleBinding", "Role", "ServiceAccount"]) == \
-        "kubectl get secrets,serviceaccounts,roles,rolebindings -A -o yaml"
+    assert kinds.dump_command(["Secret", "RoleBinding", "Role", "ServiceAccount"], "lab") == (
+        "mkdir DIR\n"
+        "kubectl get serviceaccounts,roles,rolebindings -A -o yaml > DIR/cluster.yaml\n"
+        "kubectl get --raw /api/v1/namespaces/lab/secrets > DIR/secrets.json")
+
+
+def test_secrets_are_dumped_from_the_lab_namespace_only_every_other_kind_with_all_namespaces():
+    # without a namespace the recipe names the placeholder, never -A for Secrets
+    assert kinds.dump_command(["Secret"]).splitlines() == [
+        "mkdir DIR", "kubectl get --raw /api/v1/namespaces/NAMESPACE/secrets > DIR/secrets.json"]
+    # a Secret named in another namespace is still dumped from the lab namespace (lint warns)
+    command = kinds.dump_command(["Pod", "Secret:kube-system/token"], "lab")
+    assert "-A" not in command.splitlines()[2] and "secrets" not in command.splitlines()[1]
+    assert command.splitlines()[1] == "kubectl get pods -A -o yaml > DIR/cluster.yaml"
+    # no Secret read: the one line as before
+    assert kinds.dump_command(["Pod"], "lab") == "kubectl get pods -A -o yaml"
 
 
 def test_a_built_in_kind_declared_as_the_table_has_it_is_the_same_kind(tmp_path):
@@ -180,5 +194,6 @@ def test_a_built_in_kind_declared_as_the_table_has_it_is_the_same_kind(tmp_path)
     path.write_text(WIDGETS.replace("{kind: Widget, apiVersion: example.com/v1, plural: widgets}",
                                     "{kind: Secret, apiVersion: v1, plural: secrets}")
                            .replace("kind: Widget, name: w1", "kind: Secret, name: w1"), encoding="utf-8")
-    assert reads.dump_command(rubric.load(str(path))) == "kubectl get secrets -A -o yaml"
+    assert reads.dump_command(rubric.load(str(path))).splitlines()[-1] == \
+        "kubectl get --raw /api/v1/namespaces/default/secrets > DIR/secrets.json"
     assert kinds.lookup("Secret") is next(k for k in kinds.BUILTIN if k.kind == "Secret")

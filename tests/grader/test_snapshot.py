@@ -210,3 +210,10 @@ def test_a_dump_view_lists_secrets_in_the_lab_namespace_only(tmp_path):
         view.get("Secret", "other", "b")
     assert view.get("Service", "default", "kubernetes") is not None  # other kinds keep -A
     assert _scoped(snap.view(), "lab").objects("Namespace")
+
+
+def test_a_dump_without_secrets_points_at_dump_command_not_at_minus_A(tmp_path):
+    view = snapshot.load(write(tmp_path, "d.yaml", yaml.safe_dump(kubectl_list(NS, SVC)))).view()
+    with pytest.raises(MissingKind) as exc:
+        view.objects("Secret", "lab")
+    assert "dump-command" in str(exc.value) and "-A" not in str(exc.value)
