@@ -181,6 +181,12 @@ def lint(path: str) -> list[Diagnostic]:
                                           f"custom resource): a live run cannot list it, so its checks are errors, "
                                           f"and `labgrade dump-command` only guesses {kind.lower()!r}; "
                                           f"declare it under kinds:"))
+                elif kinds.lookup(kind).lab_only and kinds.parse_read(r).namespace not in (None, rubric.namespace):
+                    other = kinds.parse_read(r).namespace
+                    out.append(Diagnostic("warning", loc, c.line,
+                                          f"check {c.id}: reads a {kind} in namespace {other}, but a dump holds the "
+                                          f"{kind}s of the lab namespace only (`labgrade dump-command`), so from a "
+                                          f"dump this check is an error; a live run can read it"))
                 elif kinds.parse_read(r).is_list and kind not in listed:  # pragma: no cover - plan lists every list read
                     out.append(Diagnostic("warning", loc, c.line, f"check {c.id}: kind {kind} is not listed"))
     return out

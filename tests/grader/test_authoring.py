@@ -404,3 +404,16 @@ def test_every_documented_example_is_a_check_use_that_lint_accepts(check_id, tmp
         "use: object.exists\n        with: {kind: Service, name: httpd-svc}",
         f"use: {check_id}\n        with: {json.dumps(example['with'])}", 1)
     assert [d for d in authoring.lint(_write(tmp_path, text)) if d.level == "error"] == []
+
+
+def test_lint_warns_about_a_secret_read_in_another_namespace(tmp_path):
+    text = SECRET_RUBRIC.replace("with: {kind: Secret, name: app-secret}",
+                                 "with: {kind: Secret, name: app-secret, namespace: kube-system}")
+    diags = authoring.lint(_write(tmp_path, text))
+    assert [d.level for d in diags if "namespace kube-system" in d.message] == ["warning"]
+    assert "lab namespace only" in next(d.message for d in diags if "kube-system" in d.message)
+    # in the lab namespace, named or not, there is nothing to warn about
+    assert not [d for d in authoring.lint(_write(tmp_path, SECRET_RUBRIC)) if "Secret" in d.message]
+    same = SECRET_RUBRIC.replace("with: {kind: Secret, name: app-secret}",
+                                 "with: {kind: Secret, name: app-secret, namespace: lab}")
+    assert not [d for d in authoring.lint(_write(tmp_path, same)) if "Secret" in d.message]
