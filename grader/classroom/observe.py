@@ -83,7 +83,9 @@ class ObservedCluster:
         self.location = location
         # namespace "": every LIST and WATCH is cluster-wide; gets (default Namespace, kubernetes Service) as usual
         self.helper = LiveSource(api, "", phase, location=location, reads=reads, dns_server=dns_server)
-        self.watch = ClusterWatch(self.helper)
+        # Namespaces too (one more cluster-wide LIST+WATCH): a roster namespace that does not
+        # exist is an error row, as in batch, and its row recovers the moment it is created.
+        self.watch = ClusterWatch(self.helper, also=("Namespace",))
         self.dns = SharedCluster(api, reads=reads, dns_server=dns_server)
         self._gets: tuple[int, list[Obj], set[str], dict[str, Text]] | None = None
         self._lock = threading.Lock()
@@ -97,7 +99,7 @@ class ObservedCluster:
         parts: dict[str, list[str]] = {}
         for kind, state in self.watch.kinds.items():
             for key, obj in list(state.objects.items()):
-                ns = key.split("/", 1)[0]
+                ns = key.split("/", 1)[1] if kind == "Namespace" else key.split("/", 1)[0]  # a Namespace: its own
                 parts.setdefault(ns, []).append(f"{kind}/{key}@{(obj.get('metadata') or {}).get('resourceVersion')}")
         return {ns: hashlib.sha1("\n".join(sorted(p)).encode()).hexdigest() for ns, p in parts.items()}
 
@@ -122,6 +124,20 @@ class ObservedCluster:
             self._gets = (generation, objects, listed, errors)
         return objects, listed, errors
 
+    def namespace_exists(self, namespace: str) -> bool | None:
+        """Does ``namespace`` exist, as the watches tell (as batch's
+        ``SharedClusterSource.namespace_exists``): yes when it holds anything
+        or is among the Namespaces, no when the Namespaces are listed without
+        it, None when they could not be listed (no ``list namespaces``)."""
+        listed = self.watch.kinds.get("Namespace")
+        if listed is None or not listed.synced:
+            return None  # cannot tell: the row is graded as ever
+        if f"/{namespace}" in listed.objects:
+            return True
+        prefix = namespace + "/"  # objects seen before their Namespace's event (rare: only when absent)
+        return any(kinds.is_namespaced(kind) and any(k.startswith(prefix) for k in list(state.objects))
+                   for kind, state in list(self.watch.kinds.items()))
+
     def view_for(self, namespace: str, phase: str) -> ClusterView:
         from grader.clock import iso, utc_now
 
@@ -130,6 +146,8 @@ class ObservedCluster:
         listed = set(listed)
         errors = dict(errors)
         for kind, state in self.watch.kinds.items():
+            if kind in self.watch.extra:
+                continue  # followed for the observer (namespace_exists), not read by the rubric
             if state.synced:
                 listed.add(kind)
                 if kinds.is_namespaced(kind):
@@ -294,9 +312,21 @@ class Observer:
         return done
 
     def grade(self, student: StudentState) -> None:
+        session = self._sessions[student.student_id]
         try:
-            student.progress = self._sessions[student.student_id].round()
-            student.error = None
+            if self._cluster_of[student.student_id].namespace_exists(student.namespace) is False \
+                    and not session.ledger.records():
+                # A typo in the roster, or a namespace never made: batch's error row, not 0 with every step
+                # "not yet". Nothing recorded yet, so nothing to show or sign; the row recovers by itself
+                # when the Namespace appears (its watch event re-grades the student). Once steps are
+                # recorded the ledger speaks for them, as in `labgrade check`.
+                student.progress = None
+                student.error = Text(f"命名空间 {student.namespace} 不存在（请检查名单中的 namespace 列）",
+                                     f"namespace {student.namespace} does not exist "
+                                     "(check the roster's namespace column)")
+            else:
+                student.progress = session.round()
+                student.error = None
         except InputError as exc:  # a ledger of another cluster or namespace: say so on the row
             student.error = redact.text_pair(Text(str(exc), str(exc)))
         except Exception as exc:  # noqa: BLE001 - one student's trouble never stops the class

@@ -48,7 +48,8 @@ def class_state(rubric: Any, students: list[Any], version: int) -> dict[str, Any
                             shared = rubric.check(c.id)
                             titles[c.id] = _t(shared.title if shared is not None else c.title)
         else:
-            row["steps"] = {s["id"]: WAITING for s in steps}
+            # an error before any round (a namespace that does not exist): no step is "waiting" for anything
+            row["steps"] = {s["id"]: "error" if st.error is not None else WAITING for s in steps}
         rows.append(row)
     total = _points(rubric.total)
     bins = 10

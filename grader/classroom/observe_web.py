@@ -99,6 +99,7 @@ async function detail(id) {
   const r = await fetch("student/" + encodeURIComponent(id)); if (!r.ok) return;
   const d = await r.json(); const box = document.getElementById("detail"); box.replaceChildren();
   box.appendChild(el("h2", d.id + " " + (d.name || "") + " · " + d.namespace));
+  if (d.error) box.appendChild(el("p", W[lang].error + (lang === "zh" ? "：" : ": ") + tr(d.error), "error"));
   for (const s of d.steps) {
     box.appendChild(el("h3", s.id + " " + tr(s.title) + " — " + (W[lang][s.state] || s.state)));
     for (const c of s.checks) box.appendChild(el("div", "[" + c.status + "] " + tr(c.title) + ": " + tr(c.message) +

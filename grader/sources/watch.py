@@ -87,10 +87,14 @@ class ClusterWatch:
 
     ``source`` is a :class:`grader.sources.live.LiveSource`: its client, auth,
     request deadlines and body cap serve the LISTs; its reads say the kinds.
+    ``also``: kinds followed beyond the reads, for the caller alone (the
+    observer's Namespaces: does a student's namespace exist); :meth:`view`
+    leaves them out.
     """
 
     def __init__(self, source: Any, *, watch_seconds: int = WATCH_SECONDS,
-                 backoff: Callable[[], Backoff] = Backoff, sleep: Callable[[float], None] | None = None):
+                 backoff: Callable[[], Backoff] = Backoff, sleep: Callable[[float], None] | None = None,
+                 also: tuple[str, ...] = ()):
         self.source = source
         self.watch_seconds = watch_seconds
         self._backoff = backoff
@@ -100,6 +104,8 @@ class ClusterWatch:
         self.generation = 0  # bumped by every change
         lists, self.gets = kinds.plan(source.reads or kinds.DEFAULT_READS, source.namespace)
         self.kinds = {k: KindWatch(k) for k in lists}
+        self.extra = tuple(k for k in also if k not in self.kinds)
+        self.kinds.update((k, KindWatch(k)) for k in self.extra)
         self._responses: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
@@ -255,6 +261,8 @@ class ClusterWatch:
         listed: set[str] = set()
         errors: dict[str, Text] = {}
         for kind, state in self.kinds.items():
+            if kind in self.extra:
+                continue
             if state.synced:
                 objects.extend(dict(state.objects).values())
                 listed.add(kind)

@@ -400,3 +400,106 @@ def test_a_page_on_another_site_cannot_read_the_dashboard_by_dns_rebinding(klass
     finally:
         board.stop()
         obs.stop()
+
+
+# -- a roster namespace that does not exist --------------------------------------------------
+
+NO_NAMESPACE = {"zh": "命名空间 s131 不存在（请检查名单中的 namespace 列）",
+                "en": "namespace s131 does not exist (check the roster's namespace column)"}
+
+
+@pytest.fixture
+def typo(make_standin, tmp_path):
+    """s000 built the lab; the roster's s131 is a namespace the cluster does not have."""
+    bench = _bench()
+    good = bench.class_cluster(CORRECT, ["s000"])
+    both = bench.class_cluster(CORRECT, ["s000", "s131"])
+    server = make_standin(good)
+    server.bookmark_interval = 0.3
+    server.kubeconfig_path(tmp_path)
+    roster_path = tmp_path / "roster.csv"
+    roster_path.write_text("student_id,name,namespace,kubeconfig\ns000,A,s000,kubeconfig\ns131,B,s131,kubeconfig\n",
+                           encoding="utf-8")
+    roster = roster_mod.load_roster(roster_path, RUBRIC)
+    return server, good, both, roster, load_or_create_key(tmp_path / "observer.key"), tmp_path
+
+
+def test_a_roster_namespace_that_does_not_exist_is_an_error_row_until_it_is_created(typo):
+    from grader.classroom.observe_web import Dashboard
+    from tests.standin.objects import namespace
+
+    server, good, both, roster, key, tmp = typo
+    obs = Observer(RUBRIC, roster, tmp / "ledgers", key).start()
+    board = Dashboard(obs).start()
+    try:
+        until(lambda: all(s.rounds >= 1 for s in obs.students))
+        state = json.loads(_get(board.url + "state"))
+        row = _row(state, "s131")
+        assert row["error"] == NO_NAMESPACE  # as batch's error row, both languages
+        assert row["earned"] is None and set(row["steps"].values()) == {"error"}  # not 0, not "not yet"
+        assert sum(state["histogram"]["counts"]) == 1  # s000 alone: no 0 for s131 in the distribution
+        assert _row(state, "s000")["error"] is None
+        detail = json.loads(_get(board.url + "student/s131"))
+        assert detail["error"] == NO_NAMESPACE and detail["steps"] == []
+        assert not ledger_mod.Ledger(str(tmp / "ledgers" / "s131.jsonl"), key).records()
+        assert server.requests_matching("GET", r"^/api/v1/namespaces$")  # the watch's LIST, not a GET per student
+        assert not server.requests_matching("GET", r"^/api/v1/namespaces/s131$")
+
+        # the teacher creates it: the Namespace's watch event re-grades s131, no restart
+        server.set_objects(good + [namespace("s131")])
+        until(lambda: _row(obs.snapshot(), "s131")["error"] is None)
+        row = _row(obs.snapshot(), "s131")
+        assert row["earned"] == 0 and row["steps"]["step1"] == "todo"
+        assert json.loads(_get(board.url + "student/s131"))["error"] is None
+
+        # the student builds the lab, then deletes the whole namespace: the ledger speaks for the steps
+        server.set_objects(both)
+        until(lambda: all(_row(obs.snapshot(), "s131")["steps"][s] == "done" for s in BUILD_STEPS))
+        server.set_objects(good)
+        until(lambda: next(iter(obs.clusters.values())).namespace_exists("s131") is False)
+        rounds = next(s for s in obs.students if s.student_id == "s131").rounds
+        until(lambda: next(s for s in obs.students if s.student_id == "s131").rounds > rounds)
+        row = _row(obs.snapshot(), "s131")
+        assert row["error"] is None and all(row["steps"][s] == "done" for s in BUILD_STEPS)
+    finally:
+        board.stop()
+        obs.stop()
+
+
+def test_when_the_observer_may_not_list_namespaces_a_missing_one_is_graded_as_ever(typo):
+    """No ``list namespaces`` (deploy/observe.yaml's watcher role does not grant it):
+    the observer cannot tell, so it says nothing, as batch does."""
+    server, good, both, roster, key, tmp = typo
+    server.faults.add("GET", r"^/api/v1/namespaces$", times=None, status=403)
+    obs = Observer(RUBRIC, roster, tmp / "ledgers", key).start()
+    try:
+        until(lambda: all(s.rounds >= 1 for s in obs.students))
+        row = _row(obs.snapshot(), "s131")
+        assert row["error"] is None and row["earned"] == 0 and row["steps"]["step1"] == "todo"
+        assert all(_row(obs.snapshot(), "s000")["steps"][s] == "done" for s in BUILD_STEPS)  # default Namespace: a GET
+    finally:
+        obs.stop()
+
+
+@pytest.mark.skipif(_chromium() is None, reason="no chromium (apt-get install chromium)")
+def test_in_a_real_browser_a_missing_namespace_is_an_error_row_and_its_detail_says_why(typo):
+    from grader.classroom.observe_web import Dashboard
+
+    server, good, both, roster, key, tmp = typo
+    obs = Observer(RUBRIC, roster, tmp / "ledgers", key).start()
+    board = Dashboard(obs).start()
+    until(lambda: all(s.rounds >= 1 for s in obs.students))
+    browser = Browser(_chromium(), board.url)
+    try:
+        row = "document.getElementById('row-s131')"
+        until(lambda: browser.eval(f"{row} && {row}.lastChild.textContent") == NO_NAMESPACE["en"], 30)
+        assert browser.eval("document.getElementById('cell-s131-step1').textContent") == "error"
+        browser.eval(f"{row}.children[0].click()")
+        until(lambda: NO_NAMESPACE["en"] in (browser.eval("document.getElementById('detail').textContent") or ""), 30)
+        browser.eval("document.getElementById('lang').click()")
+        assert browser.eval(f"{row}.lastChild.textContent") == NO_NAMESPACE["zh"]
+        assert browser.eval("document.getElementById('cell-s131-step1').textContent") == "出错"
+    finally:
+        browser.close()
+        board.stop()
+        obs.stop()
