@@ -14,6 +14,15 @@ from grader.i18n import Text
 
 WAITING = "waiting"  # not graded yet (the observer is starting)
 
+# What a row's "earned" is: whole steps, as the signed ledger records them, not batch's points per check.
+SCORE_LABEL = Text("已完成步骤得分", "Points for steps done")
+SCORE_NOTE = Text("一个步骤的检查项全部通过后，记录文件记下这个步骤的全部分数（已签名），此后一直计入；"
+                  "没有全部通过的步骤计 0 分。labgrade batch 成绩册的得分按当前集群状态逐个检查项计分，"
+                  "所以两者可能不同。",
+                  "A step's points count once all its checks pass: the signed ledger records the whole step, "
+                  "and it keeps counting after that; a step not yet passed counts 0. The gradebook of labgrade "
+                  "batch counts each check's points in the cluster as it is now, so the two can differ.")
+
 
 def _t(text: Text | None) -> dict[str, str] | None:
     return {"zh": text.zh, "en": text.en} if text is not None else None
@@ -61,6 +70,8 @@ def class_state(rubric: Any, students: list[Any], version: int) -> dict[str, Any
         "lab": rubric.lab,
         "title": _t(rubric.title),
         "total": total,
+        # a row's "earned": points of the steps the ledger records (see SCORE_NOTE), labelled as such
+        "score": {"basis": "recorded-steps", "label": _t(SCORE_LABEL), "note": _t(SCORE_NOTE)},
         "version": version,
         "steps": steps,
         "students": rows,
@@ -76,6 +87,7 @@ def student_detail(st: Any) -> dict[str, Any]:
     if progress is None:
         return out
     out["earned"] = _points(progress.earned)
+    out["score"] = {"basis": "recorded-steps", "label": _t(SCORE_LABEL), "note": _t(SCORE_NOTE)}
     out["ledger"] = {"path": progress.ledger_path, "recorded": progress.recorded, "signed": progress.signed}
     for s in progress.steps:
         out["steps"].append({

@@ -56,10 +56,10 @@ td.waiting,td.waiting-phase{background:#bbdefb}
 "use strict";
 let lang = (navigator.language || "zh").toLowerCase().startsWith("zh") ? "zh" : "en";
 let state = null;
-const W = {zh: {student: "学生", total: "总分", hist: "分数分布", failed: "未通过最多的检查", live: "实时",
+const W = {zh: {student: "学生", hist: "分数分布", failed: "未通过最多的检查", live: "实时",
                  lost: "连接中断，正在重连", done: "完成", todo: "未完成", error: "出错", waiting: "等待",
                  other: "English"},
-           en: {student: "Student", total: "Total", hist: "Score distribution", failed: "Most-failed checks",
+           en: {student: "Student", hist: "Score distribution", failed: "Most-failed checks",
                 live: "live", lost: "connection lost, reconnecting", done: "done", todo: "not yet",
                 error: "error", waiting: "waiting", other: "中文"}};
 function tr(t) { return t ? (t[lang] || t.en || "") : ""; }
@@ -74,7 +74,9 @@ function draw() {
   document.getElementById("h-failed").textContent = W[lang].failed;
   const head = document.getElementById("head"); head.replaceChildren(el("th", W[lang].student));
   for (const s of state.steps) { const th = el("th", s.id); th.title = tr(s.title); head.appendChild(th); }
-  head.appendChild(el("th", W[lang].total));
+  // not "Total": the points of the steps the ledger records, not the gradebook's points per check
+  const score = el("th", tr(state.score.label)); score.title = tr(state.score.note); score.id = "score-head";
+  head.appendChild(score);
   const rows = document.getElementById("rows"); rows.replaceChildren();
   for (const st of state.students) {
     const tr_ = el("tr"); tr_.id = "row-" + st.id;
@@ -99,7 +101,10 @@ async function detail(id) {
   const r = await fetch("student/" + encodeURIComponent(id)); if (!r.ok) return;
   const d = await r.json(); const box = document.getElementById("detail"); box.replaceChildren();
   box.appendChild(el("h2", d.id + " " + (d.name || "") + " · " + d.namespace));
-  if (d.error) box.appendChild(el("p", W[lang].error + (lang === "zh" ? "：" : ": ") + tr(d.error), "error"));
+  const sep = lang === "zh" ? "：" : ": ";
+  if (d.error) box.appendChild(el("p", W[lang].error + sep + tr(d.error), "error"));
+  if (d.score) { box.appendChild(el("p", tr(d.score.label) + sep + d.earned + "/" + (state ? state.total : "?")));
+    box.appendChild(el("p", tr(d.score.note), "muted")); }
   for (const s of d.steps) {
     box.appendChild(el("h3", s.id + " " + tr(s.title) + " — " + (W[lang][s.state] || s.state)));
     for (const c of s.checks) box.appendChild(el("div", "[" + c.status + "] " + tr(c.title) + ": " + tr(c.message) +

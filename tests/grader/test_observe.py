@@ -312,6 +312,10 @@ def test_in_a_real_browser_the_grid_changes_when_a_students_namespace_does(klass
         browser.eval("document.getElementById('lang').click()")
         assert browser.eval(f"{cell}.textContent") == "完成"
         assert browser.eval("document.getElementById('row-s001').children[0].textContent") == "s001 学生 s001"
+        assert browser.eval("document.getElementById('score-head').textContent") == "已完成步骤得分"  # not 总分
+        assert "labgrade batch" in browser.eval("document.getElementById('score-head').title")
+        browser.eval("document.getElementById('row-s001').children[0].click()")
+        until(lambda: "已完成步骤得分：" in (browser.eval("document.getElementById('detail').textContent") or ""), 30)
     finally:
         browser.close()
         board.stop()
@@ -503,3 +507,33 @@ def test_in_a_real_browser_a_missing_namespace_is_an_error_row_and_its_detail_sa
         browser.close()
         board.stop()
         obs.stop()
+
+
+# -- what the dashboard's number is -------------------------------------------------------------
+
+def test_the_dashboards_points_are_the_recorded_steps_and_say_so_beside_the_gradebooks(klass):
+    """s001's step 1 is half done (deployment1 at 5 replicas): the gradebook counts
+    the checks of step 1 that pass, the dashboard counts whole steps its ledger
+    records. The two numbers differ, so the dashboard's is not labelled "Total"."""
+    from grader.classroom.batch import Batch
+    from grader.classroom.observe_state import SCORE_LABEL
+
+    server, good, roster, key, tmp = klass
+    obs = Observer(RUBRIC, roster, tmp / "ledgers", key).start()
+    try:
+        until(lambda: all(s.rounds >= 1 for s in obs.students))
+        snap = obs.snapshot()
+        detail = obs.detail("s001")
+    finally:
+        obs.stop()
+    entry = next(e for e in roster.entries if e.student_id == "s001")
+    (tmp / "out").mkdir()
+    gradebook = Batch(RUBRIC, roster, tmp / "out").grade_one(entry).report.earned
+    row = _row(snap, "s001")
+    recorded = sum(s.points for s in RUBRIC.steps if s.id in BUILD_STEPS and row["steps"][s.id] == "done")
+    assert row["earned"] == recorded == detail["earned"]
+    assert gradebook > row["earned"]  # step 1's passing checks: points in the gradebook, not on the dashboard
+    for where in (snap["score"], detail["score"]):
+        assert where["basis"] == "recorded-steps"
+        assert where["label"] == {"zh": SCORE_LABEL.zh, "en": SCORE_LABEL.en} != {"zh": "总分", "en": "Total"}
+        assert "labgrade batch" in where["note"]["zh"] and "labgrade batch" in where["note"]["en"]
