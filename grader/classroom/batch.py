@@ -37,7 +37,7 @@ from grader import redact, run as one_run
 from grader.classroom import processes
 from grader.classroom.meter import ProgressMeter
 from grader.classroom.results_folder import ResultsFolder
-from grader.classroom.roster import Roster, RosterEntry
+from grader.classroom.roster import Roster, RosterEntry, missing_namespace
 from grader.errors import InputError
 from grader.i18n import Text
 from grader.outcome import GradeReport, SourceInfo, Status
@@ -157,8 +157,7 @@ def _namespace_exists(source: Any) -> None:
 
 
 def _no_namespace(ns: str) -> StudentError:
-    return StudentError(Text(f"命名空间 {ns} 不存在（请检查名单中的 namespace 列）",
-                             f"namespace {ns} does not exist (check the roster's namespace column)"))
+    return StudentError(missing_namespace(ns))
 
 
 @dataclass

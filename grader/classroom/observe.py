@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from grader import kinds, redact
+from grader.classroom.roster import missing_namespace
 from grader.errors import InputError
 from grader.i18n import Text
 from grader.view import ClusterView, Obj, build_view
@@ -321,9 +322,7 @@ class Observer:
                 # when the Namespace appears (its watch event re-grades the student). Once steps are
                 # recorded the ledger speaks for them, as in `labgrade check`.
                 student.progress = None
-                student.error = Text(f"命名空间 {student.namespace} 不存在（请检查名单中的 namespace 列）",
-                                     f"namespace {student.namespace} does not exist "
-                                     "(check the roster's namespace column)")
+                student.error = missing_namespace(student.namespace)
             else:
                 student.progress = session.round()
                 student.error = None

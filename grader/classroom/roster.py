@@ -35,6 +35,7 @@ from typing import Iterator
 
 from grader.errors import InputError
 from grader.files import read_input
+from grader.i18n import Text
 from grader.report.safe import for_terminal
 from grader.rubric import Rubric
 
@@ -63,6 +64,13 @@ class RosterEntry:
 class Roster:
     path: Path
     entries: tuple[RosterEntry, ...]
+
+
+def missing_namespace(ns: str) -> Text:
+    """What a row whose namespace the cluster does not have says (batch's
+    error row, observe's): the roster's mistake, never a 0/100."""
+    return Text(f"命名空间 {ns} 不存在（请检查名单中的 namespace 列）",
+                f"namespace {ns} does not exist (check the roster's namespace column)")
 
 
 def _decode(raw: bytes, where: str) -> str:
