@@ -239,33 +239,29 @@ def bound_exec_plugins() -> None:
     :data:`EXEC_PLUGIN_OUTPUT` with a ConfigException saying which, which the
     client reports as for any plugin that fails. Idempotent."""
     import subprocess
+    import sys
     import types
 
     from kubernetes.config import exec_provider
 
     if getattr(exec_provider.subprocess, "_labgrade", False):
         return
+
+    class BoundedPopen(subprocess.Popen):
+        """``subprocess.Popen`` for a credential plugin, with a bounded ``communicate``."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._labgrade_tty = kwargs.get("stdin") is sys.stdin  # the client passes the terminal on when interactive
+
+        def communicate(self, input: Any = None, timeout: float | None = None) -> tuple[Any, Any]:
+            return _communicate(self)
+
     shim = types.ModuleType("subprocess")
     shim.__dict__.update({k: v for k, v in vars(subprocess).items() if not k.startswith("__")})
-    shim.Popen = _BoundedPopen  # type: ignore[attr-defined]
+    shim.Popen = BoundedPopen  # type: ignore[attr-defined]
     shim._labgrade = True  # type: ignore[attr-defined]
     exec_provider.subprocess = shim
-
-
-class _BoundedPopen:
-    """``subprocess.Popen`` for a credential plugin, with a bounded ``communicate``."""
-
-    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
-        import subprocess
-        import sys
-
-        class Bounded(subprocess.Popen):
-            def communicate(self, input: Any = None, timeout: float | None = None) -> tuple[Any, Any]:
-                return _communicate(self)
-
-        proc = Bounded(*args, **kwargs)
-        proc._labgrade_tty = kwargs.get("stdin") is sys.stdin  # the client passes the terminal on when interactive
-        return proc
 
 
 def _communicate(proc: Any) -> tuple[str, str]:

@@ -40,10 +40,9 @@ from grader.i18n import Text
 from grader import kinds
 from grader.sources.apiread import REQUEST_DEADLINE, KindFailure, ListBudget, Retry, bounded, explain_failure
 from grader.sources.gcpause import paused_gc
-from grader.sources.live import LiveSource
+from grader.sources.live import PAGE, LiveSource  # PAGE: kubectl's --chunk-size, as every LIST pages
 from grader.view import ClusterView, DnsResult, Obj, ProbeError, build_view
 
-PAGE = 500  # kubectl's --chunk-size
 POOL_PER_JOB = 8  # a re-polled student lists eight things in parallel
 #: A class-wide LIST asks for no page after this long (each page has the
 #: REQUEST_DEADLINE of any request): a class of a thousand is 13 pages of pods.
