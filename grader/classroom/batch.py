@@ -313,9 +313,7 @@ class Batch:
             result = StudentResult(result.student_id, result.name, result.report, redact.text_pair(result.error))
         if self.stop.is_set() and result.report is None:
             raise _Stopped()  # an error caused by the interruption is not the student's
-        self.folder.write_student(result)
-        if result.report is not None and entry.dumps:  # a live row's input is the cluster: nothing to record
-            self.folder.write_inputs(entry.student_id, inputs)
+        self.folder.write_student(result, inputs)
         return result
 
     def grade_row(self, entry: RosterEntry) -> StudentResult:

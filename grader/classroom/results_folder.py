@@ -91,15 +91,16 @@ class ResultsFolder:
         except (OSError, ValueError):
             return None
 
-    def write_inputs(self, student_id: str, inputs: Any) -> None:
-        """Record the dump versions of the report just written (after it: see the module docstring)."""
-        write_atomic(self._own_dir(student_id) / INPUTS_FILE, json.dumps(inputs, sort_keys=True) + "\n")
-
-    def write_student(self, result: StudentResult) -> None:
+    def write_student(self, result: StudentResult, inputs: Any = None) -> None:
+        """The student's files; ``inputs``: the dump versions the report was
+        made from, recorded after it (see the module docstring; none for a
+        live row, whose input is the cluster)."""
         folder = self._own_dir(result.student_id)
         if result.report is not None:
             write_atomic(folder / "report.json", json_report.to_json(result.report))
             self._derived(folder, result.report, only_if_changed=False)
+            if inputs:
+                write_atomic(folder / INPUTS_FILE, json.dumps(inputs, sort_keys=True) + "\n")
         else:
             reason = result.error or Text("", "")
             # A dump's kind or name can hold ESC/OSC/bidi bytes: `cat error.txt` must not obey them.

@@ -221,10 +221,10 @@ def test_a_child_that_cannot_write_its_results_fails_the_class_with_one_line(mak
     _, _, roster = _class(make_standin, tmp_path, NAMESPACES)
     real = ResultsFolder.write_student
 
-    def write_student(self, result):
+    def write_student(self, result, *inputs):
         if result.student_id == "s002":
             raise InputError(str(self.out / "s002"), "cannot create the student's folder: No space left on device")
-        return real(self, result)
+        return real(self, result, *inputs)
 
     monkeypatch.setattr(ResultsFolder, "write_student", write_student)
 
